@@ -1,0 +1,138 @@
+// Buffer pool with byte accounting. Every GPU buffer the engine holds comes from here, so `currentBytes` and
+// `peakBytes` are the engine's real footprint (the batch-size probe and `bench` report them).
+
+import { GpuLimitError, GpuOutOfMemoryError } from './errors.ts';
+import type { GpuRuntime } from './runtime.ts';
+
+export type DType = 'f32' | 'u32' | 'i32';
+
+/** A GPU buffer with a shape. Row-major, contiguous. */
+export interface Tensor {
+  buffer: GPUBuffer;
+  shape: number[];
+  dtype: DType;
+  label: string;
+}
+
+/** GPUBufferUsage is a global only once a WebGPU implementation is loaded, so read it lazily. */
+export function storageUsage(): number {
+  return GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+}
+
+export function numel(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+export class BufferPool {
+  currentBytes = 0;
+  peakBytes = 0;
+  private readonly live = new Map<GPUBuffer, number>();
+  /** Released buffers kept for reuse, by exact byte size. */
+  private readonly free = new Map<number, GPUBuffer[]>();
+  private freeBytes = 0;
+
+  constructor(private readonly rt: GpuRuntime) {}
+
+  /** Bytes held by the pool: live buffers plus released ones kept for reuse. */
+  get heldBytes(): number {
+    return this.currentBytes + this.freeBytes;
+  }
+
+  resetPeak(): void {
+    this.peakBytes = this.currentBytes;
+  }
+
+  /** A storage buffer of at least `bytes` (rounded up to 4). Raises GpuOutOfMemoryError / GpuLimitError. */
+  async alloc(bytes: number, label: string): Promise<GPUBuffer> {
+    const size = Math.max(4, Math.ceil(bytes / 4) * 4);
+    const lim = this.rt.info.limits;
+    if (size > lim.maxBufferSize) {
+      throw new GpuLimitError(
+        `Buffer '${label}' needs ${fmtBytes(size)} but this adapter allows at most ${fmtBytes(lim.maxBufferSize)} per buffer (maxBufferSize).`,
+        'maxBufferSize',
+        lim.maxBufferSize,
+      );
+    }
+    const reuse = this.free.get(size)?.pop();
+    let buf: GPUBuffer;
+    if (reuse) {
+      buf = reuse;
+      this.freeBytes -= size;
+    } else {
+      buf = await this.rt.scoped(
+        `allocating '${label}' (${fmtBytes(size)})`,
+        () => this.rt.device.createBuffer({ size, usage: storageUsage(), label }),
+        size,
+      );
+    }
+    this.live.set(buf, size);
+    this.currentBytes += size;
+    if (this.currentBytes > this.peakBytes) this.peakBytes = this.currentBytes;
+    return buf;
+  }
+
+  async tensor(shape: number[], label: string, dtype: DType = 'f32'): Promise<Tensor> {
+    return { buffer: await this.alloc(numel(shape) * 4, label), shape: [...shape], dtype, label };
+  }
+
+  /** A tensor filled with `data`. */
+  async upload(data: Float32Array | Uint32Array | Int32Array, shape: number[], label: string): Promise<Tensor> {
+    if (data.length !== numel(shape)) throw new Error(`upload '${label}': ${data.length} values for shape [${shape}]`);
+    const dtype: DType = data instanceof Float32Array ? 'f32' : data instanceof Uint32Array ? 'u32' : 'i32';
+    const t = await this.tensor(shape, label, dtype);
+    this.rt.write(t.buffer, data);
+    return t;
+  }
+
+  /** Returns a buffer to the pool for reuse (its bytes stop counting as current). */
+  release(t: Tensor | GPUBuffer): void {
+    const buf = 'buffer' in t ? t.buffer : t;
+    const size = this.live.get(buf);
+    if (size === undefined) return;
+    this.live.delete(buf);
+    this.currentBytes -= size;
+    let list = this.free.get(size);
+    if (!list) this.free.set(size, (list = []));
+    list.push(buf);
+    this.freeBytes += size;
+  }
+
+  /** Destroys the buffers kept for reuse (gives memory back to the driver). */
+  trim(): void {
+    this.rt.submit();
+    for (const list of this.free.values()) for (const b of list) b.destroy();
+    this.free.clear();
+    this.freeBytes = 0;
+  }
+
+  /** Destroys everything (live buffers too). */
+  destroyAll(): void {
+    this.trim();
+    for (const b of this.live.keys()) b.destroy();
+    this.forgetAll();
+  }
+
+  /** Forgets every buffer without touching the device (after a device loss its buffers are gone anyway). */
+  forgetAll(): void {
+    this.live.clear();
+    this.free.clear();
+    this.currentBytes = 0;
+    this.freeBytes = 0;
+  }
+}
+
+/** Throws a clear GpuOutOfMemoryError-compatible check for a planned footprint. */
+export function checkFits(bytes: number, budget: number, what: string): void {
+  if (bytes > budget) throw new GpuOutOfMemoryError(`${what} needs ${fmtBytes(bytes)}, over the ${fmtBytes(budget)} budget`, bytes, what);
+}
+
+export function fmtBytes(n: number): string {
+  const u = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  let v = n;
+  while (v >= 1024 && i < u.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(i === 0 ? 0 : 1)} ${u[i]}`;
+}

@@ -1,0 +1,318 @@
+// The GPU runtime: the one place that owns the adapter and device. Everything else (kernels, model, trainer,
+// batch-size probe, page) goes through a GpuRuntime.
+//
+//  - asks for the adapter's real limits and its optional features (shader-f16, subgroups, timestamp-query) only when
+//    offered, and reports what it got (`info`);
+//  - turns validation errors, out-of-memory and device loss into typed errors (./errors.ts);
+//  - recreates the device after a loss (`recreate()`), telling listeners so they can re-upload their buffers;
+//  - owns the buffer pool (byte accounting), the pipeline cache and the command encoder that launchers record into.
+
+import { BufferPool } from './buffers.ts';
+import {
+  GpuDeviceLostError,
+  GpuError,
+  GpuUnavailableError,
+  GpuValidationError,
+  HOW_TO_GET_AN_ADAPTER,
+  fromGpuError,
+} from './errors.ts';
+import { getGpu } from './navigator.ts';
+import { PipelineCache } from './pipelines.ts';
+
+export const OPTIONAL_FEATURES = ['shader-f16', 'subgroups', 'timestamp-query'] as const;
+export type OptionalFeature = (typeof OPTIONAL_FEATURES)[number];
+
+/** Limits we raise from the spec defaults to whatever the adapter really allows. */
+const WANTED_LIMITS = [
+  'maxBufferSize',
+  'maxStorageBufferBindingSize',
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupSizeY',
+  'maxComputeWorkgroupSizeZ',
+  'maxComputeWorkgroupsPerDimension',
+  'maxStorageBuffersPerShaderStage',
+] as const;
+export type WantedLimit = (typeof WANTED_LIMITS)[number];
+
+export interface GpuInfo {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  /** A short human name: "nvidia nvidia-h200", "google swiftshader". */
+  name: string;
+  isSoftware: boolean;
+  features: OptionalFeature[];
+  limits: Record<WantedLimit, number>;
+}
+
+export interface RuntimeOptions {
+  powerPreference?: GPUPowerPreference;
+  /** Submit the recorded work after this many dispatches, so no single submission runs long (GPU watchdogs). */
+  dispatchesPerSubmit?: number;
+}
+
+export type LostListener = (err: GpuDeviceLostError) => void;
+
+export class GpuRuntime {
+  device!: GPUDevice;
+  adapter!: GPUAdapter;
+  info!: GpuInfo;
+  readonly pool = new BufferPool(this);
+  readonly pipelines = new PipelineCache(this);
+  /** Set when the device was lost; every launch raises it until recreate(). */
+  lostError: GpuDeviceLostError | undefined;
+  /** First uncaptured error since the last flush(); raised by the next flush()/read(). */
+  private pendingError: GpuError | undefined;
+  private encoder: GPUCommandEncoder | undefined;
+  private pass: GPUComputePassEncoder | undefined;
+  private dispatchesInEncoder = 0;
+  private readonly lostListeners = new Set<LostListener>();
+  private readonly recreateListeners = new Set<() => void>();
+  private generation = 0;
+  readonly dispatchesPerSubmit: number;
+
+  private constructor(private readonly opts: RuntimeOptions) {
+    this.dispatchesPerSubmit = opts.dispatchesPerSubmit ?? 64;
+  }
+
+  static async create(opts: RuntimeOptions = {}): Promise<GpuRuntime> {
+    const rt = new GpuRuntime(opts);
+    await rt.open();
+    return rt;
+  }
+
+  private async open(): Promise<void> {
+    const gpu = await getGpu();
+    if (!gpu) throw new GpuUnavailableError(HOW_TO_GET_AN_ADAPTER + ' (navigator.gpu is missing)');
+    const adapter = await gpu.requestAdapter({ powerPreference: this.opts.powerPreference ?? 'high-performance' });
+    if (!adapter) throw new GpuUnavailableError(HOW_TO_GET_AN_ADAPTER);
+    const features = OPTIONAL_FEATURES.filter((f) => adapter.features.has(f));
+    const requiredLimits: Record<string, number> = {};
+    for (const k of WANTED_LIMITS) requiredLimits[k] = adapter.limits[k];
+    let device: GPUDevice;
+    try {
+      device = await adapter.requestDevice({ requiredFeatures: features, requiredLimits, label: 'rerank-lab' });
+    } catch (e) {
+      throw new GpuUnavailableError(`requestDevice failed: ${(e as Error).message}. ${HOW_TO_GET_AN_ADAPTER}`);
+    }
+    const ai = adapter.info;
+    const limits = {} as Record<WantedLimit, number>;
+    for (const k of WANTED_LIMITS) limits[k] = device.limits[k];
+    const vendor = ai.vendor || '';
+    const dev = ai.device || ai.description || '';
+    const isSoftware =
+      /swiftshader|llvmpipe|lavapipe|software|warp/i.test(`${vendor} ${ai.architecture} ${dev} ${ai.description}`) ||
+      ((adapter as unknown as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? false);
+    this.info = {
+      vendor,
+      architecture: ai.architecture || '',
+      device: dev,
+      description: ai.description || '',
+      name: [vendor, ai.architecture, dev].filter(Boolean).join(' ') || ai.description || 'unknown adapter',
+      isSoftware,
+      features: features.filter((f) => device.features.has(f)),
+      limits,
+    };
+    this.adapter = adapter;
+    this.device = device;
+    this.lostError = undefined;
+    this.pendingError = undefined;
+    const gen = ++this.generation;
+    device.addEventListener('uncapturederror', (ev) => {
+      const err = (ev as GPUUncapturedErrorEvent).error;
+      if (!this.pendingError) this.pendingError = fromGpuError(err, 'GPU error');
+    });
+    void device.lost.then((info) => {
+      if (gen !== this.generation) return; // an old device we replaced on purpose
+      const err = new GpuDeviceLostError(
+        `The GPU device was lost (${info.reason}): ${info.message || 'no message'}. ` +
+          'Rerank Lab can recreate it; if it keeps happening, lower the batch size or the max length.',
+        info.reason ?? 'unknown',
+      );
+      this.lostError = err;
+      for (const l of this.lostListeners) l(err);
+    });
+  }
+
+  /** Called with the typed error when the device is lost. Returns an unsubscribe function. */
+  onLost(l: LostListener): () => void {
+    this.lostListeners.add(l);
+    return () => this.lostListeners.delete(l);
+  }
+
+  /** Called after recreate(): holders of GPU buffers must upload them again. */
+  onRecreate(l: () => void): () => void {
+    this.recreateListeners.add(l);
+    return () => this.recreateListeners.delete(l);
+  }
+
+  /** Throws the device-lost error if the device is gone. */
+  assertAlive(): void {
+    if (this.lostError) throw this.lostError;
+  }
+
+  /** Drops the old device (all its buffers and pipelines) and opens a new one. */
+  async recreate(): Promise<void> {
+    this.encoder = undefined;
+    this.pass = undefined;
+    this.dispatchesInEncoder = 0;
+    this.pool.forgetAll();
+    this.pipelines.clear();
+    this.generation++;
+    try {
+      this.device?.destroy();
+    } catch {
+      /* already gone */
+    }
+    await this.open();
+    for (const l of this.recreateListeners) l();
+  }
+
+  /** Simulates a device loss (tests, the batch-size probe's recovery path). */
+  loseDevice(): void {
+    this.device.destroy();
+  }
+
+  destroy(): void {
+    this.generation++;
+    this.pool.forgetAll();
+    this.pipelines.clear();
+    this.device?.destroy();
+  }
+
+  // ---- recording work ---------------------------------------------------------------------------------------
+
+  /** The compute pass that launchers record into; one pass holds many dispatches until flush(). */
+  computePass(kernel: string): GPUComputePassEncoder {
+    this.assertAlive();
+    if (!this.pass) {
+      this.encoder = this.device.createCommandEncoder({ label: `encoder(${kernel}…)` });
+      this.pass = this.encoder.beginComputePass({ label: `pass(${kernel}…)` });
+    }
+    return this.pass;
+  }
+
+  /** Counts a dispatch; submits when the batch is full so no submission runs long. */
+  afterDispatch(): void {
+    if (++this.dispatchesInEncoder >= this.dispatchesPerSubmit) this.submit();
+  }
+
+  /** Encodes a buffer copy (ends the open pass first, since copies live outside passes). */
+  copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
+    this.computePass('copy');
+    this.pass!.end();
+    this.pass = undefined;
+    this.encoder!.copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
+    const enc = this.encoder!;
+    this.encoder = undefined;
+    this.device.queue.submit([enc.finish()]);
+    this.dispatchesInEncoder = 0;
+  }
+
+  /** Submits whatever was recorded, without waiting. */
+  submit(): void {
+    if (!this.pass) return;
+    this.pass.end();
+    const enc = this.encoder!;
+    this.pass = undefined;
+    this.encoder = undefined;
+    this.dispatchesInEncoder = 0;
+    this.device.queue.submit([enc.finish()]);
+  }
+
+  /** Submits and waits for the GPU; raises the first error that happened since the last flush. */
+  async flush(): Promise<void> {
+    this.submit();
+    this.assertAlive();
+    await this.device.queue.onSubmittedWorkDone();
+    this.raisePending();
+  }
+
+  raisePending(): void {
+    this.assertAlive();
+    const e = this.pendingError;
+    if (e) {
+      this.pendingError = undefined;
+      throw e;
+    }
+  }
+
+  /**
+   * Runs `fn` inside validation and out-of-memory error scopes and turns what they catch into typed errors.
+   * Use around allocation and pipeline creation; hot loops rely on the uncaptured-error handler instead
+   * (error scopes cost a round trip each).
+   */
+  async scoped<T>(what: string, fn: () => T, bytes = 0): Promise<T> {
+    this.assertAlive();
+    const d = this.device;
+    d.pushErrorScope('validation');
+    d.pushErrorScope('out-of-memory');
+    let result: T;
+    try {
+      result = fn();
+    } finally {
+      const oom = await d.popErrorScope();
+      const val = await d.popErrorScope();
+      if (oom) throw fromGpuError(oom, what, bytes);
+      if (val) throw new GpuValidationError(`${what}: ${val.message}`);
+    }
+    this.assertAlive();
+    return result;
+  }
+
+  // ---- reading back -----------------------------------------------------------------------------------------
+
+  /** Copies `bytes` from a GPU buffer into a new ArrayBuffer (submits pending work first). */
+  async read(src: GPUBuffer, bytes = src.size, offset = 0): Promise<ArrayBuffer> {
+    this.submit();
+    this.assertAlive();
+    const staging = this.device.createBuffer({
+      size: Math.ceil(bytes / 4) * 4,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+      label: 'readback',
+    });
+    const enc = this.device.createCommandEncoder({ label: 'readback' });
+    enc.copyBufferToBuffer(src, offset, staging, 0, Math.ceil(bytes / 4) * 4);
+    this.device.queue.submit([enc.finish()]);
+    try {
+      await staging.mapAsync(GPUMapMode.READ);
+    } catch (e) {
+      this.assertAlive();
+      this.raisePending();
+      throw new GpuValidationError(`readback failed: ${(e as Error).message}`);
+    }
+    const out = staging.getMappedRange().slice(0, bytes);
+    staging.unmap();
+    staging.destroy();
+    this.raisePending();
+    return out;
+  }
+
+  async readF32(src: GPUBuffer, count?: number): Promise<Float32Array> {
+    const n = count ?? src.size / 4;
+    return new Float32Array(await this.read(src, n * 4));
+  }
+
+  async readU32(src: GPUBuffer, count?: number): Promise<Uint32Array> {
+    const n = count ?? src.size / 4;
+    return new Uint32Array(await this.read(src, n * 4));
+  }
+
+  /** Uploads typed data into a buffer (queue write; ordered before later submissions). */
+  write(dst: GPUBuffer, data: ArrayBufferView, offset = 0): void {
+    this.submit(); // keep program order between recorded dispatches and queue writes
+    this.device.queue.writeBuffer(dst, offset, data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  /** Times `fn` with wall-clock time around a full flush (timestamp queries are optional per adapter). */
+  async time(fn: () => Promise<void> | void): Promise<number> {
+    await this.flush();
+    const t0 = performance.now();
+    await fn();
+    await this.flush();
+    return performance.now() - t0;
+  }
+}

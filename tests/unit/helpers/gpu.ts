@@ -1,0 +1,41 @@
+// Shared by every GPU test file: one runtime per file, the adapter's name printed once, and a loud failure
+// (never a skip) when there is no adapter.
+import { GpuRuntime } from '../../../src/gpu/runtime.ts';
+
+let rt: Promise<GpuRuntime> | undefined;
+
+export function gpu(): Promise<GpuRuntime> {
+  if (!rt) {
+    rt = GpuRuntime.create().then(
+      (r) => {
+        console.log(`[gpu] adapter: ${r.info.name}${r.info.isSoftware ? ' (software)' : ''}; features: ${r.info.features.join(', ') || 'none'}`);
+        return r;
+      },
+      (e: Error) => {
+        throw new Error(
+          `These tests need a WebGPU adapter and found none: ${e.message}\n` +
+            'Run `npm test` (it installs Debian chromium + libvulkan1 for SwiftShader), or set VK_ICD_FILENAMES to a Vulkan driver.',
+        );
+      },
+    );
+  }
+  return rt;
+}
+
+/** Deterministic pseudo-random numbers (mulberry32) so failures reproduce. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function randomF32(n: number, r: () => number, scale = 1): Float32Array {
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = (r() * 2 - 1) * scale;
+  return out;
+}
