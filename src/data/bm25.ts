@@ -1,0 +1,265 @@
+// BM25Okapi exactly as rank_bm25 0.2.x computes it, stored as an inverted index so a query touches only the
+// postings of its own terms.
+//
+// rank_bm25: idf(t) = ln(N - df + 0.5) - ln(df + 0.5); every idf below 0 is replaced by epsilon * (mean of all idf
+// values, negatives included, before replacement). score(q, d) = sum over query tokens (with repetition, in order)
+// of idf(t) * tf*(k1+1) / (tf + k1*(1 - b + b*|d|/avgdl)); an unknown token adds 0.
+// We precompute the per-posting fraction with the same expression, so sums agree to the last bit or so.
+
+import { throwIfAborted, type LongRunning } from '../util/progress.ts';
+
+export interface Bm25Params {
+  k1?: number;
+  b?: number;
+  epsilon?: number;
+}
+
+export interface Hit {
+  doc: number;
+  score: number;
+}
+
+export class Bm25Index {
+  readonly k1: number;
+  readonly b: number;
+  readonly epsilon: number;
+  readonly size: number;
+  readonly avgdl: number;
+  /** epsilon * mean idf: what a negative idf becomes. */
+  readonly epsIdf: number;
+  readonly vocab: Map<string, number>;
+  /** idf per term id (after the floor). */
+  readonly idf: Float64Array;
+  readonly docLen: Int32Array;
+  /** CSR postings: term t owns entries offsets[t] .. offsets[t+1]-1. */
+  private readonly offsets: Int32Array;
+  private readonly postDoc: Int32Array;
+  /** tf*(k1+1) / (tf + k1*(1 - b + b*dl/avgdl)) per posting. */
+  private readonly postW: Float64Array;
+  // Scratch for sparse accumulation, reused across queries (one query at a time per index).
+  private readonly acc: Float64Array;
+  private readonly seen: Uint8Array;
+  private readonly touched: Int32Array;
+
+  private constructor(p: {
+    params: Required<Bm25Params>;
+    avgdl: number;
+    epsIdf: number;
+    vocab: Map<string, number>;
+    idf: Float64Array;
+    docLen: Int32Array;
+    offsets: Int32Array;
+    postDoc: Int32Array;
+    postW: Float64Array;
+  }) {
+    this.k1 = p.params.k1;
+    this.b = p.params.b;
+    this.epsilon = p.params.epsilon;
+    this.size = p.docLen.length;
+    this.avgdl = p.avgdl;
+    this.epsIdf = p.epsIdf;
+    this.vocab = p.vocab;
+    this.idf = p.idf;
+    this.docLen = p.docLen;
+    this.offsets = p.offsets;
+    this.postDoc = p.postDoc;
+    this.postW = p.postW;
+    this.acc = new Float64Array(this.size);
+    this.seen = new Uint8Array(this.size);
+    this.touched = new Int32Array(this.size);
+  }
+
+  /** Builds the index from token lists (one per document). */
+  static build(docs: readonly (readonly string[])[], params: Bm25Params = {}, opts: LongRunning = {}): Bm25Index {
+    const prm = { k1: params.k1 ?? 1.5, b: params.b ?? 0.75, epsilon: params.epsilon ?? 0.25 };
+    const n = docs.length;
+    if (n === 0) throw new Error('BM25 needs at least one document; the corpus is empty.');
+    const vocab = new Map<string, number>();
+    const docLen = new Int32Array(n);
+    // Per-document (term, tf) pairs, appended flat; a doc's pairs lie in pairStart[d] .. pairStart[d+1]-1.
+    let pairTerm = new Int32Array(1 << 16);
+    let pairTf = new Int32Array(1 << 16);
+    let np = 0;
+    const pairStart = new Int32Array(n + 1);
+    let df = new Int32Array(1024);
+    let tfScratch = new Int32Array(1024);
+    let lastDoc = new Int32Array(1024).fill(-1);
+    const local: number[] = [];
+    let total = 0;
+    for (let d = 0; d < n; d++) {
+      if ((d & 1023) === 0) {
+        throwIfAborted(opts.signal);
+        opts.onProgress?.({ stage: 'index', done: d, total: n });
+      }
+      const toks = docs[d];
+      docLen[d] = toks.length;
+      total += toks.length;
+      local.length = 0;
+      for (const t of toks) {
+        let id = vocab.get(t);
+        if (id === undefined) {
+          id = vocab.size;
+          vocab.set(t, id);
+          if (id >= df.length) {
+            df = grow(df, id * 2);
+            tfScratch = grow(tfScratch, id * 2);
+            const ld = new Int32Array(id * 2).fill(-1);
+            ld.set(lastDoc);
+            lastDoc = ld;
+          }
+        }
+        if (lastDoc[id] !== d) {
+          lastDoc[id] = d;
+          tfScratch[id] = 0;
+          local.push(id);
+        }
+        tfScratch[id]++;
+      }
+      if (np + local.length > pairTerm.length) {
+        const cap = Math.max(pairTerm.length * 2, np + local.length);
+        pairTerm = grow(pairTerm, cap);
+        pairTf = grow(pairTf, cap);
+      }
+      for (const id of local) {
+        pairTerm[np] = id;
+        pairTf[np] = tfScratch[id];
+        np++;
+        df[id]++;
+      }
+      pairStart[d + 1] = np;
+    }
+    const V = vocab.size;
+    const avgdl = total / n;
+    // idf with rank_bm25's floor. Python iterates its dict in insertion order; the sum is order-sensitive only in
+    // the last bits, and we insert in the same first-seen order.
+    const idf = new Float64Array(V);
+    let idfSum = 0;
+    for (let t = 0; t < V; t++) {
+      const v = Math.log(n - df[t] + 0.5) - Math.log(df[t] + 0.5);
+      idf[t] = v;
+      idfSum += v;
+    }
+    const epsIdf = prm.epsilon * (idfSum / V);
+    for (let t = 0; t < V; t++) if (idf[t] < 0) idf[t] = epsIdf;
+    // CSR by counting sort over terms; docs end up ascending within each posting list.
+    const offsets = new Int32Array(V + 1);
+    for (let t = 0; t < V; t++) offsets[t + 1] = offsets[t] + df[t];
+    const fill = offsets.slice(0, V);
+    const postDoc = new Int32Array(np);
+    const postW = new Float64Array(np);
+    const { k1, b } = prm;
+    for (let d = 0; d < n; d++) {
+      const norm = k1 * (1 - b + (b * docLen[d]) / avgdl);
+      for (let p = pairStart[d]; p < pairStart[d + 1]; p++) {
+        const t = pairTerm[p];
+        const tf = pairTf[p];
+        const at = fill[t]++;
+        postDoc[at] = d;
+        postW[at] = (tf * (k1 + 1)) / (tf + norm);
+      }
+    }
+    opts.onProgress?.({ stage: 'index', done: n, total: n });
+    return new Bm25Index({ params: prm, avgdl, epsIdf, vocab, idf, docLen, offsets, postDoc, postW });
+  }
+
+  /** Document frequency of a token (0 if unknown). */
+  df(token: string): number {
+    const t = this.vocab.get(token);
+    return t === undefined ? 0 : this.offsets[t + 1] - this.offsets[t];
+  }
+
+  /** Dense scores for every document, like rank_bm25's get_scores (for tests and small corpora). */
+  scores(query: readonly string[]): Float64Array {
+    const out = new Float64Array(this.size);
+    for (const tok of query) {
+      const t = this.vocab.get(tok);
+      if (t === undefined) continue;
+      const w = this.idf[t];
+      for (let p = this.offsets[t]; p < this.offsets[t + 1]; p++) out[this.postDoc[p]] += w * this.postW[p];
+    }
+    return out;
+  }
+
+  /**
+   * The k best documents with a positive score contribution (documents sharing no term with the query are never
+   * returned), best first; ties go to the lower document index. `accept` filters candidates (e.g. same split only).
+   */
+  topK(query: readonly string[], k: number, accept?: (doc: number) => boolean): Hit[] {
+    const { acc, seen, touched, offsets, postDoc, postW, idf } = this;
+    let nt = 0;
+    for (const tok of query) {
+      const t = this.vocab.get(tok);
+      if (t === undefined) continue;
+      const w = idf[t];
+      const end = offsets[t + 1];
+      for (let p = offsets[t]; p < end; p++) {
+        const d = postDoc[p];
+        if (seen[d] === 0) {
+          seen[d] = 1;
+          touched[nt++] = d;
+        }
+        acc[d] += w * postW[p];
+      }
+    }
+    // Bounded min-heap of (score, doc); the root is the weakest kept hit.
+    const hs = new Float64Array(Math.max(k, 1));
+    const hd = new Int32Array(Math.max(k, 1));
+    let size = 0;
+    const weaker = (i: number, j: number) => hs[i] < hs[j] || (hs[i] === hs[j] && hd[i] > hd[j]);
+    const siftDown = (i: number) => {
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < size && weaker(l, m)) m = l;
+        if (r < size && weaker(r, m)) m = r;
+        if (m === i) return;
+        const s = hs[i];
+        hs[i] = hs[m];
+        hs[m] = s;
+        const dd = hd[i];
+        hd[i] = hd[m];
+        hd[m] = dd;
+        i = m;
+      }
+    };
+    for (let i = 0; i < nt; i++) {
+      const d = touched[i];
+      const s = acc[d];
+      acc[d] = 0;
+      seen[d] = 0;
+      if (k <= 0 || (accept && !accept(d))) continue;
+      if (size < k) {
+        // sift up
+        let c = size++;
+        hs[c] = s;
+        hd[c] = d;
+        while (c > 0) {
+          const p = (c - 1) >> 1;
+          if (!weaker(c, p)) break;
+          const ts = hs[c];
+          hs[c] = hs[p];
+          hs[p] = ts;
+          const td = hd[c];
+          hd[c] = hd[p];
+          hd[p] = td;
+          c = p;
+        }
+      } else if (s > hs[0] || (s === hs[0] && d < hd[0])) {
+        hs[0] = s;
+        hd[0] = d;
+        siftDown(0);
+      }
+    }
+    const hits: Hit[] = [];
+    for (let i = 0; i < size; i++) hits.push({ doc: hd[i], score: hs[i] });
+    hits.sort((a, b) => b.score - a.score || a.doc - b.doc);
+    return hits;
+  }
+}
+
+function grow(a: Int32Array, cap: number): Int32Array {
+  const b = new Int32Array(cap);
+  b.set(a);
+  return b;
+}
