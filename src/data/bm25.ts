@@ -258,7 +258,7 @@ export class Bm25Index {
   }
 }
 
-function grow(a: Int32Array, cap: number): Int32Array {
+function grow(a: Int32Array, cap: number): Int32Array<ArrayBuffer> {
   const b = new Int32Array(cap);
   b.set(a);
   return b;

@@ -1,0 +1,243 @@
+// Turns a file's bytes or decoded text into plain text, by format. Records of .json/.jsonl/.csv become separate
+// documents (`path#n`) so that the train/validation split can keep each record whole.
+
+export type Format = 'text' | 'markdown' | 'html' | 'json' | 'jsonl' | 'csv' | 'docx' | 'pdf';
+
+export interface ExtractOptions {
+  /** Field holding the text in .json/.jsonl records; dotted paths ('body.text') work. Default 'text'. */
+  jsonField?: string;
+  /** Column holding the text in .csv files (header name or 0-based index). Default 'text'. */
+  csvColumn?: string | number;
+}
+
+export interface ExtractedDoc {
+  /** Suffix for the source path of a record ('#3'); empty for whole-file documents. */
+  suffix: string;
+  text: string;
+}
+
+const EXT: Record<string, Format> = {
+  txt: 'text',
+  text: 'text',
+  md: 'markdown',
+  markdown: 'markdown',
+  html: 'html',
+  htm: 'html',
+  json: 'json',
+  jsonl: 'jsonl',
+  ndjson: 'jsonl',
+  csv: 'csv',
+  docx: 'docx',
+  pdf: 'pdf',
+};
+
+export function formatOf(path: string): Format | undefined {
+  const m = /\.([A-Za-z0-9]+)$/.exec(path);
+  return m ? EXT[m[1].toLowerCase()] : undefined;
+}
+
+export const SUPPORTED_EXTENSIONS = Object.keys(EXT);
+
+// ---- HTML ----
+
+const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ', middot: '·', mdash: '—', ndash: '–', hellip: '…', ldquo: '“', rdquo: '”', lsquo: '‘', rsquo: '’' };
+
+export function decodeEntities(s: string): string {
+  return s.replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (m, e: string) => {
+    if (e[0] === '#') {
+      const cp = e[1] === 'x' || e[1] === 'X' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10);
+      return cp > 0 && cp < 0x110000 ? String.fromCodePoint(cp) : m;
+    }
+    return ENTITIES[e.toLowerCase()] ?? m;
+  });
+}
+
+/** Text of an HTML page without a DOM (works in Node and workers): block elements become line breaks. */
+export function htmlToText(html: string): string {
+  return decodeEntities(
+    html
+      .replace(/<!--[\s\S]*?-->/g, '')
+      .replace(/<(script|style|noscript|template|svg|head)\b[\s\S]*?<\/\1\s*>/gi, '')
+      .replace(/<br\s*\/?>/gi, '\n')
+      .replace(/<\/?(p|div|section|article|li|ul|ol|tr|table|h[1-6]|blockquote|pre|header|footer|title|dd|dt)\b[^>]*>/gi, '\n')
+      .replace(/<\/?(td|th)\b[^>]*>/gi, '\t')
+      .replace(/<[^>]*>/g, ''),
+  )
+    .replace(/[ \t\u00a0]+/g, ' ')
+    .replace(/ *\n */g, '\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trim();
+}
+
+// ---- JSON / JSONL ----
+
+function pick(obj: unknown, field: string): unknown {
+  let cur = obj;
+  for (const k of field.split('.')) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string, unknown>)[k];
+  }
+  return cur;
+}
+
+function recordText(rec: unknown, field: string): string | undefined {
+  if (typeof rec === 'string') return rec;
+  const v = pick(rec, field);
+  return typeof v === 'string' ? v : undefined;
+}
+
+export function jsonDocs(text: string, field: string): { docs: ExtractedDoc[]; problems: string[] } {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`not valid JSON (${(e as Error).message}); for one record per line name the file .jsonl`);
+  }
+  const list = Array.isArray(data) ? data : [data];
+  const docs: ExtractedDoc[] = [];
+  let missing = 0;
+  list.forEach((rec, i) => {
+    const t = recordText(rec, field);
+    if (t === undefined) missing++;
+    else docs.push({ suffix: list.length > 1 ? `#${i}` : '', text: t });
+  });
+  const problems = missing ? [`${missing} record(s) without a string field '${field}' (set the JSON field option)`] : [];
+  return { docs, problems };
+}
+
+export function jsonlDocs(text: string, field: string): { docs: ExtractedDoc[]; problems: string[] } {
+  const docs: ExtractedDoc[] = [];
+  const problems: string[] = [];
+  let missing = 0;
+  text.split('\n').forEach((line, i) => {
+    if (!line.trim()) return;
+    try {
+      const t = recordText(JSON.parse(line), field);
+      if (t === undefined) missing++;
+      else docs.push({ suffix: `#L${i + 1}`, text: t });
+    } catch {
+      problems.push(`line ${i + 1}: not valid JSON`);
+    }
+  });
+  if (missing) problems.push(`${missing} line(s) without a string field '${field}' (set the JSON field option)`);
+  return { docs, problems: problems.slice(0, 20) };
+}
+
+// ---- CSV (RFC 4180: quotes, doubled quotes, line breaks inside quotes) ----
+
+export function parseCsv(text: string, delimiter = ','): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"') {
+        if (text[i + 1] === '"') {
+          field += '"';
+          i++;
+        } else quoted = false;
+      } else field += c;
+    } else if (c === '"' && field === '') quoted = true;
+    else if (c === delimiter) {
+      row.push(field);
+      field = '';
+    } else if (c === '\n' || c === '\r') {
+      if (c === '\r' && text[i + 1] === '\n') i++;
+      row.push(field);
+      rows.push(row);
+      row = [];
+      field = '';
+    } else field += c;
+  }
+  if (field !== '' || row.length) {
+    row.push(field);
+    rows.push(row);
+  }
+  return rows.filter((r) => r.length > 1 || r[0] !== '');
+}
+
+export function csvDocs(text: string, column: string | number): { docs: ExtractedDoc[]; problems: string[] } {
+  const firstLine = text.slice(0, text.indexOf('\n') >>> 0);
+  const delim = firstLine.split('\t').length > firstLine.split(',').length ? '\t' : ',';
+  const rows = parseCsv(text, delim);
+  if (!rows.length) return { docs: [], problems: [] };
+  let col = typeof column === 'number' ? column : rows[0].indexOf(column);
+  let start = typeof column === 'number' ? 0 : 1;
+  if (col < 0) {
+    // no such header: a one-column file is still usable
+    if (rows[0].length === 1) {
+      col = 0;
+      start = 0;
+    } else {
+      throw new Error(`no column '${column}' (columns: ${rows[0].slice(0, 10).join(', ')}); set the CSV column option`);
+    }
+  }
+  const docs: ExtractedDoc[] = [];
+  for (let r = start; r < rows.length; r++) {
+    const t = rows[r][col];
+    if (t && t.trim()) docs.push({ suffix: `#${r + 1}`, text: t });
+  }
+  return { docs, problems: [] };
+}
+
+// ---- DOCX (mammoth) and PDF (pdfjs-dist) ----
+
+const isNode = typeof process !== 'undefined' && !!process.versions?.node;
+
+export async function docxText(bytes: Uint8Array): Promise<string> {
+  const mammoth = (await import('mammoth')).default as {
+    extractRawText(input: { buffer?: Uint8Array; arrayBuffer?: ArrayBuffer }): Promise<{ value: string }>;
+  };
+  const ab = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+  // mammoth's Node build reads `buffer`, its browser build `arrayBuffer`
+  const res = await mammoth.extractRawText(isNode ? { buffer: bytes } : { arrayBuffer: ab });
+  return res.value.replace(/\n{3,}/g, '\n\n').trim();
+}
+
+interface PdfTextItem {
+  str?: string;
+  hasEOL?: boolean;
+}
+interface PdfJs {
+  getDocument(src: { data: Uint8Array; isEvalSupported?: boolean; useSystemFonts?: boolean; verbosity?: number }): {
+    promise: Promise<{ numPages: number; getPage(n: number): Promise<{ getTextContent(): Promise<{ items: PdfTextItem[] }> }>; destroy(): Promise<void> }>;
+  };
+  GlobalWorkerOptions: { workerSrc: string };
+}
+
+let pdfjs: Promise<PdfJs> | undefined;
+
+/** pdfjs-dist: the legacy build in Node (no DOM needed), the modern build with its worker URL in the page. */
+function loadPdfjs(): Promise<PdfJs> {
+  pdfjs ??= (async () => {
+    if (isNode) {
+      const spec = 'pdfjs-dist/legacy/build/pdf.mjs';
+      return (await import(/* @vite-ignore */ spec)) as PdfJs;
+    }
+    const mod = (await import('pdfjs-dist')) as unknown as PdfJs;
+    if (!mod.GlobalWorkerOptions.workerSrc) {
+      mod.GlobalWorkerOptions.workerSrc = new URL('pdfjs-dist/build/pdf.worker.min.mjs', import.meta.url).href;
+    }
+    return mod;
+  })();
+  return pdfjs;
+}
+
+export async function pdfText(bytes: Uint8Array): Promise<string> {
+  const lib = await loadPdfjs();
+  // pdfjs may transfer (detach) the buffer it is given, so hand it a copy
+  const doc = await lib.getDocument({ data: bytes.slice(), isEvalSupported: false, verbosity: 0 }).promise;
+  const pages: string[] = [];
+  try {
+    for (let i = 1; i <= doc.numPages; i++) {
+      const page = await doc.getPage(i);
+      const content = await page.getTextContent();
+      pages.push(content.items.map((it) => (it.str ?? '') + (it.hasEOL ? '\n' : '')).join(''));
+    }
+  } finally {
+    await doc.destroy();
+  }
+  return pages.join('\n\n').trim();
+}

@@ -1,0 +1,199 @@
+// Ingest: sources (a folder in Node, dropped files in the page) → plain-text documents, plus a report that lists
+// every file with what happened to it. One bad file never stops the run: its error lands in the report.
+
+import { decodeSource, binaryReason, type TextEncodingName } from './decode.ts';
+import {
+  csvDocs,
+  docxText,
+  formatOf,
+  htmlToText,
+  jsonDocs,
+  jsonlDocs,
+  pdfText,
+  SUPPORTED_EXTENSIONS,
+  type ExtractOptions,
+  type ExtractedDoc,
+  type Format,
+} from './extract.ts';
+import { normaliseForDedupe, sha256Hex } from './hash.ts';
+import { readAll, readHead, type SourceFile } from './source.ts';
+import { throwIfAborted, type LongRunning } from '../util/progress.ts';
+
+export interface IngestOptions extends ExtractOptions, LongRunning {
+  /** Files larger than this are skipped (default 1 GiB for text, 200 MiB for docx/pdf which load whole). */
+  maxBytes?: number;
+  /** Read files with unknown extensions as plain text when they do not look binary (default false: skip them). */
+  unknownAsText?: boolean;
+}
+
+export interface IngestedDoc {
+  /** File path relative to the root, plus '#n' for a record of a .json/.jsonl/.csv file. */
+  source: string;
+  /** Decoded text: CRLF → LF, NFC. Chunk offsets index into this string. */
+  text: string;
+  format: Format;
+  encoding?: TextEncodingName;
+  /** SHA-256 of the whitespace-normalised text (exact-duplicate key). */
+  hash: string;
+}
+
+export type IngestStatus = 'ok' | 'skipped' | 'failed';
+
+export interface IngestFileReport {
+  path: string;
+  status: IngestStatus;
+  /** Why a file was skipped or failed, or notes (lossy decoding, bad records) for an ok file. */
+  reason?: string;
+  format?: Format;
+  encoding?: TextEncodingName;
+  bytes: number;
+  documents: number;
+  chars: number;
+}
+
+export interface IngestReport {
+  files: IngestFileReport[];
+  ok: number;
+  skipped: number;
+  failed: number;
+  documents: number;
+  chars: number;
+  /** Skip/failure reasons with how many files each. */
+  reasons: Record<string, number>;
+}
+
+export interface IngestResult {
+  docs: IngestedDoc[];
+  report: IngestReport;
+}
+
+const BINARY_FORMATS: ReadonlySet<Format> = new Set(['docx', 'pdf']);
+
+function tidy(text: string): string {
+  return text.replace(/\r\n?/g, '\n').normalize('NFC');
+}
+
+async function extract(src: SourceFile, format: Format, opts: IngestOptions): Promise<{ docs: ExtractedDoc[]; encoding?: TextEncodingName; notes: string[] }> {
+  if (format === 'docx') return { docs: [{ suffix: '', text: await docxText(await readAll(src)) }], notes: [] };
+  if (format === 'pdf') {
+    const text = await pdfText(await readAll(src));
+    return { docs: [{ suffix: '', text }], notes: text ? [] : ['no text layer (scanned PDF? run OCR first)'] };
+  }
+  const head = await readHead(src);
+  const bin = binaryReason(head);
+  if (bin) throw new SkipError(bin);
+  const dec = await decodeSource(src, head, opts.signal);
+  const notes = dec.lossy ? ['bytes valid in no supported encoding were replaced with U+FFFD'] : [];
+  const text = dec.text;
+  let out: { docs: ExtractedDoc[]; problems: string[] };
+  switch (format) {
+    case 'html':
+      out = { docs: [{ suffix: '', text: htmlToText(text) }], problems: [] };
+      break;
+    case 'json':
+      out = jsonDocs(text, opts.jsonField ?? 'text');
+      break;
+    case 'jsonl':
+      out = jsonlDocs(text, opts.jsonField ?? 'text');
+      break;
+    case 'csv':
+      out = csvDocs(text, opts.csvColumn ?? 'text');
+      break;
+    default:
+      out = { docs: [{ suffix: '', text }], problems: [] };
+  }
+  return { docs: out.docs, encoding: dec.encoding, notes: [...notes, ...out.problems] };
+}
+
+class SkipError extends Error {}
+
+function reasonKey(reason: string): string {
+  return reason.replace(/ \(.*$/, '').replace(/ of .*$/, '');
+}
+
+/** Ingests every source, in order. Progress counts bytes so one huge file still moves the bar. */
+export async function ingest(sources: readonly SourceFile[], opts: IngestOptions = {}): Promise<IngestResult> {
+  const docs: IngestedDoc[] = [];
+  const files: IngestFileReport[] = [];
+  const seen = new Map<string, string>(); // dedupe hash → first source
+  const totalBytes = sources.reduce((s, f) => s + f.size, 0);
+  let doneBytes = 0;
+  for (const src of sources) {
+    throwIfAborted(opts.signal);
+    opts.onProgress?.({ stage: 'ingest', done: doneBytes, total: totalBytes, detail: src.path });
+    const entry: IngestFileReport = { path: src.path, status: 'ok', bytes: src.size, documents: 0, chars: 0 };
+    files.push(entry);
+    const skip = (reason: string, status: IngestStatus = 'skipped') => {
+      entry.status = status;
+      entry.reason = reason;
+    };
+    try {
+      let format = formatOf(src.path);
+      if (!format) {
+        if (!opts.unknownAsText) {
+          skip(`unsupported extension (supported: ${SUPPORTED_EXTENSIONS.join(', ')})`);
+          continue;
+        }
+        format = 'text';
+      }
+      entry.format = format;
+      const limit = opts.maxBytes ?? (BINARY_FORMATS.has(format) ? 200 << 20 : 1 << 30);
+      if (src.size === 0) {
+        skip('empty file');
+        continue;
+      }
+      if (src.size > limit) {
+        skip(`too large (${src.size} bytes > ${limit}; raise maxBytes to include it)`);
+        continue;
+      }
+      const { docs: parts, encoding, notes } = await extract(src, format, opts);
+      entry.encoding = encoding;
+      const dupes: string[] = [];
+      for (const part of parts) {
+        const text = tidy(part.text);
+        const norm = normaliseForDedupe(text);
+        if (!norm) continue;
+        const hash = await sha256Hex(norm);
+        const first = seen.get(hash);
+        const source = src.path + part.suffix;
+        if (first !== undefined) {
+          dupes.push(first);
+          continue;
+        }
+        seen.set(hash, source);
+        docs.push({ source, text, format, encoding, hash });
+        entry.documents++;
+        entry.chars += text.length;
+      }
+      if (entry.documents === 0) {
+        if (dupes.length) skip(`duplicate of ${dupes[0]}`);
+        else skip(notes.length ? `no text: ${notes.join('; ')}` : 'empty (no text after extraction)');
+      } else {
+        const extra = [...notes];
+        if (dupes.length) extra.push(`${dupes.length} duplicate record(s) dropped`);
+        if (extra.length) entry.reason = extra.join('; ');
+      }
+    } catch (e) {
+      if ((e as Error).name === 'AbortError') throw e;
+      if (e instanceof SkipError) skip(e.message);
+      else skip(`could not read: ${(e as Error).message}`, 'failed');
+    } finally {
+      doneBytes += src.size;
+    }
+  }
+  opts.onProgress?.({ stage: 'ingest', done: totalBytes, total: totalBytes });
+  const reasons: Record<string, number> = {};
+  for (const f of files) if (f.status !== 'ok' && f.reason) reasons[reasonKey(f.reason)] = (reasons[reasonKey(f.reason)] ?? 0) + 1;
+  return {
+    docs,
+    report: {
+      files,
+      ok: files.filter((f) => f.status === 'ok').length,
+      skipped: files.filter((f) => f.status === 'skipped').length,
+      failed: files.filter((f) => f.status === 'failed').length,
+      documents: docs.length,
+      chars: docs.reduce((s, d) => s + d.text.length, 0),
+      reasons,
+    },
+  };
+}
