@@ -1,0 +1,355 @@
+// Float64 CPU reference of every layer of the cross-encoder, forward and backward side by side (llm.c style).
+// All tensors are row-major Float64Arrays; shapes are in the comments ([B,L,H] = batch, length, hidden).
+// Backward functions return the input gradient as a new array and ACCUMULATE (+=) parameter gradients into the
+// arrays they are given, so callers zero them once per step. GPU kernel tests reuse these one by one.
+
+// ---------------------------------------------------------------------------------------------------------------
+// erf to ~1 ulp-level accuracy (JavaScript has no Math.erf): for |x| < 3 the all-positive series
+//   erf(x) = 2/√π · e^{-x²} · Σ_n 2ⁿ x^{2n+1} / (1·3·…·(2n+1))
+// (no cancellation), and above that the continued fraction of erfc.
+
+const TWO_OVER_SQRT_PI = 2 / Math.sqrt(Math.PI);
+
+export function erf(x: number): number {
+  if (Number.isNaN(x)) return NaN;
+  const ax = Math.abs(x);
+  let r: number;
+  if (ax < 3) {
+    const x2 = ax * ax;
+    let term = ax;
+    let sum = ax;
+    for (let n = 0; n < 200; n++) {
+      term *= (2 * x2) / (2 * n + 3);
+      sum += term;
+      if (term < sum * 1e-17) break;
+    }
+    r = TWO_OVER_SQRT_PI * Math.exp(-x2) * sum;
+  } else {
+    r = 1 - erfcLarge(ax);
+  }
+  return x < 0 ? -r : r;
+}
+
+/** erfc(x) for x ≥ 3 by the continued fraction x + (1/2)/(x + 1/(x + (3/2)/(x + 2/(x + …)))), evaluated backwards. */
+function erfcLarge(x: number): number {
+  if (x > 27) return 0;
+  let f = x;
+  for (let k = 60; k >= 1; k--) f = x + k / 2 / f;
+  return Math.exp(-x * x) / Math.sqrt(Math.PI) / f;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Linear (torch.nn.Linear): Y[M,N] = X[M,K] · W[N,K]ᵀ + b[N]
+
+export function linearForward(X: Float64Array, W: Float64Array, b: Float64Array | null, M: number, K: number, N: number): Float64Array {
+  const Y = new Float64Array(M * N);
+  for (let m = 0; m < M; m++) {
+    const xo = m * K;
+    for (let n = 0; n < N; n++) {
+      const wo = n * K;
+      let s = b ? b[n] : 0;
+      for (let k = 0; k < K; k++) s += X[xo + k] * W[wo + k];
+      Y[m * N + n] = s;
+    }
+  }
+  return Y;
+}
+
+/** dY[M,N] → dX[M,K] = dY·W; dW[N,K] += dYᵀ·X; db[N] += Σ_m dY. */
+export function linearBackward(
+  dY: Float64Array, X: Float64Array, W: Float64Array, M: number, K: number, N: number,
+  dW: Float64Array, db: Float64Array | null,
+): Float64Array {
+  const dX = new Float64Array(M * K);
+  for (let m = 0; m < M; m++) {
+    const xo = m * K;
+    for (let n = 0; n < N; n++) {
+      const g = dY[m * N + n];
+      if (g === 0) continue;
+      const wo = n * K;
+      for (let k = 0; k < K; k++) {
+        dX[xo + k] += g * W[wo + k];
+        dW[wo + k] += g * X[xo + k];
+      }
+      if (db) db[n] += g;
+    }
+  }
+  return dX;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// LayerNorm over the last dim: Y[M,C] = (X - mean) · rstd · w + b, rstd = 1/√(biased var + eps)
+
+export interface LayerNormCache {
+  mean: Float64Array; // [M]
+  rstd: Float64Array; // [M]
+}
+
+export function layerNormForward(X: Float64Array, w: Float64Array, b: Float64Array, M: number, C: number, eps: number): { y: Float64Array } & LayerNormCache {
+  const y = new Float64Array(M * C);
+  const mean = new Float64Array(M);
+  const rstd = new Float64Array(M);
+  for (let m = 0; m < M; m++) {
+    const o = m * C;
+    let mu = 0;
+    for (let c = 0; c < C; c++) mu += X[o + c];
+    mu /= C;
+    let v = 0;
+    for (let c = 0; c < C; c++) v += (X[o + c] - mu) ** 2;
+    v /= C;
+    const rs = 1 / Math.sqrt(v + eps);
+    for (let c = 0; c < C; c++) y[o + c] = (X[o + c] - mu) * rs * w[c] + b[c];
+    mean[m] = mu;
+    rstd[m] = rs;
+  }
+  return { y, mean, rstd };
+}
+
+/** dX = rstd · (dŷ - mean(dŷ) - x̂ · mean(dŷ · x̂)), dŷ = dY·w; dw += Σ dY·x̂; db += Σ dY. */
+export function layerNormBackward(
+  dY: Float64Array, X: Float64Array, w: Float64Array, cache: LayerNormCache, M: number, C: number,
+  dw: Float64Array, db: Float64Array,
+): Float64Array {
+  const dX = new Float64Array(M * C);
+  for (let m = 0; m < M; m++) {
+    const o = m * C;
+    const mu = cache.mean[m];
+    const rs = cache.rstd[m];
+    let sumD = 0;
+    let sumDX = 0;
+    for (let c = 0; c < C; c++) {
+      const xh = (X[o + c] - mu) * rs;
+      const dxh = dY[o + c] * w[c];
+      sumD += dxh;
+      sumDX += dxh * xh;
+      dw[c] += dY[o + c] * xh;
+      db[c] += dY[o + c];
+    }
+    sumD /= C;
+    sumDX /= C;
+    for (let c = 0; c < C; c++) {
+      const xh = (X[o + c] - mu) * rs;
+      dX[o + c] = rs * (dY[o + c] * w[c] - sumD - xh * sumDX);
+    }
+  }
+  return dX;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// GELU, exact: y = x · Φ(x) = ½x(1 + erf(x/√2)); dy/dx = Φ(x) + x · φ(x)
+
+const SQRT1_2 = Math.SQRT1_2;
+const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+
+export function geluForward(X: Float64Array): Float64Array {
+  const y = new Float64Array(X.length);
+  for (let i = 0; i < X.length; i++) y[i] = 0.5 * X[i] * (1 + erf(X[i] * SQRT1_2));
+  return y;
+}
+
+export function geluBackward(dY: Float64Array, X: Float64Array): Float64Array {
+  const dX = new Float64Array(X.length);
+  for (let i = 0; i < X.length; i++) {
+    const x = X[i];
+    dX[i] = dY[i] * (0.5 * (1 + erf(x * SQRT1_2)) + x * INV_SQRT_2PI * Math.exp(-0.5 * x * x));
+  }
+  return dX;
+}
+
+// tanh (the heads): dX = dY · (1 - y²)
+export function tanhForward(X: Float64Array): Float64Array {
+  return X.map(Math.tanh);
+}
+
+export function tanhBackward(dY: Float64Array, Y: Float64Array): Float64Array {
+  const dX = new Float64Array(Y.length);
+  for (let i = 0; i < Y.length; i++) dX[i] = dY[i] * (1 - Y[i] * Y[i]);
+  return dX;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Embeddings: E[B·L,H] = word[ids] + position[posIds] + tokenType[typeIds]
+
+/**
+ * Position ids [B·L]. BERT: 0..L-1. RoBERTa family (transformers' create_position_ids_from_input_ids): real tokens
+ * count from paddingIdx + 1 in order, padding tokens (id == paddingIdx) get paddingIdx itself.
+ */
+export function positionIds(arch: 'bert' | 'xlm-roberta', inputIds: Int32Array, B: number, L: number, paddingIdx: number): Int32Array {
+  const out = new Int32Array(B * L);
+  for (let b = 0; b < B; b++) {
+    let count = 0;
+    for (let t = 0; t < L; t++) {
+      const i = b * L + t;
+      if (arch === 'bert') out[i] = t;
+      else if (inputIds[i] === paddingIdx) out[i] = paddingIdx;
+      else out[i] = paddingIdx + ++count;
+    }
+  }
+  return out;
+}
+
+export function embeddingForward(
+  word: Float64Array, position: Float64Array, tokenType: Float64Array,
+  ids: Int32Array, posIds: Int32Array, typeIds: Int32Array, H: number,
+): Float64Array {
+  const N = ids.length;
+  const E = new Float64Array(N * H);
+  for (let i = 0; i < N; i++) {
+    const wo = ids[i] * H;
+    const po = posIds[i] * H;
+    const to = typeIds[i] * H;
+    for (let c = 0; c < H; c++) E[i * H + c] = word[wo + c] + tokenType[to + c] + position[po + c];
+  }
+  return E;
+}
+
+/**
+ * Scatter-adds dE[B·L,H] into the three tables. Rows equal to a table's padding_idx get no gradient, as
+ * torch.nn.Embedding(padding_idx=…) does: BERT word embeddings; RoBERTa family word and position embeddings.
+ */
+export function embeddingBackward(
+  dE: Float64Array, ids: Int32Array, posIds: Int32Array, typeIds: Int32Array, H: number,
+  dWord: Float64Array, dPosition: Float64Array, dTokenType: Float64Array,
+  paddingIdx: { word?: number; position?: number } = {},
+): void {
+  for (let i = 0; i < ids.length; i++) {
+    const go = i * H;
+    const skipWord = ids[i] === paddingIdx.word;
+    const skipPos = posIds[i] === paddingIdx.position;
+    for (let c = 0; c < H; c++) {
+      const g = dE[go + c];
+      if (!skipWord) dWord[ids[i] * H + c] += g;
+      if (!skipPos) dPosition[posIds[i] * H + c] += g;
+      dTokenType[typeIds[i] * H + c] += g;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Scaled dot-product attention with the padding mask, heads interleaved as in HF (head h = columns h·d … h·d+d-1):
+//   S[b,h,i,j] = (Q[b,i,h]·K[b,j,h]) / √d + (mask[b,j] ? 0 : min),  P = softmax_j(S),  O[b,i,h] = Σ_j P · V[b,j,h]
+// transformers adds the dtype's most negative value for masked keys; we add −Number.MAX_VALUE (f64's), which
+// gives exactly 0 probability for masked keys and, like HF, a uniform row if a row had no key at all.
+
+export const MASK_MIN_F64 = -Number.MAX_VALUE;
+
+export interface AttentionCache {
+  /** [B, nh, L, L] softmax probabilities. */
+  probs: Float64Array;
+}
+
+/** Q, K, V [B·L, nh·d], mask [B·L] (1 keep, 0 pad) → O [B·L, nh·d]. */
+export function attentionForward(
+  Q: Float64Array, K: Float64Array, V: Float64Array, mask: Int32Array | Float64Array | Uint8Array,
+  B: number, L: number, nh: number, d: number,
+): { out: Float64Array } & AttentionCache {
+  const H = nh * d;
+  const scale = 1 / Math.sqrt(d);
+  const out = new Float64Array(B * L * H);
+  const probs = new Float64Array(B * nh * L * L);
+  const s = new Float64Array(L);
+  for (let b = 0; b < B; b++) {
+    for (let h = 0; h < nh; h++) {
+      for (let i = 0; i < L; i++) {
+        const qo = (b * L + i) * H + h * d;
+        let max = -Infinity;
+        for (let j = 0; j < L; j++) {
+          const ko = (b * L + j) * H + h * d;
+          let dot = 0;
+          for (let c = 0; c < d; c++) dot += Q[qo + c] * K[ko + c];
+          s[j] = dot * scale + (mask[b * L + j] ? 0 : MASK_MIN_F64);
+          if (s[j] > max) max = s[j];
+        }
+        let sum = 0;
+        for (let j = 0; j < L; j++) {
+          s[j] = Math.exp(s[j] - max);
+          sum += s[j];
+        }
+        const po = ((b * nh + h) * L + i) * L;
+        for (let j = 0; j < L; j++) {
+          const p = s[j] / sum;
+          probs[po + j] = p;
+          if (p === 0) continue;
+          const vo = (b * L + j) * H + h * d;
+          for (let c = 0; c < d; c++) out[qo + c] += p * V[vo + c];
+        }
+      }
+    }
+  }
+  return { out, probs };
+}
+
+/**
+ * dO [B·L, nh·d] → dQ, dK, dV (same shape):
+ *   dV[j] += P[i,j]·dO[i];  dP[i,j] = dO[i]·V[j];  dS = P ⊙ (dP − Σ_j P·dP);  dQ[i] += dS[i,j]·K[j]/√d;  dK[j] += dS[i,j]·Q[i]/√d
+ */
+export function attentionBackward(
+  dO: Float64Array, Q: Float64Array, K: Float64Array, V: Float64Array, cache: AttentionCache,
+  B: number, L: number, nh: number, d: number,
+): { dQ: Float64Array; dK: Float64Array; dV: Float64Array } {
+  const H = nh * d;
+  const scale = 1 / Math.sqrt(d);
+  const dQ = new Float64Array(B * L * H);
+  const dK = new Float64Array(B * L * H);
+  const dV = new Float64Array(B * L * H);
+  const dP = new Float64Array(L);
+  for (let b = 0; b < B; b++) {
+    for (let h = 0; h < nh; h++) {
+      for (let i = 0; i < L; i++) {
+        const io = (b * L + i) * H + h * d;
+        const po = ((b * nh + h) * L + i) * L;
+        let dot = 0;
+        for (let j = 0; j < L; j++) {
+          const p = cache.probs[po + j];
+          const jo = (b * L + j) * H + h * d;
+          let g = 0;
+          for (let c = 0; c < d; c++) {
+            g += dO[io + c] * V[jo + c];
+            dV[jo + c] += p * dO[io + c];
+          }
+          dP[j] = g;
+          dot += p * g;
+        }
+        for (let j = 0; j < L; j++) {
+          const dS = cache.probs[po + j] * (dP[j] - dot) * scale;
+          if (dS === 0) continue;
+          const jo = (b * L + j) * H + h * d;
+          for (let c = 0; c < d; c++) {
+            dQ[io + c] += dS * K[jo + c];
+            dK[jo + c] += dS * Q[io + c];
+          }
+        }
+      }
+    }
+  }
+  return { dQ, dK, dV };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Small helpers
+
+/** a + b, elementwise (residual connections). */
+export function add(a: Float64Array, b: Float64Array): Float64Array {
+  const y = new Float64Array(a.length);
+  for (let i = 0; i < a.length; i++) y[i] = a[i] + b[i];
+  return y;
+}
+
+/** In place a += b. */
+export function addInto(a: Float64Array, b: Float64Array): void {
+  for (let i = 0; i < a.length; i++) a[i] += b[i];
+}
+
+/** Rows t = 0 of [B, L, H] → [B, H] (the [CLS] / <s> token). */
+export function firstTokenRows(X: Float64Array, B: number, L: number, H: number): Float64Array {
+  const y = new Float64Array(B * H);
+  for (let b = 0; b < B; b++) y.set(X.subarray(b * L * H, b * L * H + H), b * H);
+  return y;
+}
+
+/** Inverse of firstTokenRows for gradients: [B, H] → [B, L, H], zero except t = 0. */
+export function firstTokenRowsBackward(dY: Float64Array, B: number, L: number, H: number): Float64Array {
+  const dX = new Float64Array(B * L * H);
+  for (let b = 0; b < B; b++) dX.set(dY.subarray(b * H, b * H + H), b * L * H);
+  return dX;
+}

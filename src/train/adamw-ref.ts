@@ -1,0 +1,63 @@
+// Float64 reference of torch.optim.AdamW (amsgrad=False, maximize=False), the formula of its single-tensor path:
+//   θ ← θ·(1 − lr·λ)                       decoupled weight decay (only for parameters in the decay group)
+//   m ← m + (g − m)(1 − β1)                 (lerp)
+//   v ← β2·v + (1 − β2)·g²
+//   θ ← θ − (lr / (1 − β1ᵗ)) · m / (√v / √(1 − β2ᵗ) + ε)
+// ε is added after the square root of the bias-corrected second moment, as torch does.
+
+import { hasWeightDecay } from '../model/params.ts';
+
+export interface AdamWHyper {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+}
+
+export interface AdamWRefState {
+  /** Steps taken so far (torch's per-parameter `step`; all parameters step together here). */
+  step: number;
+  m: Map<string, Float64Array>;
+  v: Map<string, Float64Array>;
+}
+
+export function createAdamWRefState(params: ReadonlyMap<string, Float64Array>): AdamWRefState {
+  const m = new Map<string, Float64Array>();
+  const v = new Map<string, Float64Array>();
+  for (const [k, p] of params) {
+    m.set(k, new Float64Array(p.length));
+    v.set(k, new Float64Array(p.length));
+  }
+  return { step: 0, m, v };
+}
+
+/**
+ * One AdamW step on every parameter, in place. `decay(name)` picks the decay group (default: HF's rule, no decay
+ * for biases and LayerNorm weights). A parameter without a gradient is an error (torch would skip it; in our
+ * engine every parameter always has one, so a gap is a bug worth hearing about).
+ */
+export function adamwStepRef(
+  params: Map<string, Float64Array>, grads: ReadonlyMap<string, Float64Array>, state: AdamWRefState, h: AdamWHyper,
+  decay: (name: string) => boolean = hasWeightDecay,
+): void {
+  state.step += 1;
+  const t = state.step;
+  const bc1 = 1 - h.beta1 ** t;
+  const bc2Sqrt = Math.sqrt(1 - h.beta2 ** t);
+  const stepSize = h.lr / bc1;
+  for (const [name, p] of params) {
+    const g = grads.get(name);
+    if (!g) throw new Error(`AdamW: no gradient for ${name}`);
+    const m = state.m.get(name)!;
+    const v = state.v.get(name)!;
+    const wd = decay(name) ? 1 - h.lr * h.weightDecay : 1;
+    for (let i = 0; i < p.length; i++) {
+      p[i] *= wd;
+      m[i] += (g[i] - m[i]) * (1 - h.beta1);
+      v[i] = v[i] * h.beta2 + (1 - h.beta2) * g[i] * g[i];
+      const denom = Math.sqrt(v[i]) / bc2Sqrt + h.eps;
+      p[i] -= stepSize * (m[i] / denom);
+    }
+  }
+}

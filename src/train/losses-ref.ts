@@ -1,0 +1,47 @@
+// Float64 reference of the two training losses, each with its gradient w.r.t. the logits.
+//   BCE:      the seed's CrossEncoder (num_labels 1): torch BCEWithLogitsLoss, mean over pairs.
+//   listwise: FlagEmbedding's reranker loss: logits viewed as [groups, groupSize], the positive at index 0 of each
+//             group, CrossEntropyLoss (mean over groups).
+
+export interface LossResult {
+  loss: number;
+  /** dLoss/dLogits, same length as the logits. */
+  dLogits: Float64Array;
+}
+
+/** mean_i [max(x,0) − x·y + log(1 + e^{−|x|})]; d/dx = (σ(x) − y) / N. */
+export function bceWithLogitsRef(logits: ArrayLike<number>, labels: ArrayLike<number>): LossResult {
+  const N = logits.length;
+  if (labels.length !== N) throw new Error(`BCE: ${N} logits but ${labels.length} labels`);
+  if (N === 0) throw new Error('BCE: empty batch');
+  let loss = 0;
+  const dLogits = new Float64Array(N);
+  for (let i = 0; i < N; i++) {
+    const x = logits[i];
+    const y = labels[i];
+    loss += Math.max(x, 0) - x * y + Math.log1p(Math.exp(-Math.abs(x)));
+    const sig = x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x));
+    dLogits[i] = (sig - y) / N;
+  }
+  return { loss: loss / N, dLogits };
+}
+
+/** mean_g [logsumexp(x_g) − x_g[0]]; d/dx_g = (softmax(x_g) − e_0) / G. */
+export function listwiseSoftmaxRef(logits: ArrayLike<number>, groupSize: number): LossResult {
+  const N = logits.length;
+  if (!Number.isInteger(groupSize) || groupSize < 2) throw new Error(`listwise loss: group size must be an integer ≥ 2 (one positive, at least one negative), got ${groupSize}`);
+  if (N === 0 || N % groupSize !== 0) throw new Error(`listwise loss: ${N} logits is not a whole number of groups of ${groupSize}`);
+  const G = N / groupSize;
+  let loss = 0;
+  const dLogits = new Float64Array(N);
+  for (let g = 0; g < G; g++) {
+    const o = g * groupSize;
+    let max = -Infinity;
+    for (let j = 0; j < groupSize; j++) max = Math.max(max, logits[o + j]);
+    let sum = 0;
+    for (let j = 0; j < groupSize; j++) sum += Math.exp(logits[o + j] - max);
+    loss += max + Math.log(sum) - logits[o];
+    for (let j = 0; j < groupSize; j++) dLogits[o + j] = (Math.exp(logits[o + j] - max) / sum - (j === 0 ? 1 : 0)) / G;
+  }
+  return { loss: loss / G, dLogits };
+}

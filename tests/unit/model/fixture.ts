@@ -1,0 +1,69 @@
+// Loads a tests/fixtures/hf-parity/<name> folder for the model tests (not a test file itself).
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { loadHfFolder, readFolderNode, type HfModel } from '../../../src/model/hf-folder.ts';
+import { readSafetensors } from '../../../src/model/safetensors.ts';
+
+export const FIXTURES = ['bert-tiny', 'xlmr-tiny'] as const;
+
+export function fixtureDir(name: string): string {
+  return fileURLToPath(new URL(`../../fixtures/hf-parity/${name}/`, import.meta.url));
+}
+
+export interface FixtureBatch {
+  queries: string[];
+  documents: string[];
+  labels: number[];
+  group_size: number;
+  max_length: number;
+  input_ids: number[][];
+  attention_mask: number[][];
+  token_type_ids: number[][];
+}
+
+export interface FixtureExpected {
+  max_length: number;
+  group_size: number;
+  logits: number[];
+  loss_bce: number;
+  loss_listwise: number;
+  adamw: { lr: number; betas: [number, number]; eps: number; weight_decay: number; steps: { lr: number; loss_bce: number }[] };
+  logits_after_adamw: number[];
+}
+
+export interface Fixture {
+  model: HfModel;
+  batch: FixtureBatch;
+  expected: FixtureExpected;
+  f64(file: 'grads_bce' | 'grads_listwise' | 'after_adamw'): Map<string, Float64Array>;
+}
+
+export async function loadFixture(name: string): Promise<Fixture> {
+  const dir = fixtureDir(name);
+  const model = await loadHfFolder(await readFolderNode(dir));
+  const json = (f: string) => JSON.parse(readFileSync(dir + f, 'utf8'));
+  return {
+    model,
+    batch: json('batch.json'),
+    expected: json('expected.json'),
+    f64(file) {
+      const r = readSafetensors(readFileSync(`${dir}${file}.safetensors`));
+      return new Map([...r.tensors].map(([k, t]) => {
+        if (!(t.data instanceof Float64Array)) throw new Error(`${file}.safetensors: ${k} is ${t.dtype}, expected F64`);
+        return [k, t.data];
+      }));
+    },
+  };
+}
+
+/** max |a − b| / max |b| (the issue's per-tensor error). */
+export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < a.length; i++) {
+    num = Math.max(num, Math.abs(a[i] - b[i]));
+    den = Math.max(den, Math.abs(b[i]));
+  }
+  return den === 0 ? num : num / den;
+}
