@@ -1,0 +1,261 @@
+// Elementwise kernels for training, one entry point each (launchers in src/kernels/elementwise.ts).
+// Every tensor is flat f32 of `n` elements unless said; one invocation per element, 256 per workgroup, workgroups
+// laid out over x and y (grid() in src/gpu/launch.ts) so n may exceed 65535·256.
+//
+//   copy         y = x                              scale        y = alpha·x
+//   axpy         y += alpha·x                       fill         y = value
+//   scale_inplace y *= alpha                        add          c = a + b
+//   gelu_fwd     y = x·Φ(x)          (exact erf, as torch.nn.GELU())
+//   gelu_bwd     c = dy·(Φ(x) + x·φ(x))            a = x, b = dy
+//   tanh_fwd     y = tanh(x)
+//   tanh_bwd     c = dy·(1 − y²)                    a = y (the forward output), b = dy
+//   dropout      y = keep(seed, i) ? x·scale : 0    forward and backward alike (the mask is recomputed from the seed)
+//   gather_rows  out[i, :] = x[idx[i], :]          out [n, cols], x [rowsIn, cols]
+//   scatter_rows dx[idx[i], :] (+)= dOut[i, :]     dOut [n, cols], dx [rowsIn, cols]; idx distinct
+//
+// Entry points with different signatures reuse binding numbers (launch.ts convention: storage buffers 0..k-1, then
+// the uniform at k); WGSL allows that as long as one entry point does not use two variables at the same binding.
+
+struct Params {
+  n: u32,     // elements (rows for gather/scatter)
+  a: u32,     // alpha / value / dropout threshold / cols
+  b: u32,     // dropout scale (f32 bits) / rowsIn
+  c: u32,     // dropout seed / accumulate flag
+}
+
+const WG = 256u;
+
+fn flat(wid: vec3u, nwg: vec3u, li: u32) -> u32 {
+  return (wid.y * nwg.x + wid.x) * WG + li;
+}
+
+// ---- signature (x: read, y: read_write, params) -------------------------------------------------------------
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read_write> y: array<f32>;
+@group(0) @binding(2) var<uniform> pu: Params;
+
+@compute @workgroup_size(WG)
+fn copy(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
+  let i = flat(wid, nwg, li);
+  if (i < pu.n) { y[i] = x[i]; }
+}
+
+@compute @workgroup_size(WG)
+fn scale(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
+  let i = flat(wid, nwg, li);
+  if (i < pu.n) { y[i] = bitcast<f32>(pu.a) * x[i]; }
+}
+
+@compute @workgroup_size(WG)
+fn axpy(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
+  let i = flat(wid, nwg, li);
+  if (i < pu.n) { y[i] = fma(bitcast<f32>(pu.a), x[i], y[i]); }
+}
+
+@compute @workgroup_size(WG)
+fn gelu_fwd(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
+  let i = flat(wid, nwg, li);
+  if (i < pu.n) {
+    let v = x[i];
+    y[i] = v * norm_cdf(v);
+  }
+}
+
+@compute @workgroup_size(WG)
+fn tanh_fwd(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
+  let i = flat(wid, nwg, li);
+  if (i < pu.n) { y[i] = tanh_f32(x[i]); }
+}
+
+@compute @workgroup_size(WG)
+fn dropout(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
+  let i = flat(wid, nwg, li);
+  if (i < pu.n) {
+    var v = 0.0;
+    if (dropout_keep(pu.c, i, pu.a)) { v = x[i] * bitcast<f32>(pu.b); }
+    y[i] = v;
+  }
+}
+
+// ---- signature (y: read_write, params) ----------------------------------------------------------------------
+@group(0) @binding(0) var<storage, read_write> yo: array<f32>;
+@group(0) @binding(1) var<uniform> po: Params;
+
+@compute @workgroup_size(WG)
+fn fill(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
+  let i = flat(wid, nwg, li);
+  if (i < po.n) { yo[i] = bitcast<f32>(po.a); }
+}
+
+@compute @workgroup_size(WG)
+fn scale_inplace(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
+  let i = flat(wid, nwg, li);
+  if (i < po.n) { yo[i] = bitcast<f32>(po.a) * yo[i]; }
+}
+
+// ---- signature (a: read, b: read, c: read_write, params) ----------------------------------------------------
+@group(0) @binding(0) var<storage, read> a: array<f32>;
+@group(0) @binding(1) var<storage, read> b: array<f32>;
+@group(0) @binding(2) var<storage, read_write> c: array<f32>;
+@group(0) @binding(3) var<uniform> pb: Params;
+
+@compute @workgroup_size(WG)
+fn add(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
+  let i = flat(wid, nwg, li);
+  if (i < pb.n) { c[i] = a[i] + b[i]; }
+}
+
+@compute @workgroup_size(WG)
+fn gelu_bwd(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
+  let i = flat(wid, nwg, li);
+  if (i < pb.n) {
+    let v = a[i];
+    // d/dx x·Φ(x) = Φ(x) + x·φ(x), φ(x) = exp(−x²/2)/√(2π)  (as PyTorch's GeluBackward)
+    let pdf = exp(-0.5 * v * v) * 0.3989422804014327;
+    c[i] = b[i] * (norm_cdf(v) + v * pdf);
+  }
+}
+
+@compute @workgroup_size(WG)
+fn tanh_bwd(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
+  let i = flat(wid, nwg, li);
+  if (i < pb.n) {
+    let t = a[i];
+    c[i] = b[i] * (1.0 - t * t);
+  }
+}
+
+// ---- signature (src: read, idx: read u32, dst: read_write, params {n, cols, rowsIn, accumulate}) -------------
+@group(0) @binding(0) var<storage, read> src: array<f32>;
+@group(0) @binding(1) var<storage, read> idx: array<u32>;
+@group(0) @binding(2) var<storage, read_write> dst: array<f32>;
+@group(0) @binding(3) var<uniform> pg: Params;
+
+@compute @workgroup_size(WG)
+fn gather_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
+  let i = flat(wid, nwg, li);
+  let cols = pg.a;
+  if (i < pg.n * cols) {
+    let row = i / cols;
+    let col = i - row * cols;
+    let r = idx[row];
+    // An index outside x would read another tensor's memory: make it loud (NaN) instead.
+    var bits = 0x7fc00000u;  // quiet NaN (a var: constant evaluation refuses NaN)
+    if (r < pg.b) { bits = bitcast<u32>(src[r * cols + col]); }
+    let v = bitcast<f32>(bits);
+    dst[i] = v;
+  }
+}
+
+@compute @workgroup_size(WG)
+fn scatter_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
+  let i = flat(wid, nwg, li);
+  let cols = pg.a;
+  if (i < pg.n * cols) {
+    let row = i / cols;
+    let col = i - row * cols;
+    let r = idx[row];
+    if (r < pg.b) {
+      let o = r * cols + col;
+      var v = src[i];
+      if (pg.c != 0u) { v += dst[o]; }
+      dst[o] = v;
+    }
+  }
+}
+
+// ---- math -----------------------------------------------------------------------------------------------------
+
+// Φ(v) = ½(1 + erf(v/√2)) in f32. erf after N. Juffa's faithfully rounded erff (max error < 1 ulp with a correctly
+// rounded exp; published on Stack Overflow, question 35148198). For |u| > 0.9277 that method computes
+// erf = 1 − exp(r) with exp(r) = erfc(|u|), so the lower tail uses exp(r) directly: no cancellation in 1 + erf(u)
+// for negative inputs.
+fn norm_cdf(v: f32) -> f32 {
+  let u = v * 0.70710678118654752;
+  let t = abs(u);
+  let s = u * u;
+  if (t > 0.927734375) {
+    var r = fma(-1.72853470e-5, t, 3.83197126e-4);
+    let q = fma(-3.88396438e-3, t, 2.42546219e-2);
+    r = fma(r, s, q);
+    r = fma(r, t, -1.06777877e-1);
+    r = fma(r, t, -6.34846687e-1);
+    r = fma(r, t, -1.28717512e-1);
+    r = fma(r, t, -t);
+    let e = exp(r);  // erfc(t)
+    return select(0.5 * e, 1.0 - 0.5 * e, u > 0.0);
+  }
+  var r = -5.96761703e-4;
+  r = fma(r, s, 4.99119423e-3);
+  r = fma(r, s, -2.67681349e-2);
+  r = fma(r, s, 1.12819925e-1);
+  r = fma(r, s, -3.76125336e-1);
+  r = fma(r, s, 1.28379166e-1);
+  return 0.5 + 0.5 * fma(r, u, u);  // erf(u) = u + u·r
+}
+
+// erf(u) itself (same method), exported for its own test through the `erf` entry point below.
+fn erf_f32(u: f32) -> f32 {
+  let t = abs(u);
+  let s = u * u;
+  if (t > 0.927734375) {
+    var r = fma(-1.72853470e-5, t, 3.83197126e-4);
+    let q = fma(-3.88396438e-3, t, 2.42546219e-2);
+    r = fma(r, s, q);
+    r = fma(r, t, -1.06777877e-1);
+    r = fma(r, t, -6.34846687e-1);
+    r = fma(r, t, -1.28717512e-1);
+    r = fma(r, t, -t);
+    let m = 1.0 - exp(r);
+    return select(-m, m, u >= 0.0);
+  }
+  var r = -5.96761703e-4;
+  r = fma(r, s, 4.99119423e-3);
+  r = fma(r, s, -2.67681349e-2);
+  r = fma(r, s, 1.12819925e-1);
+  r = fma(r, s, -3.76125336e-1);
+  r = fma(r, s, 1.28379166e-1);
+  return fma(r, u, u);
+}
+
+@compute @workgroup_size(WG)
+fn erf(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
+  let i = flat(wid, nwg, li);
+  if (i < pu.n) { y[i] = erf_f32(x[i]); }
+}
+
+// tanh without the builtin (whose accuracy and overflow behaviour vary by driver): Taylor series through x¹⁹ below
+// 0.55 (≈1 ulp), 1 − 2/(e^{2|x|} + 1) above (≈3 ulp; e^{2|x|} = inf gives exactly 1, never NaN).
+fn tanh_f32(v: f32) -> f32 {
+  let t = abs(v);
+  if (t < 0.55) {
+    let s = v * v;
+    var r = -2.3912911424355248e-4;
+    r = fma(r, s, 5.90027440945586e-4);
+    r = fma(r, s, -1.4558343870513183e-3);
+    r = fma(r, s, 3.592128036572481e-3);
+    r = fma(r, s, -8.863235529902197e-3);
+    r = fma(r, s, 2.1869488536155203e-2);
+    r = fma(r, s, -5.396825396825397e-2);
+    r = fma(r, s, 1.3333333333333333e-1);
+    r = fma(r, s, -3.333333333333333e-1);
+    return fma(r * s, v, v);
+  }
+  let m = 1.0 - 2.0 / (exp(2.0 * t) + 1.0);
+  return select(-m, m, v >= 0.0);
+}
+
+// Counter-based dropout mask: keep element i when the top 24 bits of a two-round PCG hash of (seed, i) are at
+// least `threshold` = round(p·2²⁴). Stateless, so backward recomputes the forward mask from the same seed.
+// Mirrored bit for bit by dropoutKeep() in src/kernels/elementwise.ts.
+fn pcg(v: u32) -> u32 {
+  let state = v * 747796405u + 2891336453u;
+  let word = ((state >> ((state >> 28u) + 4u)) ^ state) * 277803737u;
+  return (word >> 22u) ^ word;
+}
+
+fn dropout_keep(seed: u32, i: u32, threshold: u32) -> bool {
+  let k = pcg(seed);
+  let h = pcg(pcg(i ^ k) + k);
+  return (h >> 8u) >= threshold;
+}

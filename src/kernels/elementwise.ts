@@ -1,0 +1,360 @@
+// Launchers and float64 CPU references for shaders/elementwise.wgsl.
+//   copy, scale, axpy, fill, scaleInPlace, add        plain arithmetic on flat f32 tensors of n elements
+//   geluForward / geluBackward                        exact-erf GELU (torch.nn.GELU(), HF "gelu")
+//   tanhForward / tanhBackward                        the pooler's / classification head's tanh
+//   dropout                                           seeded, counter-based; the same call is its own backward
+//   gatherRows / scatterRows                          pick the [CLS]/<s> row of every sequence and route its gradient
+// Every launcher checks sizes and aliasing and throws KernelShapeError('elementwise', …); it records into the open
+// compute pass and does not flush.
+
+import type { Tensor } from '../gpu/buffers.ts';
+import { numel } from '../gpu/buffers.ts';
+import { KernelShapeError } from '../gpu/errors.ts';
+import { f32bits, grid, launch } from '../gpu/launch.ts';
+import type { GpuRuntime } from '../gpu/runtime.ts';
+
+const KERNEL = 'elementwise';
+const WG = 256;
+
+function checkCount(n: number, what: string): void {
+  if (!Number.isInteger(n) || n < 0) throw new KernelShapeError(KERNEL, `${what}: n must be a non-negative integer (got ${n})`);
+}
+
+function checkHas(t: Tensor, n: number, name: string, what: string): void {
+  const have = numel(t.shape);
+  if (have < n) throw new KernelShapeError(KERNEL, `${what}: ${name} '${t.label}' has ${have} elements [${t.shape}], needs ${n}`);
+}
+
+function checkDistinct(what: string, out: Tensor, ...ins: Tensor[]): void {
+  for (const t of ins) {
+    if (t.buffer === out.buffer) {
+      throw new KernelShapeError(KERNEL, `${what}: output '${out.label}' may not be the same buffer as input '${t.label}' (use the in-place form)`);
+    }
+  }
+}
+
+function run(rt: GpuRuntime, entry: string, bindings: Tensor[], params: number[], threads: number): Promise<void> {
+  return launch(rt, {
+    kernel: `${KERNEL}.${entry}`,
+    shader: 'elementwise',
+    entry,
+    bindings,
+    params,
+    workgroups: threads === 0 ? [0] : grid(rt, Math.ceil(threads / WG)),
+  });
+}
+
+// ---- plain arithmetic -----------------------------------------------------------------------------------------
+
+/** y[0:n] = x[0:n]. */
+export async function copy(rt: GpuRuntime, a: { x: Tensor; y: Tensor; n: number }): Promise<void> {
+  unaryChecks('copy', a.x, a.y, a.n);
+  return run(rt, 'copy', [a.x, a.y], [a.n, 0, 0, 0], a.n);
+}
+
+/** y = alpha·x (y and x distinct; see scaleInPlace). */
+export async function scale(rt: GpuRuntime, a: { x: Tensor; y: Tensor; n: number; alpha: number }): Promise<void> {
+  unaryChecks('scale', a.x, a.y, a.n);
+  return run(rt, 'scale', [a.x, a.y], [a.n, f32bits(a.alpha), 0, 0], a.n);
+}
+
+/** y += alpha·x (gradient accumulation; alpha defaults to 1). */
+export async function axpy(rt: GpuRuntime, a: { x: Tensor; y: Tensor; n: number; alpha?: number }): Promise<void> {
+  unaryChecks('axpy', a.x, a.y, a.n);
+  return run(rt, 'axpy', [a.x, a.y], [a.n, f32bits(a.alpha ?? 1), 0, 0], a.n);
+}
+
+/** y[0:n] = value. */
+export async function fill(rt: GpuRuntime, a: { y: Tensor; n: number; value: number }): Promise<void> {
+  checkCount(a.n, 'fill');
+  checkHas(a.y, a.n, 'y', 'fill');
+  return run(rt, 'fill', [a.y], [a.n, f32bits(a.value), 0, 0], a.n);
+}
+
+/** y *= alpha. */
+export async function scaleInPlace(rt: GpuRuntime, a: { y: Tensor; n: number; alpha: number }): Promise<void> {
+  checkCount(a.n, 'scaleInPlace');
+  checkHas(a.y, a.n, 'y', 'scaleInPlace');
+  return run(rt, 'scale_inplace', [a.y], [a.n, f32bits(a.alpha), 0, 0], a.n);
+}
+
+/** c = a + b (the residual connection). c may not alias a or b; use axpy to add into a buffer. */
+export async function add(rt: GpuRuntime, a: { a: Tensor; b: Tensor; c: Tensor; n: number }): Promise<void> {
+  binaryChecks('add', a.a, a.b, a.c, a.n);
+  return run(rt, 'add', [a.a, a.b, a.c], [a.n, 0, 0, 0], a.n);
+}
+
+// ---- activations ----------------------------------------------------------------------------------------------
+
+/** y = gelu(x) = x·½(1 + erf(x/√2)). */
+export async function geluForward(rt: GpuRuntime, a: { x: Tensor; y: Tensor; n: number }): Promise<void> {
+  unaryChecks('geluForward', a.x, a.y, a.n);
+  return run(rt, 'gelu_fwd', [a.x, a.y], [a.n, 0, 0, 0], a.n);
+}
+
+/** dx = dy·gelu'(x); x is the forward input (recomputed or kept). */
+export async function geluBackward(rt: GpuRuntime, a: { x: Tensor; dy: Tensor; dx: Tensor; n: number }): Promise<void> {
+  binaryChecks('geluBackward', a.x, a.dy, a.dx, a.n);
+  return run(rt, 'gelu_bwd', [a.x, a.dy, a.dx], [a.n, 0, 0, 0], a.n);
+}
+
+/** y = tanh(x). */
+export async function tanhForward(rt: GpuRuntime, a: { x: Tensor; y: Tensor; n: number }): Promise<void> {
+  unaryChecks('tanhForward', a.x, a.y, a.n);
+  return run(rt, 'tanh_fwd', [a.x, a.y], [a.n, 0, 0, 0], a.n);
+}
+
+/** dx = dy·(1 − y²); y is the forward OUTPUT. */
+export async function tanhBackward(rt: GpuRuntime, a: { y: Tensor; dy: Tensor; dx: Tensor; n: number }): Promise<void> {
+  binaryChecks('tanhBackward', a.y, a.dy, a.dx, a.n);
+  return run(rt, 'tanh_bwd', [a.y, a.dy, a.dx], [a.n, 0, 0, 0], a.n);
+}
+
+/** y = erf(x) elementwise: the f32 erf that GELU uses, exposed so it can be tested on its own. */
+export async function erf(rt: GpuRuntime, a: { x: Tensor; y: Tensor; n: number }): Promise<void> {
+  unaryChecks('erf', a.x, a.y, a.n);
+  return run(rt, 'erf', [a.x, a.y], [a.n, 0, 0, 0], a.n);
+}
+
+// ---- dropout --------------------------------------------------------------------------------------------------
+
+export interface DropoutArgs {
+  x: Tensor;
+  y: Tensor;
+  n: number;
+  /** Probability of zeroing an element, 0 ≤ p ≤ 1 (torch.nn.Dropout's p). */
+  p: number;
+  /** Any u32; use a different seed per dropout site and step, and the same one for that site's backward. */
+  seed: number;
+}
+
+/**
+ * Forward: y = mask·x/(1−p). Backward: call again with x = dy, y = dx and the same seed and p: the mask depends only
+ * on (seed, element index), so nothing is stored. p = 0 is an exact copy; p = 1 zeroes everything (as torch).
+ */
+export async function dropout(rt: GpuRuntime, a: DropoutArgs): Promise<void> {
+  unaryChecks('dropout', a.x, a.y, a.n);
+  if (!(a.p >= 0 && a.p <= 1)) throw new KernelShapeError(KERNEL, `dropout: p must be in [0, 1] (got ${a.p})`);
+  if (!Number.isInteger(a.seed) || a.seed < 0 || a.seed > 0xffffffff) {
+    throw new KernelShapeError(KERNEL, `dropout: seed must be an integer in 0..2^32-1 (got ${a.seed})`);
+  }
+  if (a.p === 0) return copy(rt, a);
+  if (a.p === 1) return fill(rt, { y: a.y, n: a.n, value: 0 });
+  const { threshold, scale } = dropoutConstants(a.p);
+  return run(rt, 'dropout', [a.x, a.y], [a.n, threshold, f32bits(scale), a.seed >>> 0], a.n);
+}
+
+/** The integer threshold on 24 random bits (keep when bits ≥ threshold) and the f32 scale 1/(1−p). */
+export function dropoutConstants(p: number): { threshold: number; scale: number } {
+  return { threshold: Math.min(2 ** 24, Math.round(p * 2 ** 24)), scale: Math.fround(1 / (1 - p)) };
+}
+
+// ---- gather / scatter rows ------------------------------------------------------------------------------------
+
+export interface GatherRowsArgs {
+  /** [rowsIn, cols] */
+  x: Tensor;
+  /** u32 [n]: row of x for each output row. */
+  idx: Tensor;
+  /** [n, cols] */
+  out: Tensor;
+  n: number;
+  cols: number;
+  rowsIn: number;
+}
+
+/** out[i, :] = x[idx[i], :]. An index ≥ rowsIn yields a NaN row (never another tensor's memory). */
+export async function gatherRows(rt: GpuRuntime, a: GatherRowsArgs): Promise<void> {
+  rowChecks('gatherRows', a.x, a.idx, a.out, a.n, a.cols, a.rowsIn, a.rowsIn, a.n);
+  return run(rt, 'gather_rows', [a.x, a.idx, a.out], [a.n, a.cols, a.rowsIn, 0], a.n * a.cols);
+}
+
+export interface ScatterRowsArgs {
+  /** [n, cols] gradient of the gathered rows */
+  dOut: Tensor;
+  /** u32 [n], DISTINCT row indices (one [CLS] row per sequence); duplicates would race. */
+  idx: Tensor;
+  /** [rowsIn, cols]; rows not named in idx are left untouched. */
+  dx: Tensor;
+  n: number;
+  cols: number;
+  rowsIn: number;
+  /** dx[idx[i]] += dOut[i] (default) or = dOut[i]. */
+  accumulate?: boolean;
+}
+
+/** The backward of gatherRows: dx[idx[i], :] (+)= dOut[i, :]. Indices ≥ rowsIn are skipped. */
+export async function scatterRows(rt: GpuRuntime, a: ScatterRowsArgs): Promise<void> {
+  rowChecks('scatterRows', a.dOut, a.idx, a.dx, a.n, a.cols, a.rowsIn, a.n, a.rowsIn);
+  const acc = a.accumulate ?? true;
+  return run(rt, 'scatter_rows', [a.dOut, a.idx, a.dx], [a.n, a.cols, a.rowsIn, acc ? 1 : 0], a.n * a.cols);
+}
+
+/** Row index of the first token ([CLS] / <s>) of each of `batch` sequences of `seqLen` tokens: b·seqLen. */
+export function firstTokenRows(batch: number, seqLen: number): Uint32Array {
+  const out = new Uint32Array(batch);
+  for (let b = 0; b < batch; b++) out[b] = b * seqLen;
+  return out;
+}
+
+// ---- checks ---------------------------------------------------------------------------------------------------
+
+function unaryChecks(what: string, x: Tensor, y: Tensor, n: number): void {
+  checkCount(n, what);
+  checkHas(x, n, 'x', what);
+  checkHas(y, n, 'y', what);
+  checkDistinct(what, y, x);
+}
+
+function binaryChecks(what: string, a: Tensor, b: Tensor, c: Tensor, n: number): void {
+  checkCount(n, what);
+  checkHas(a, n, 'first input', what);
+  checkHas(b, n, 'second input', what);
+  checkHas(c, n, 'output', what);
+  checkDistinct(what, c, a, b);
+}
+
+function rowChecks(
+  what: string,
+  src: Tensor,
+  idx: Tensor,
+  dst: Tensor,
+  n: number,
+  cols: number,
+  rowsIn: number,
+  srcRows: number,
+  dstRows: number,
+): void {
+  for (const [v, name] of [
+    [n, 'n'],
+    [cols, 'cols'],
+    [rowsIn, 'rowsIn'],
+  ] as const) {
+    if (!Number.isInteger(v) || v < 0) throw new KernelShapeError(KERNEL, `${what}: ${name} must be a non-negative integer (got ${v})`);
+  }
+  if (idx.dtype === 'f32') throw new KernelShapeError(KERNEL, `${what}: idx '${idx.label}' must be a u32 tensor, got f32`);
+  checkHas(idx, n, 'idx', what);
+  checkHas(src, srcRows * cols, 'source', what);
+  checkHas(dst, dstRows * cols, 'destination', what);
+  checkDistinct(what, dst, src, idx);
+}
+
+// ---- float64 CPU references -----------------------------------------------------------------------------------
+
+const TWO_OVER_SQRT_PI = 1.1283791670955126;
+const INV_SQRT_PI = 0.5641895835477563;
+
+/** erf in float64 (≈1e-15): the all-positive series 2/√π·e^{−x²}·Σ 2ⁿx^{2n+1}/(2n+1)!! below 2.5, erfc's continued fraction above. */
+export function erfRef(x: number): number {
+  if (Number.isNaN(x)) return NaN;
+  const ax = Math.abs(x);
+  const v = ax < 2.5 ? erfSeries(ax) : 1 - erfcTail(ax);
+  return x < 0 ? -v : v;
+}
+
+/** erfc in float64, accurate in both tails. */
+export function erfcRef(x: number): number {
+  if (Number.isNaN(x)) return NaN;
+  if (x >= 2.5) return erfcTail(x);
+  if (x <= -2.5) return 2 - erfcTail(-x);
+  return 1 - erfRef(x);
+}
+
+function erfSeries(ax: number): number {
+  const x2 = ax * ax;
+  let term = ax;
+  let sum = ax;
+  for (let n = 1; n < 400; n++) {
+    term *= (2 * x2) / (2 * n + 1);
+    sum += term;
+    if (term < sum * 1e-17) break;
+  }
+  return TWO_OVER_SQRT_PI * Math.exp(-x2) * sum;
+}
+
+/** erfc(x) = e^{−x²}/√π · 1/(x + ½/(x + 1/(x + (3/2)/(x + …)))), x ≥ 2.5, evaluated from a deep tail. */
+function erfcTail(x: number): number {
+  let f = x;
+  for (let k = 120; k >= 1; k--) f = x + k / 2 / f;
+  return (Math.exp(-x * x) * INV_SQRT_PI) / f;
+}
+
+/** Φ(x), the standard normal CDF, in float64. */
+export function normCdfRef(x: number): number {
+  return 0.5 * erfcRef(-x / Math.SQRT2);
+}
+
+export function geluRef(x: ArrayLike<number>): Float64Array {
+  return Float64Array.from(x, (v) => v * normCdfRef(v));
+}
+
+export function geluBackwardRef(x: ArrayLike<number>, dy: ArrayLike<number>): Float64Array {
+  const out = new Float64Array(x.length);
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i];
+    out[i] = dy[i] * (normCdfRef(v) + (v * Math.exp(-0.5 * v * v)) / Math.sqrt(2 * Math.PI));
+  }
+  return out;
+}
+
+export function tanhRef(x: ArrayLike<number>): Float64Array {
+  return Float64Array.from(x, Math.tanh);
+}
+
+/** dx = dy·(1 − y²) with y the forward output. */
+export function tanhBackwardRef(y: ArrayLike<number>, dy: ArrayLike<number>): Float64Array {
+  const out = new Float64Array(y.length);
+  for (let i = 0; i < y.length; i++) out[i] = dy[i] * (1 - y[i] * y[i]);
+  return out;
+}
+
+export function addRef(a: ArrayLike<number>, b: ArrayLike<number>): Float64Array {
+  const out = new Float64Array(a.length);
+  for (let i = 0; i < a.length; i++) out[i] = a[i] + b[i];
+  return out;
+}
+
+function pcg(v: number): number {
+  const state = (Math.imul(v >>> 0, 747796405) + 2891336453) >>> 0;
+  const word = Math.imul(((state >>> ((state >>> 28) + 4)) ^ state) >>> 0, 277803737) >>> 0;
+  return ((word >>> 22) ^ word) >>> 0;
+}
+
+/** The GPU's dropout mask bit for element i (identical, bit for bit). */
+export function dropoutKeep(seed: number, i: number, threshold: number): boolean {
+  const k = pcg(seed >>> 0);
+  const h = pcg((pcg((i ^ k) >>> 0) + k) >>> 0);
+  return h >>> 8 >= threshold;
+}
+
+export function dropoutRef(x: ArrayLike<number>, p: number, seed: number): Float64Array {
+  if (p === 0) return Float64Array.from(x);
+  if (p === 1) return new Float64Array(x.length);
+  const { threshold, scale } = dropoutConstants(p);
+  const out = new Float64Array(x.length);
+  for (let i = 0; i < x.length; i++) out[i] = dropoutKeep(seed, i, threshold) ? x[i] * scale : 0;
+  return out;
+}
+
+export function gatherRowsRef(x: ArrayLike<number>, idx: ArrayLike<number>, cols: number): Float64Array {
+  const out = new Float64Array(idx.length * cols);
+  for (let i = 0; i < idx.length; i++) for (let c = 0; c < cols; c++) out[i * cols + c] = x[idx[i] * cols + c];
+  return out;
+}
+
+export function scatterRowsRef(
+  dOut: ArrayLike<number>,
+  idx: ArrayLike<number>,
+  dx0: ArrayLike<number>,
+  cols: number,
+  accumulate = true,
+): Float64Array {
+  const out = Float64Array.from(dx0);
+  for (let i = 0; i < idx.length; i++) {
+    for (let c = 0; c < cols; c++) {
+      const o = idx[i] * cols + c;
+      out[o] = (accumulate ? out[o] : 0) + dOut[i * cols + c];
+    }
+  }
+  return out;
+}
