@@ -1,0 +1,140 @@
+// Launchers and float64 CPU references for shaders/loss.wgsl. Both losses run in one workgroup (the batch of
+// scores is small: n up to a few thousand) and write the mean loss to loss[lossOffset] and the gradient of that mean
+// (times gradScale, e.g. 1/accumulation steps) to dlogits.
+//   bceWithLogits(rt, {logits, labels, loss, dlogits, n, lossOffset?, gradScale?})
+//       logits, labels, dlogits [n]: mean_i max(x,0) - x·y + log1p(exp(-|x|));  d = (σ(x) - y)·gradScale/n
+//   listwiseCE(rt, {logits, loss, dlogits, groups, groupSize, lossOffset?, gradScale?})
+//       logits, dlogits [groups, groupSize], positive at index 0 of each group (FlagEmbedding's reranker loss):
+//       mean_k logsumexp(z_k) - z_k0;  d = (softmax(z_k) - onehot0)·gradScale/groups
+
+import type { Tensor } from '../gpu/buffers.ts';
+import { numel } from '../gpu/buffers.ts';
+import { KernelShapeError } from '../gpu/errors.ts';
+import { f32bits, launch } from '../gpu/launch.ts';
+import type { GpuRuntime } from '../gpu/runtime.ts';
+
+export interface BceArgs {
+  /** [n] scores. */
+  logits: Tensor;
+  /** [n] targets in [0, 1] (1 = relevant). */
+  labels: Tensor;
+  /** Receives the mean loss at lossOffset. */
+  loss: Tensor;
+  /** [n] gradient of the mean loss (times gradScale). */
+  dlogits: Tensor;
+  n: number;
+  lossOffset?: number;
+  /** Multiplies dlogits (gradient accumulation: 1/steps). Default 1. */
+  gradScale?: number;
+}
+
+export interface ListwiseArgs {
+  /** [groups, groupSize] scores; index 0 of each group is the positive. */
+  logits: Tensor;
+  loss: Tensor;
+  /** [groups, groupSize]. */
+  dlogits: Tensor;
+  groups: number;
+  groupSize: number;
+  lossOffset?: number;
+  gradScale?: number;
+}
+
+export interface LossRef {
+  loss: number;
+  dlogits: Float64Array;
+}
+
+function checkCommon(kernel: string, count: number, a: { logits: Tensor; loss: Tensor; dlogits: Tensor; lossOffset?: number; gradScale?: number }): number {
+  const off = a.lossOffset ?? 0;
+  if (!Number.isInteger(off) || off < 0) throw new KernelShapeError(kernel, `lossOffset must be a non-negative integer (got ${off})`);
+  if (!Number.isFinite(a.gradScale ?? 1)) throw new KernelShapeError(kernel, `gradScale must be a finite number (got ${a.gradScale})`);
+  const need = (t: Tensor, want: number, what: string) => {
+    const have = numel(t.shape);
+    if (have < want) throw new KernelShapeError(kernel, `${what} '${t.label}' has ${have} elements [${t.shape}], needs ${want}`);
+  };
+  need(a.logits, count, 'logits');
+  need(a.dlogits, count, 'dlogits');
+  need(a.loss, off + 1, 'loss');
+  if (a.dlogits.buffer === a.logits.buffer) throw new KernelShapeError(kernel, `dlogits '${a.dlogits.label}' may not alias logits`);
+  if (a.loss.buffer === a.logits.buffer || a.loss.buffer === a.dlogits.buffer) {
+    throw new KernelShapeError(kernel, `loss '${a.loss.label}' needs its own buffer (it aliases logits or dlogits)`);
+  }
+  return off;
+}
+
+/** 1/count as a float64 split into two f32 words (the shader takes the mean to about one f32 ulp). */
+function inverseWords(count: number): [number, number] {
+  const inv = 1 / count;
+  const hi = Math.fround(inv);
+  return [f32bits(hi), f32bits(inv - hi)];
+}
+
+export async function bceWithLogits(rt: GpuRuntime, a: BceArgs): Promise<void> {
+  const kernel = 'bceWithLogits';
+  if (!Number.isInteger(a.n) || a.n <= 0) throw new KernelShapeError(kernel, `n must be a positive integer (got ${a.n})`);
+  const off = checkCommon(kernel, a.n, a);
+  if (numel(a.labels.shape) < a.n) {
+    throw new KernelShapeError(kernel, `labels '${a.labels.label}' has ${numel(a.labels.shape)} elements [${a.labels.shape}], needs ${a.n}`);
+  }
+  if (a.labels.buffer === a.dlogits.buffer || a.labels.buffer === a.loss.buffer) {
+    throw new KernelShapeError(kernel, `labels '${a.labels.label}' may not share a buffer with an output`);
+  }
+  await launch(rt, {
+    kernel,
+    shader: 'loss',
+    entry: 'bce',
+    bindings: [a.logits, a.labels, a.loss, a.dlogits],
+    params: [a.n, off, f32bits((a.gradScale ?? 1) / a.n), ...inverseWords(a.n)],
+    workgroups: [1],
+  });
+}
+
+export async function listwiseCE(rt: GpuRuntime, a: ListwiseArgs): Promise<void> {
+  const kernel = 'listwiseCE';
+  if (!Number.isInteger(a.groups) || a.groups <= 0) throw new KernelShapeError(kernel, `groups must be a positive integer (got ${a.groups})`);
+  if (!Number.isInteger(a.groupSize) || a.groupSize < 2) {
+    throw new KernelShapeError(kernel, `groupSize must be an integer >= 2: one positive and at least one negative (got ${a.groupSize})`);
+  }
+  const off = checkCommon(kernel, a.groups * a.groupSize, a);
+  await launch(rt, {
+    kernel,
+    shader: 'loss',
+    entry: 'listwise',
+    bindings: [a.logits, a.loss, a.dlogits],
+    params: [a.groups, a.groupSize, off, f32bits((a.gradScale ?? 1) / a.groups), ...inverseWords(a.groups)],
+    workgroups: [1],
+  });
+}
+
+// ---- float64 CPU references -----------------------------------------------------------------------------------
+
+export function bceWithLogitsRef(logits: ArrayLike<number>, labels: ArrayLike<number>, gradScale = 1): LossRef {
+  const n = logits.length;
+  const dlogits = new Float64Array(n);
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    const x = logits[i];
+    const y = labels[i];
+    sum += Math.max(x, 0) - x * y + Math.log1p(Math.exp(-Math.abs(x)));
+    dlogits[i] = ((1 / (1 + Math.exp(-x)) - y) * gradScale) / n;
+  }
+  return { loss: sum / n, dlogits };
+}
+
+export function listwiseCERef(logits: ArrayLike<number>, groups: number, groupSize: number, gradScale = 1): LossRef {
+  const dlogits = new Float64Array(groups * groupSize);
+  let sum = 0;
+  for (let k = 0; k < groups; k++) {
+    const o = k * groupSize;
+    let m = -Infinity;
+    for (let j = 0; j < groupSize; j++) m = Math.max(m, logits[o + j]);
+    let s = 0;
+    for (let j = 0; j < groupSize; j++) s += Math.exp(logits[o + j] - m);
+    sum += m + Math.log(s) - logits[o];
+    for (let j = 0; j < groupSize; j++) {
+      dlogits[o + j] = ((Math.exp(logits[o + j] - m) / s - (j === 0 ? 1 : 0)) * gradScale) / groups;
+    }
+  }
+  return { loss: sum / groups, dlogits };
+}
