@@ -31,10 +31,10 @@ const CONVERT_HINT =
   'convert it once with Python: python -c "from transformers import AutoModelForSequenceClassification as M; ' +
   "M.from_pretrained('DIR').save_pretrained('DIR', safe_serialization=True)\" (needs transformers, torch and safetensors)";
 
-/** Weight files we never copy when saving (we write our own model.safetensors). */
+/** Weight-like files we never copy when saving: we write our own model.safetensors, and any other weights or
+ * optimizer states in the folder would be stale next to the trained ones. */
 function isWeightFile(name: string): boolean {
-  return /^(model|pytorch_model|tf_model|flax_model|rust_model)([-.].*)?\.(safetensors|bin|h5|msgpack|ot)$/.test(name) ||
-    /\.safetensors\.index\.json$/.test(name) || /\.bin\.index\.json$/.test(name) || name.endsWith('.onnx');
+  return /\.(safetensors|bin|pt|pth|ckpt|h5|msgpack|ot|onnx|gguf)$/.test(name) || /\.(safetensors|bin)\.index\.json$/.test(name);
 }
 
 /**

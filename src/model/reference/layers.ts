@@ -4,7 +4,7 @@
 // arrays they are given, so callers zero them once per step. GPU kernel tests reuse these one by one.
 
 // ---------------------------------------------------------------------------------------------------------------
-// erf to ~1 ulp-level accuracy (JavaScript has no Math.erf): for |x| < 3 the all-positive series
+// erf to a few ulp (JavaScript has no Math.erf): for |x| < 3 the all-positive series
 //   erf(x) = 2/√π · e^{-x²} · Σ_n 2ⁿ x^{2n+1} / (1·3·…·(2n+1))
 // (no cancellation), and above that the continued fraction of erfc.
 

@@ -1,0 +1,62 @@
+// Pair tokenisation against the fixtures' ids (transformers with truncation='only_second', padding='longest').
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { createPairTokenizer, TokenizerError } from '../../../src/model/tokenize.ts';
+import { FIXTURES, fixtureDir, type FixtureBatch } from './fixture.ts';
+
+function tokenizerFor(name: string) {
+  const dir = fixtureDir(name);
+  return createPairTokenizer(readFileSync(dir + 'tokenizer.json', 'utf8'), readFileSync(dir + 'tokenizer_config.json', 'utf8'));
+}
+
+describe.each(FIXTURES)('pair tokenisation (%s)', (name) => {
+  const batch: FixtureBatch = JSON.parse(readFileSync(fixtureDir(name) + 'batch.json', 'utf8'));
+  const tok = tokenizerFor(name);
+
+  it('reproduces input_ids, attention_mask and token_type_ids exactly', () => {
+    const out = tok.encodePairs(batch.queries, batch.documents, { maxLength: batch.max_length });
+    expect(out.batch).toBe(batch.input_ids.length);
+    expect(out.length).toBe(batch.input_ids[0].length);
+    expect(Array.from(out.input_ids)).toEqual(batch.input_ids.flat());
+    expect(Array.from(out.attention_mask)).toEqual(batch.attention_mask.flat());
+    expect(Array.from(out.token_type_ids)).toEqual(batch.token_type_ids.flat());
+    const truncatedInFixture = batch.attention_mask.filter((r) => r.every((m) => m === 1)).length;
+    console.log(`[tokenize ${name}] ${out.batch}×${out.length}, documents truncated: ${out.truncatedDocuments} (fixture rows at max_length: ${truncatedInFixture})`);
+    expect(out.truncatedQueries).toBe(0);
+  });
+
+  it('pads to the longest row only (no padding to max_length)', () => {
+    const out = tok.encodePairs(batch.queries.slice(-2), batch.documents.slice(-2), { maxLength: 512 });
+    const rowLen = (b: number) => out.attention_mask.subarray(b * out.length, (b + 1) * out.length).reduce((a, x) => a + x, 0);
+    expect(out.length).toBe(Math.max(rowLen(0), rowLen(1)));
+    expect(out.truncatedDocuments).toBe(0);
+  });
+
+  it('cuts a query that alone exceeds the budget instead of failing, and counts it', () => {
+    const longQuery = batch.queries[0].repeat(10);
+    const out = tok.encodePairs([longQuery], [batch.documents[0]], { maxLength: 24 });
+    expect(out.length).toBe(24);
+    expect(out.truncatedQueries).toBe(1);
+    // The document still contributes tokens after the query's half of the budget.
+    const ids = Array.from(out.input_ids);
+    expect(ids.filter((x) => x === tok.padId).length).toBe(0);
+  });
+
+  it('rejects mismatched or empty batches with a clear error', () => {
+    expect(() => tok.encodePairs(['a'], [], { maxLength: 16 })).toThrow(TokenizerError);
+    expect(() => tok.encodePairs([], [], { maxLength: 16 })).toThrow(/empty batch/);
+    expect(() => tok.encodePairs(['a'], ['b'], { maxLength: 3 })).toThrow(/max_length 3/);
+  });
+});
+
+describe('post-processor templates', () => {
+  it('builds the RoBERTa pair template <s> A </s></s> B </s> and BERT [CLS] A [SEP] B [SEP]', async () => {
+    const { pairTemplate } = await import('../../../src/model/tokenize.ts');
+    const rob = pairTemplate({ type: 'RobertaProcessing', sep: ['</s>', 2], cls: ['<s>', 0] }, () => undefined);
+    expect(rob.map((p) => ('special' in p ? p.special : p.seq))).toEqual([[0], 'A', [2, 2], 'B', [2]]);
+    expect(rob.every((p) => p.typeId === 0)).toBe(true);
+    const bert = pairTemplate({ type: 'BertProcessing', sep: ['[SEP]', 102], cls: ['[CLS]', 101] }, () => undefined);
+    expect(bert.map((p) => p.typeId)).toEqual([0, 0, 0, 1, 1]);
+    expect(() => pairTemplate({ type: 'ByteLevel' }, () => undefined)).toThrow(/not supported/);
+  });
+});
