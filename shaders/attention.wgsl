@@ -1,0 +1,422 @@
+// Fused multi-head self-attention, forward and backward (flash-attention style, f32), for BERT / XLM-R layers.
+//
+// Layout (fixed; the encoder depends on it):
+//   qkv  [B*L, 3*Hd]  one projection: columns [0,Hd) = Q, [Hd,2Hd) = K, [2Hd,3Hd) = V; head h uses columns
+//                     h*D..(h+1)*D of each part; token t of sequence b is row b*L + t.          (Hd = H*D)
+//   mask [B, L] u32   1 = real token, 0 = padding (only keys are masked; padded query rows are computed like HF).
+//   ctx  [B*L, Hd]    output, head h in columns h*D..(h+1)*D.
+//   lse  [B, H, L]    per query row: logsumexp of the masked, scaled scores (saved for backward).
+//   dqkv [B*L, 3*Hd]  gradient, same layout as qkv; every element is overwritten.
+//
+// Masking follows Hugging Face: scores of padded keys become finfo(f32).min, so they get weight 0 as long as the
+// sequence has one real token. A sequence with no real token at all gets uniform weights over every key (HF:
+// min + s rounds to min for every key); we reproduce that by using score 0 for every key of such a sequence.
+// Here a masked score is MASKED = -1e30 instead of -3.4e38 so no arithmetic on it can overflow.
+//
+// Dropout on the attention probabilities is 0 (parity). It would go (a) in `forward` on the tile of
+// probabilities fP right before the P·V update (keep-mask from a seeded hash of (b, h, query, key), kept values
+// scaled by 1/(1-p); l and lse use the undropped values) and (b) in `backward` phase 1: the same keep-mask
+// applied to P where dV accumulates P·dO and to dP before dS = P∘(dP − delta); delta = rowsum(dO∘O) stays valid.
+//
+// Entry points (the launcher in src/kernels/attention.ts prepends the tile constants: D, FBQ, FBK, ROWS, COLS):
+//   forward   one workgroup per (block of FBQ queries, head, sequence): scores, online softmax and P·V in
+//             workgroup memory; writes ctx and lse. The [B,H,L,L] matrix never exists in memory.
+//   delta     delta[b,h,t] = Σ_d dCtx·ctx over the head's columns (one invocation per row).
+//   backward  with override DKV = true ("dkv"): one workgroup per block of ROWS keys, looping over all queries
+//             COLS at a time: recomputes P and dS = P∘(dP − delta) and accumulates dK and dV in registers: a
+//             deterministic sum, no atomics. With DKV = false ("dq"): one workgroup per block of ROWS queries,
+//             looping over keys: dQ = scale · dS·K.
+// Both forms share one routine: the "own" rows A (K,V for dkv; Q,dO for dq) stay in workgroup memory,
+// the "streamed" rows B (Q,dO for dkv; K,V for dq) go through it COLS at a time. S = A1·B1ᵀ (Q·Kᵀ either way)
+// and dP = A2·B2ᵀ (dO·Vᵀ either way).
+//
+// Threads: NT = TX*TY = 128, tx = tid % TX, ty = tid / TX. A thread owns rows ty + TY*i and, in score phases,
+// columns tx + TX*j, in output phases head dims tx + TX*j. Rows of D floats are stored with stride DS = D + 1
+// (fewer bank conflicts when neighbouring threads read neighbouring rows).
+
+const TX = 16u;
+const TY = 8u;
+const NT = TX * TY;
+const DS = D + 1u;
+const TDO = (D + TX - 1u) / TX;  // head dims per thread in output phases
+const MASKED = -1e30;            // a padded key's score (HF: finfo.min)
+const NEG_BIG = -1e38;           // running max before any key was seen
+
+struct Params {
+  L: u32,      // sequence length
+  H: u32,      // heads
+  scale: u32,  // f32 bits of 1/sqrt(D)
+  gridX: u32,  // delta only: invocations per grid row
+  total: u32,  // delta only: B*H*L
+}
+
+// ---- bindings (aliased per entry point; each entry point uses exactly its own, in launcher order) ----------
+@group(0) @binding(0) var<storage, read> qkv: array<f32>;
+@group(0) @binding(1) var<storage, read> mask: array<u32>;
+// forward
+@group(0) @binding(2) var<storage, read_write> ctxOut: array<f32>;
+@group(0) @binding(3) var<storage, read_write> lseOut: array<f32>;
+@group(0) @binding(4) var<uniform> pf: Params;
+// delta
+@group(0) @binding(0) var<storage, read> ctxIn: array<f32>;
+@group(0) @binding(1) var<storage, read> dCtxD: array<f32>;
+@group(0) @binding(2) var<storage, read_write> deltaOut: array<f32>;
+@group(0) @binding(3) var<uniform> pd: Params;
+// backward (dkv and dq)
+@group(0) @binding(2) var<storage, read> lseIn: array<f32>;
+@group(0) @binding(3) var<storage, read> deltaIn: array<f32>;
+@group(0) @binding(4) var<storage, read> dCtx: array<f32>;
+@group(0) @binding(5) var<storage, read_write> dqkv: array<f32>;
+@group(0) @binding(6) var<uniform> pb: Params;
+
+var<workgroup> wgAnyReal: atomic<u32>;
+
+// True when sequence b has at least one real token. Call from uniform control flow (it has a barrier).
+fn anyRealToken(b: u32, L: u32, tid: u32) -> bool {
+  var any = 0u;
+  for (var t = tid; t < L; t += NT) { any |= mask[b * L + t]; }
+  if (any != 0u) { atomicOr(&wgAnyReal, 1u); }
+  workgroupBarrier();
+  return atomicLoad(&wgAnyReal) != 0u;
+}
+
+// The score as softmax sees it: scaled, padded keys MASKED, or 0 for all keys of an all-padding sequence.
+fn maskedScore(dot: f32, scale: f32, key: u32, b: u32, L: u32, anyReal: bool) -> f32 {
+  if (!anyReal) { return 0.0; }
+  return select(MASKED, dot * scale, mask[b * L + key] != 0u);
+}
+
+// ---- forward ------------------------------------------------------------------------------------------------
+const FTQ = FBQ / TY;  // query rows per thread
+const FTK = FBK / TX;  // keys per thread in the score phase
+const FPS = FBK + 1u;  // stride of fP rows
+
+var<workgroup> fQ: array<f32, FBQ * DS>;   // [query][d]
+var<workgroup> fKV: array<f32, FBK * DS>;  // [key][d]: the K tile, then the V tile
+var<workgroup> fP: array<f32, FBQ * FPS>;  // [query][key]: scores, then exp(score − running max)
+var<workgroup> fRow: array<f32, FBQ>;      // per query: rescale factor of the running sums, at the end 1/l
+
+@compute @workgroup_size(NT)
+fn forward(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: vec3u) {
+  let L = pf.L;
+  let H = pf.H;
+  let scale = bitcast<f32>(pf.scale);
+  let q0 = wid.x * FBQ;
+  let h = wid.y;
+  let b = wid.z;
+  let Hd = H * D;
+  let S3 = 3u * Hd;
+  let tx = tid % TX;
+  let ty = tid / TX;
+  let anyReal = anyRealToken(b, L, tid);
+
+  for (var i = tid; i < FBQ * D; i += NT) {
+    let r = i / D;
+    let d = i % D;
+    let t = q0 + r;
+    var v = 0.0;
+    if (t < L) { v = qkv[(b * L + t) * S3 + h * D + d]; }
+    fQ[r * DS + d] = v;
+  }
+
+  // Running max m and sum l of row `tid` (threads tid < FBQ own one query row each for the softmax).
+  var m = NEG_BIG;
+  var l = 0.0;
+  var acc: array<f32, FTQ * TDO>;  // O rows ty + TY*i, dims tx + TX*j, unnormalised
+  var qa: array<f32, FTQ>;
+  var kb: array<f32, FTK>;
+  var vb: array<f32, TDO>;
+
+  for (var k0 = 0u; k0 < L; k0 += FBK) {
+    for (var i = tid; i < FBK * D; i += NT) {
+      let r = i / D;
+      let d = i % D;
+      let t = k0 + r;
+      var v = 0.0;
+      if (t < L) { v = qkv[(b * L + t) * S3 + Hd + h * D + d]; }
+      fKV[r * DS + d] = v;
+    }
+    workgroupBarrier();
+
+    // Scores S = Q·Kᵀ for this thread's FTQ x FTK block.
+    var s: array<f32, FTQ * FTK>;
+    for (var i = 0u; i < FTQ * FTK; i++) { s[i] = 0.0; }  // explicit: some compilers hoist loop-local vars
+    for (var d = 0u; d < D; d++) {
+      for (var i = 0u; i < FTQ; i++) { qa[i] = fQ[(ty + TY * i) * DS + d]; }
+      for (var j = 0u; j < FTK; j++) { kb[j] = fKV[(tx + TX * j) * DS + d]; }
+      for (var i = 0u; i < FTQ; i++) {
+        for (var j = 0u; j < FTK; j++) { s[i * FTK + j] = fma(qa[i], kb[j], s[i * FTK + j]); }
+      }
+    }
+    for (var j = 0u; j < FTK; j++) {
+      let c = tx + TX * j;
+      let key = min(k0 + c, L - 1u);  // keys past L are dropped in the softmax below
+      for (var i = 0u; i < FTQ; i++) {
+        fP[(ty + TY * i) * FPS + c] = maskedScore(s[i * FTK + j], scale, key, b, L, anyReal);
+      }
+    }
+    workgroupBarrier();
+
+    // Online softmax, one thread per query row; meanwhile everyone loads the V tile over the K tile.
+    if (tid < FBQ) {
+      let nk = min(FBK, L - k0);
+      var mt = m;
+      for (var c = 0u; c < nk; c++) { mt = max(mt, fP[tid * FPS + c]); }
+      var sum = 0.0;
+      for (var c = 0u; c < FBK; c++) {
+        var e = 0.0;
+        if (c < nk) { e = exp(fP[tid * FPS + c] - mt); }
+        fP[tid * FPS + c] = e;
+        sum += e;
+      }
+      let alpha = exp(m - mt);
+      l = l * alpha + sum;
+      m = mt;
+      fRow[tid] = alpha;
+    }
+    for (var i = tid; i < FBK * D; i += NT) {
+      let r = i / D;
+      let d = i % D;
+      let t = k0 + r;
+      var v = 0.0;
+      if (t < L) { v = qkv[(b * L + t) * S3 + 2u * Hd + h * D + d]; }
+      fKV[r * DS + d] = v;
+    }
+    workgroupBarrier();
+
+    // O = alpha·O + P·V.
+    for (var i = 0u; i < FTQ; i++) {
+      let alpha = fRow[ty + TY * i];
+      for (var j = 0u; j < TDO; j++) { acc[i * TDO + j] *= alpha; }
+    }
+    for (var c = 0u; c < FBK; c++) {
+      for (var i = 0u; i < FTQ; i++) { qa[i] = fP[(ty + TY * i) * FPS + c]; }
+      for (var j = 0u; j < TDO; j++) { vb[j] = fKV[c * DS + min(tx + TX * j, D - 1u)]; }
+      for (var i = 0u; i < FTQ; i++) {
+        for (var j = 0u; j < TDO; j++) { acc[i * TDO + j] = fma(qa[i], vb[j], acc[i * TDO + j]); }
+      }
+    }
+    workgroupBarrier();
+  }
+
+  if (tid < FBQ) {
+    fRow[tid] = 1.0 / l;
+    let t = q0 + tid;
+    if (t < L) { lseOut[(b * H + h) * L + t] = m + log(l); }
+  }
+  workgroupBarrier();
+  for (var i = 0u; i < FTQ; i++) {
+    let r = ty + TY * i;
+    let t = q0 + r;
+    if (t >= L) { continue; }
+    let inv = fRow[r];
+    for (var j = 0u; j < TDO; j++) {
+      let d = tx + TX * j;
+      if (d < D) { ctxOut[(b * L + t) * Hd + h * D + d] = acc[i * TDO + j] * inv; }
+    }
+  }
+}
+
+// ---- delta = rowsum(dCtx ∘ ctx) per (b, h, query) -----------------------------------------------------------
+@compute @workgroup_size(NT)
+fn delta(@builtin(global_invocation_id) gid: vec3u) {
+  let L = pd.L;
+  let H = pd.H;
+  let idx = gid.y * pd.gridX + gid.x;  // (b*H + h)*L + t
+  if (idx >= pd.total) { return; }
+  let t = idx % L;
+  let bh = idx / L;
+  let h = bh % H;
+  let b = bh / H;
+  let base = (b * L + t) * (H * D) + h * D;
+  var s = 0.0;
+  for (var d = 0u; d < D; d++) { s = fma(dCtxD[base + d], ctxIn[base + d], s); }
+  deltaOut[idx] = s;
+}
+
+// ---- backward: dK, dV (DKV = true) and dQ (DKV = false) -------------------------------------------------------
+override DKV: bool = true;
+const BTR = ROWS / TY;  // own rows per thread
+const BTC = COLS / TX;  // streamed rows per thread in the score phase
+const BPS = COLS + 1u;  // stride of bP / bS rows
+
+var<workgroup> bA1: array<f32, ROWS * DS>;  // own rows: K (dkv) or Q (dq)
+var<workgroup> bA2: array<f32, ROWS * DS>;  //           V (dkv) or dO (dq)
+var<workgroup> bB1: array<f32, COLS * DS>;  // streamed: Q (dkv) or K (dq)
+var<workgroup> bB2: array<f32, COLS * DS>;  //           dO (dkv) or V (dq)
+var<workgroup> bP: array<f32, ROWS * BPS>;  // [own][streamed] probabilities
+var<workgroup> bS: array<f32, ROWS * BPS>;  // [own][streamed] dS = P∘(dP − delta)
+var<workgroup> bLse: array<f32, COLS>;      // dkv: lse and delta of the streamed queries
+var<workgroup> bDelta: array<f32, COLS>;
+
+// Loads `n` rows starting at token t0 of part `part` (0 = Q, 1 = K, 2 = V, 3 = dO) into a tile; zero past L.
+fn loadRows(dst: ptr<workgroup, array<f32, ROWS * DS>>, t0: u32, part: u32, b: u32, h: u32, L: u32, H: u32, tid: u32) {
+  let Hd = H * D;
+  for (var i = tid; i < ROWS * D; i += NT) {
+    let r = i / D;
+    let d = i % D;
+    let t = t0 + r;
+    var v = 0.0;
+    if (t < L) {
+      if (part == 3u) { v = dCtx[(b * L + t) * Hd + h * D + d]; } else { v = qkv[(b * L + t) * 3u * Hd + part * Hd + h * D + d]; }
+    }
+    (*dst)[r * DS + d] = v;
+  }
+}
+
+fn loadCols(dst: ptr<workgroup, array<f32, COLS * DS>>, t0: u32, part: u32, b: u32, h: u32, L: u32, H: u32, tid: u32) {
+  let Hd = H * D;
+  for (var i = tid; i < COLS * D; i += NT) {
+    let r = i / D;
+    let d = i % D;
+    let t = t0 + r;
+    var v = 0.0;
+    if (t < L) {
+      if (part == 3u) { v = dCtx[(b * L + t) * Hd + h * D + d]; } else { v = qkv[(b * L + t) * 3u * Hd + part * Hd + h * D + d]; }
+    }
+    (*dst)[r * DS + d] = v;
+  }
+}
+
+// One workgroup: own rows [r0, r0+ROWS) of (b, h); DKV picks which gradient (see the header).
+@compute @workgroup_size(NT)
+fn backward(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: vec3u) {
+  let isDkv = DKV;
+  let L = pb.L;
+  let H = pb.H;
+  let scale = bitcast<f32>(pb.scale);
+  let r0 = wid.x * ROWS;
+  let h = wid.y;
+  let b = wid.z;
+  let Hd = H * D;
+  let S3 = 3u * Hd;
+  let tx = tid % TX;
+  let ty = tid / TX;
+  let anyReal = anyRealToken(b, L, tid);
+
+  if (isDkv) {
+    loadRows(&bA1, r0, 1u, b, h, L, H, tid);
+    loadRows(&bA2, r0, 2u, b, h, L, H, tid);
+  } else {
+    loadRows(&bA1, r0, 0u, b, h, L, H, tid);
+    loadRows(&bA2, r0, 3u, b, h, L, H, tid);
+  }
+  // dq: lse and delta of this thread's own query rows.
+  var ownLse: array<f32, BTR>;
+  var ownDelta: array<f32, BTR>;
+  if (!isDkv) {
+    for (var i = 0u; i < BTR; i++) {
+      let t = min(r0 + ty + TY * i, L - 1u);
+      ownLse[i] = lseIn[(b * H + h) * L + t];
+      ownDelta[i] = deltaIn[(b * H + h) * L + t];
+    }
+  }
+
+  var g1: array<f32, BTR * TDO>;  // dkv: dK; dq: dQ (unscaled)
+  var g2: array<f32, BTR * TDO>;  // dkv: dV
+  var a1: array<f32, BTR>;
+  var a2: array<f32, BTR>;
+  var c1: array<f32, BTC>;
+  var c2: array<f32, BTC>;
+  var w1: array<f32, TDO>;
+  var w2: array<f32, TDO>;
+
+  for (var c0 = 0u; c0 < L; c0 += COLS) {
+    if (isDkv) {
+      loadCols(&bB1, c0, 0u, b, h, L, H, tid);
+      loadCols(&bB2, c0, 3u, b, h, L, H, tid);
+      for (var c = tid; c < COLS; c += NT) {
+        let t = min(c0 + c, L - 1u);
+        bLse[c] = lseIn[(b * H + h) * L + t];
+        bDelta[c] = deltaIn[(b * H + h) * L + t];
+      }
+    } else {
+      loadCols(&bB1, c0, 1u, b, h, L, H, tid);
+      loadCols(&bB2, c0, 2u, b, h, L, H, tid);
+    }
+    workgroupBarrier();
+
+    // Phase 1: s = A1·B1ᵀ (Q·K), dp = A2·B2ᵀ (dO·V) for this thread's BTR x BTC block, then P and dS.
+    var s: array<f32, BTR * BTC>;
+    var dp: array<f32, BTR * BTC>;
+    for (var i = 0u; i < BTR * BTC; i++) {  // explicit: some compilers hoist loop-local vars
+      s[i] = 0.0;
+      dp[i] = 0.0;
+    }
+    for (var d = 0u; d < D; d++) {
+      for (var i = 0u; i < BTR; i++) {
+        a1[i] = bA1[(ty + TY * i) * DS + d];
+        a2[i] = bA2[(ty + TY * i) * DS + d];
+      }
+      for (var j = 0u; j < BTC; j++) {
+        c1[j] = bB1[(tx + TX * j) * DS + d];
+        c2[j] = bB2[(tx + TX * j) * DS + d];
+      }
+      for (var i = 0u; i < BTR; i++) {
+        for (var j = 0u; j < BTC; j++) {
+          s[i * BTC + j] = fma(a1[i], c1[j], s[i * BTC + j]);
+          dp[i * BTC + j] = fma(a2[i], c2[j], dp[i * BTC + j]);
+        }
+      }
+    }
+    for (var i = 0u; i < BTR; i++) {
+      let r = ty + TY * i;
+      for (var j = 0u; j < BTC; j++) {
+        let c = tx + TX * j;
+        let inRange = r0 + r < L && c0 + c < L;
+        var key: u32;
+        var lse: f32;
+        var dl: f32;
+        if (isDkv) {
+          key = min(r0 + r, L - 1u);
+          lse = bLse[c];
+          dl = bDelta[c];
+        } else {
+          key = min(c0 + c, L - 1u);
+          lse = ownLse[i];
+          dl = ownDelta[i];
+        }
+        var pr = 0.0;
+        if (inRange) { pr = exp(maskedScore(s[i * BTC + j], scale, key, b, L, anyReal) - lse); }
+        bP[r * BPS + c] = pr;
+        bS[r * BPS + c] = pr * (dp[i * BTC + j] - dl);
+      }
+    }
+    workgroupBarrier();
+
+    // Phase 2: dkv: dV += P·dO, dK += dS·Q;  dq: dQ += dS·K.
+    for (var c = 0u; c < COLS; c++) {
+      for (var j = 0u; j < TDO; j++) {
+        let d = min(tx + TX * j, D - 1u);
+        w1[j] = bB1[c * DS + d];
+        if (isDkv) { w2[j] = bB2[c * DS + d]; }
+      }
+      for (var i = 0u; i < BTR; i++) {
+        let r = ty + TY * i;
+        let ds = bS[r * BPS + c];
+        for (var j = 0u; j < TDO; j++) { g1[i * TDO + j] = fma(ds, w1[j], g1[i * TDO + j]); }
+        if (isDkv) {
+          let pr = bP[r * BPS + c];
+          for (var j = 0u; j < TDO; j++) { g2[i * TDO + j] = fma(pr, w2[j], g2[i * TDO + j]); }
+        }
+      }
+    }
+    workgroupBarrier();
+  }
+
+  for (var i = 0u; i < BTR; i++) {
+    let t = r0 + ty + TY * i;
+    if (t >= L) { continue; }
+    for (var j = 0u; j < TDO; j++) {
+      let d = tx + TX * j;
+      if (d >= D) { continue; }
+      let o = (b * L + t) * S3 + h * D + d;
+      if (isDkv) {
+        dqkv[o + Hd] = g1[i * TDO + j] * scale;
+        dqkv[o + 2u * Hd] = g2[i * TDO + j];
+      } else {
+        dqkv[o] = g1[i * TDO + j] * scale;
+      }
+    }
+  }
+}

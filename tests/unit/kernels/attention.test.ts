@@ -1,0 +1,135 @@
+import { describe, expect, it } from 'vitest';
+import type { GpuRuntime } from '../../../src/gpu/runtime.ts';
+import {
+  attentionBackward,
+  attentionBackwardRef,
+  attentionForward,
+  attentionForwardRef,
+  attentionTiles,
+} from '../../../src/kernels/attention.ts';
+import { TOL, maxRelErr } from '../../../src/kernels/tolerances.ts';
+import { gpu, randomF32, rng } from '../helpers/gpu.ts';
+
+// Real token counts per sequence (the rest is padding): every shape has sequences of different lengths, the suite
+// has fully unpadded sequences, heavy padding, lengths that are not multiples of any tile, several key and query
+// tiles (L=150), head sizes 8…128 including one that is not a power of two, and an all-padding sequence.
+const cases = [
+  { batch: 2, heads: 3, seqLen: 13, headDim: 8, lengths: [13, 3] },
+  { batch: 3, heads: 2, seqLen: 37, headDim: 16, lengths: [9, 37, 22] },
+  { batch: 1, heads: 4, seqLen: 70, headDim: 64, lengths: [58] },
+  { batch: 2, heads: 2, seqLen: 150, headDim: 32, lengths: [150, 17] },
+  { batch: 1, heads: 2, seqLen: 41, headDim: 128, lengths: [41] },
+  { batch: 3, heads: 1, seqLen: 11, headDim: 24, lengths: [0, 11, 1] },
+];
+
+type Case = (typeof cases)[number];
+
+/** Columns [part*Hd, (part+1)*Hd) of a [rows, 3*Hd] matrix. */
+function part(m: ArrayLike<number>, rows: number, Hd: number, p: number): Float64Array {
+  const out = new Float64Array(rows * Hd);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < Hd; c++) out[r * Hd + c] = m[r * 3 * Hd + p * Hd + c];
+  return out;
+}
+
+async function run(rt: GpuRuntime, c: Case, seed: number) {
+  const r = rng(seed);
+  const { batch: B, seqLen: L, heads: H, headDim: D } = c;
+  const Hd = H * D;
+  const qkv = randomF32(B * L * 3 * Hd, r, 1.5);
+  const dCtx = randomF32(B * L * Hd, r);
+  const mask = new Uint32Array(B * L);
+  c.lengths.forEach((n, b) => mask.fill(1, b * L, b * L + n));
+  const t = {
+    qkv: await rt.pool.upload(qkv, [B * L, 3 * Hd], 'qkv'),
+    mask: await rt.pool.upload(mask, [B, L], 'mask'),
+    ctx: await rt.pool.tensor([B * L, Hd], 'ctx'),
+    lse: await rt.pool.tensor([B, H, L], 'lse'),
+    dCtx: await rt.pool.upload(dCtx, [B * L, Hd], 'dCtx'),
+    dqkv: await rt.pool.tensor([B * L, 3 * Hd], 'dqkv'),
+    delta: await rt.pool.tensor([B, H, L], 'delta'),
+  };
+  await attentionForward(rt, { ...c, ...t });
+  await attentionBackward(rt, { ...c, ...t });
+  const got = {
+    ctx: await rt.readF32(t.ctx.buffer),
+    lse: await rt.readF32(t.lse.buffer),
+    dqkv: await rt.readF32(t.dqkv.buffer),
+    delta: await rt.readF32(t.delta.buffer),
+  };
+  return { qkv, dCtx, mask, t, got };
+}
+
+describe('attention', () => {
+  for (const [n, c] of cases.entries()) {
+    it(`forward and backward B=${c.batch} H=${c.heads} L=${c.seqLen} D=${c.headDim} lengths=${c.lengths}`, async () => {
+      const rt = await gpu();
+      const { qkv, dCtx, mask, t, got } = await run(rt, c, 1000 + n);
+      const fwd = attentionForwardRef({ ...c, qkv, mask });
+      const bwd = attentionBackwardRef({ ...c, qkv, mask, dCtx });
+      const rows = c.batch * c.seqLen;
+      const Hd = c.heads * c.headDim;
+      const err = {
+        ctx: maxRelErr(got.ctx, fwd.ctx),
+        lse: maxRelErr(got.lse, fwd.lse),
+        delta: maxRelErr(got.delta, bwd.delta),
+        dQ: maxRelErr(part(got.dqkv, rows, Hd, 0), part(bwd.dqkv, rows, Hd, 0)),
+        dK: maxRelErr(part(got.dqkv, rows, Hd, 1), part(bwd.dqkv, rows, Hd, 1)),
+        dV: maxRelErr(part(got.dqkv, rows, Hd, 2), part(bwd.dqkv, rows, Hd, 2)),
+      };
+      console.log(`[attention] B=${c.batch} H=${c.heads} L=${c.seqLen} D=${c.headDim} max rel err ` + Object.entries(err).map(([k, v]) => `${k} ${v.toExponential(2)}`).join(', '));
+      for (const v of Object.values(err)) expect(v).toBeLessThan(TOL.f32Reduction);
+
+      // Backward again, with delta from the pool this time: bitwise the same (no atomics, fixed summation order).
+      const again = await rt.pool.tensor([rows, 3 * Hd], 'dqkv2');
+      await attentionBackward(rt, { ...c, ...t, dqkv: again, delta: undefined });
+      expect(Buffer.from((await rt.readF32(again.buffer)).buffer).equals(Buffer.from(got.dqkv.buffer))).toBe(true);
+      for (const x of [...Object.values(t), again]) rt.pool.release(x);
+    });
+  }
+
+  it('gives padded keys weight 0 and padded queries the outputs HF computes', async () => {
+    const rt = await gpu();
+    const c = { batch: 2, heads: 1, seqLen: 6, headDim: 8, lengths: [4, 6] };
+    const { qkv, mask, t, got } = await run(rt, c, 7);
+    // Changing K and V of the padding of sequence 0 must not change any output of sequence 0.
+    const D = c.headDim;
+    const qkv2 = qkv.slice();
+    for (let tok = 4; tok < 6; tok++) for (let d = D; d < 3 * D; d++) qkv2[tok * 3 * D + d] += 5;
+    rt.write(t.qkv.buffer, qkv2);
+    await attentionForward(rt, { ...c, ...t });
+    const ctx2 = await rt.readF32(t.ctx.buffer);
+    expect(Array.from(ctx2.subarray(0, 6 * D))).toEqual(Array.from(got.ctx.subarray(0, 6 * D)));
+    // Padded query rows (tokens 4, 5 of sequence 0) are computed, not zeroed: they match the reference.
+    const ref = attentionForwardRef({ ...c, qkv, mask });
+    expect(maxRelErr(got.ctx.subarray(4 * D, 6 * D), ref.ctx.subarray(4 * D, 6 * D))).toBeLessThan(TOL.f32Reduction);
+    for (const x of Object.values(t)) rt.pool.release(x);
+  });
+
+  it('chooses tiles within the workgroup memory limit', () => {
+    for (const D of [8, 16, 24, 32, 64, 128]) {
+      for (const bytes of [32768, 49152]) {
+        const tl = attentionTiles(D, bytes);
+        expect(tl.FBQ % 8).toBe(0);
+        expect(tl.FBK % 16).toBe(0);
+      }
+    }
+    expect(() => attentionTiles(256, 16384)).toThrow(/\[attention\] head size 256 needs \d+ bytes of workgroup memory/);
+  });
+
+  it('rejects shapes that do not fit, naming the kernel', async () => {
+    const rt = await gpu();
+    const s = { batch: 2, seqLen: 5, heads: 2, headDim: 8 };
+    const qkv = await rt.pool.tensor([10, 47], 'qkv');
+    const mask = await rt.pool.tensor([2, 5], 'mask', 'u32');
+    const fmask = await rt.pool.tensor([2, 5], 'fmask');
+    const ctx = await rt.pool.tensor([10, 16], 'ctx');
+    const lse = await rt.pool.tensor([2, 2, 5], 'lse');
+    await expect(attentionForward(rt, { ...s, qkv, mask, ctx, lse })).rejects.toThrow(/\[attention\.forward\] qkv 'qkv' has 470 elements \[10,47\], needs 480/);
+    const qkvOk = await rt.pool.tensor([10, 48], 'qkv');
+    await expect(attentionForward(rt, { ...s, qkv: qkvOk, mask: fmask, ctx, lse })).rejects.toThrow(/\[attention\.forward\] mask 'fmask' is f32, must be u32/);
+    await expect(
+      attentionBackward(rt, { ...s, qkv: qkvOk, mask, ctx, lse, dCtx: ctx, dqkv: qkvOk }),
+    ).rejects.toThrow(/\[attention\.backward\] dqkv may not share a buffer with qkv/);
+    await expect(attentionForward(rt, { ...s, headDim: 0, qkv: qkvOk, mask, ctx, lse })).rejects.toThrow(/\[attention\.forward\] .*positive integers/);
+  });
+});
