@@ -3,7 +3,7 @@
 // config.json, tokenizer and other non-weight files copied) that transformers and sentence-transformers load.
 
 import { configJsonForSave, parseModelConfig, type ModelConfig } from './config.ts';
-import { paramSpecs, validateParams, type ParamSpec } from './params.ts';
+import { initNewHead, paramSpecs, validateParams, type ParamSpec } from './params.ts';
 import { readSafetensors, readShardedSafetensors, writeSafetensors, type ReadResult } from './safetensors.ts';
 import { createPairTokenizer, type PairTokenizer } from './tokenize.ts';
 import { throwIfAborted, type LongRunning } from '../util/progress.ts';
@@ -14,7 +14,7 @@ export interface HfModel {
   config: ModelConfig;
   /** Every parameter (paramSpecs order), f32, original HF names. */
   params: Map<string, Float32Array>;
-  /** Head parameters the checkpoint lacked (encoder-only checkpoint); `params` lacks them until initialised. */
+  /** Head parameters the checkpoint lacked (encoder-only checkpoint); `params` holds a fresh, seeded init of them. */
   newHead: string[];
   tokenizer: PairTokenizer;
   /** The non-weight files (tokenizer files, README …) to copy when saving. */
@@ -73,8 +73,23 @@ export function readFolderWeights(files: FileMap): ReadResult {
   throw new HfFolderError(`no weights in the folder (expected model.safetensors or model.safetensors.index.json; files: ${names.join(', ')})`);
 }
 
-/** Loads and validates a model folder given as files. */
-export async function loadHfFolder(input: FileMap | Record<string, Uint8Array>, opts: LongRunning = {}): Promise<HfModel> {
+/** mulberry32: a small seeded generator so a new head is the same for the same seed. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Loads and validates a model folder given as files. An encoder-only checkpoint gets its classification head
+ * initialised as transformers would (N(0, initializer_range) weights, zero biases) from `seed` (default 42).
+ */
+export async function loadHfFolder(input: FileMap | Record<string, Uint8Array>, opts: LongRunning & { seed?: number } = {}): Promise<HfModel> {
   const files = normaliseFileMap(input);
   const report = (done: number, detail: string) => opts.onProgress?.({ stage: 'load-model', done, total: 3, detail });
   report(0, 'config.json');
@@ -93,6 +108,13 @@ export async function loadHfFolder(input: FileMap | Record<string, Uint8Array>, 
   throwIfAborted(opts.signal);
   report(2, 'checking tensors');
   const v = validateParams(config, weights.tensors);
+  if (v.newHead.length) {
+    const init = initNewHead(config, v.newHead, seeded(opts.seed ?? 42));
+    // Re-insert in paramSpecs order so iteration order is the same as for a full checkpoint.
+    const all = new Map([...v.params, ...init]);
+    v.params.clear();
+    for (const s of paramSpecs(config)) v.params.set(s.name, all.get(s.name)!);
+  }
   const notes = [...v.notes];
   if (weights.skipped.length) notes.push(`skipped non-float tensors: ${weights.skipped.map((s) => `${s.name} (${s.dtype})`).join(', ')}`);
   const dtypes = new Set([...weights.tensors.values()].map((t) => t.dtype));

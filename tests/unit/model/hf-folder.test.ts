@@ -101,6 +101,24 @@ describe('HF folder errors and odd layouts', () => {
     expect(std).toBeLessThan(0.05);
   });
 
+  it('loadHfFolder completes an encoder-only folder with a seeded head and saves it as a classifier', async () => {
+    const f = await bertFiles();
+    const t = readSafetensors(f.get('model.safetensors')!).tensors;
+    for (const k of ['bert.pooler.dense.weight', 'bert.pooler.dense.bias', 'classifier.weight', 'classifier.bias']) t.delete(k);
+    f.set('model.safetensors', writeSafetensors(t));
+    const cfgJson = JSON.parse(new TextDecoder().decode(f.get('config.json')!));
+    f.set('config.json', new TextEncoder().encode(JSON.stringify({ ...cfgJson, architectures: ['BertModel'] })));
+    const a = await loadHfFolder(f, { seed: 1 });
+    const b = await loadHfFolder(f, { seed: 1 });
+    expect(a.newHead.length).toBe(4);
+    expect([...a.params.keys()]).toEqual(paramSpecs(a.config).map((s) => s.name));
+    expect(Array.from(a.params.get('classifier.weight')!)).toEqual(Array.from(b.params.get('classifier.weight')!));
+    const saved = saveHfFolder(a);
+    expect(JSON.parse(new TextDecoder().decode(saved.get('config.json')!)).architectures).toEqual(['BertForSequenceClassification']);
+    const re = await loadHfFolder(saved);
+    expect(re.newHead).toEqual([]);
+  });
+
   it('puts biases and LayerNorm weights in the no-decay group, everything else in decay', () => {
     const cfg = parseModelConfig(readFileSync(fixtureDir('xlmr-tiny') + 'config.json', 'utf8'));
     const specs = paramSpecs(cfg);

@@ -42,6 +42,18 @@ describe.each(FIXTURES)('pair tokenisation (%s)', (name) => {
     expect(ids.filter((x) => x === tok.padId).length).toBe(0);
   });
 
+  it('a very long document (cut before tokenising, to bound the work) gives the same ids as the full text', () => {
+    const doc = batch.documents[0].repeat(60);
+    const out = tok.encodePairs([batch.queries[0]], [doc], { maxLength: 40 });
+    const q = tok.tokenizer.encode(batch.queries[0], { add_special_tokens: false }).ids;
+    const d = tok.tokenizer.encode(doc, { add_special_tokens: false }).ids;
+    const expectedDoc = d.slice(0, 40 - tok.specialCount - q.length);
+    expect(out.length).toBe(40);
+    // The document's tokens sit right before the final special token.
+    expect(Array.from(out.input_ids).slice(40 - 1 - expectedDoc.length, 39)).toEqual(expectedDoc);
+    expect(expectedDoc.length).toBeGreaterThan(0);
+  });
+
   it('rejects mismatched or empty batches with a clear error', () => {
     expect(() => tok.encodePairs(['a'], [], { maxLength: 16 })).toThrow(TokenizerError);
     expect(() => tok.encodePairs([], [], { maxLength: 16 })).toThrow(/empty batch/);
