@@ -20,6 +20,8 @@ export interface Hit {
 }
 
 export class Bm25Index {
+  /** MaxScore pruning in topK (on by default; off only to measure what it saves). */
+  static pruning = true;
   readonly k1: number;
   readonly b: number;
   readonly epsilon: number;
@@ -36,6 +38,8 @@ export class Bm25Index {
   private readonly postDoc: Int32Array;
   /** tf*(k1+1) / (tf + k1*(1 - b + b*dl/avgdl)) per posting. */
   private readonly postW: Float64Array;
+  /** Largest postW of each term: with idf, the most one term can add to any score (MaxScore bound). */
+  private readonly maxW: Float64Array;
   // Scratch for sparse accumulation, reused across queries (one query at a time per index).
   private readonly acc: Float64Array;
   private readonly seen: Uint8Array;
@@ -64,6 +68,12 @@ export class Bm25Index {
     this.offsets = p.offsets;
     this.postDoc = p.postDoc;
     this.postW = p.postW;
+    this.maxW = new Float64Array(this.idf.length);
+    for (let t = 0; t < this.idf.length; t++) {
+      let m = 0;
+      for (let q = p.offsets[t]; q < p.offsets[t + 1]; q++) if (p.postW[q] > m) m = p.postW[q];
+      this.maxW[t] = m;
+    }
     this.acc = new Float64Array(this.size);
     this.seen = new Uint8Array(this.size);
     this.touched = new Int32Array(this.size);
@@ -183,78 +193,157 @@ export class Bm25Index {
   /**
    * The k best documents with a positive score contribution (documents sharing no term with the query are never
    * returned), best first; ties go to the lower document index. `accept` filters candidates (e.g. same split only).
+   *
+   * Exact top-k with MaxScore pruning: terms are taken in order of their largest possible contribution. Once the
+   * k-th best partial score beats the most that all remaining terms could add, no unseen document can enter the
+   * top k, so the remaining (long, low-idf) posting lists are only probed for the candidates already found.
+   * Scores equal the dense ones up to summation order (~1e-15 relative).
    */
   topK(query: readonly string[], k: number, accept?: (doc: number) => boolean): Hit[] {
-    const { acc, seen, touched, offsets, postDoc, postW, idf } = this;
-    let nt = 0;
+    const { acc, seen, touched, offsets, postDoc, postW, idf, maxW } = this;
+    if (k <= 0) return [];
+    // distinct known terms with multiplicity (rank_bm25 counts a repeated query token once per repeat)
+    const mult = new Map<number, number>();
     for (const tok of query) {
       const t = this.vocab.get(tok);
-      if (t === undefined) continue;
-      const w = idf[t];
+      if (t !== undefined) mult.set(t, (mult.get(t) ?? 0) + 1);
+    }
+    const terms = [...mult].map(([t, m]) => ({ t, w: m * idf[t], ub: m * idf[t] * maxW[t], len: offsets[t + 1] - offsets[t] }));
+    terms.sort((a, b) => b.ub - a.ub || a.len - b.len);
+    const rest = new Float64Array(terms.length + 1); // rest[i]: most that terms i.. can add
+    for (let i = terms.length - 1; i >= 0; i--) rest[i] = (rest[i + 1] + terms[i].ub) * (1 + 1e-12);
+    // partial sums are lower bounds only when every contribution is positive (a tiny corpus can floor idf below 0)
+    const prunable = Bm25Index.pruning && terms.every((x) => x.w > 0);
+    let nt = 0;
+    let theta = -Infinity;
+    let i = 0;
+    let remaining = 0;
+    for (const x of terms) remaining += x.len;
+    let attempts = 0;
+    for (; i < terms.length; i++) {
+      const { t, w, len } = terms[i];
+      // Trying to stop costs O(touched); worth it only while much more scanning lies ahead.
+      if (prunable && i > 0 && nt >= k && remaining > 4 * nt && attempts < 3) {
+        attempts++;
+        theta = this.kthBest(nt, k, accept);
+        if (theta > rest[i]) break;
+      }
+      remaining -= len;
       const end = offsets[t + 1];
-      for (let p = offsets[t]; p < end; p++) {
-        const d = postDoc[p];
-        if (seen[d] === 0) {
-          seen[d] = 1;
-          touched[nt++] = d;
+      if (prunable) {
+        // every contribution is > 0, so a zero accumulator means "not touched yet"
+        for (let p = offsets[t]; p < end; p++) {
+          const d = postDoc[p];
+          if (acc[d] === 0) touched[nt++] = d;
+          acc[d] += w * postW[p];
         }
-        acc[d] += w * postW[p];
+      } else {
+        for (let p = offsets[t]; p < end; p++) {
+          const d = postDoc[p];
+          if (seen[d] === 0) {
+            seen[d] = 1;
+            touched[nt++] = d;
+          }
+          acc[d] += w * postW[p];
+        }
       }
     }
-    // Bounded min-heap of (score, doc); the root is the weakest kept hit.
-    const hs = new Float64Array(Math.max(k, 1));
-    const hd = new Int32Array(Math.max(k, 1));
-    let size = 0;
-    const weaker = (i: number, j: number) => hs[i] < hs[j] || (hs[i] === hs[j] && hd[i] > hd[j]);
-    const siftDown = (i: number) => {
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < size && weaker(l, m)) m = l;
-        if (r < size && weaker(r, m)) m = r;
-        if (m === i) return;
-        const s = hs[i];
-        hs[i] = hs[m];
-        hs[m] = s;
-        const dd = hd[i];
-        hd[i] = hd[m];
-        hd[m] = dd;
-        i = m;
+    let cand: Int32Array;
+    if (i < terms.length) {
+      // probe phase: only documents that can still reach theta
+      const keep: number[] = [];
+      for (let j = 0; j < nt; j++) {
+        const d = touched[j];
+        if (acc[d] + rest[i] >= theta && (!accept || accept(d))) keep.push(d);
       }
-    };
-    for (let i = 0; i < nt; i++) {
-      const d = touched[i];
-      const s = acc[d];
+      cand = Int32Array.from(keep).sort();
+      for (; i < terms.length; i++) {
+        const { t, w } = terms[i];
+        let lo = offsets[t];
+        const hi0 = offsets[t + 1];
+        for (let c = 0; c < cand.length; c++) {
+          const d = cand[c];
+          // lower bound of d in the ascending posting list, continuing from the previous candidate
+          let hi = hi0;
+          while (lo < hi) {
+            const mid = (lo + hi) >>> 1;
+            if (postDoc[mid] < d) lo = mid + 1;
+            else hi = mid;
+          }
+          if (lo < hi0 && postDoc[lo] === d) acc[d] += w * postW[lo];
+        }
+      }
+    } else {
+      cand = touched.subarray(0, nt);
+    }
+    const hits = this.select(cand, cand.length, k, accept);
+    for (let j = 0; j < nt; j++) {
+      const d = touched[j];
       acc[d] = 0;
       seen[d] = 0;
-      if (k <= 0 || (accept && !accept(d))) continue;
+    }
+    return hits;
+  }
+
+  /** k-th best accumulated score among the first n touched documents (accepted ones only). */
+  private kthBest(n: number, k: number, accept?: (doc: number) => boolean): number {
+    const hits = this.heapTop(this.touched, n, k, accept);
+    return hits.size < k ? -Infinity : hits.hs[0];
+  }
+
+  private select(docs: Int32Array, n: number, k: number, accept?: (doc: number) => boolean): Hit[] {
+    const { hs, hd, size } = this.heapTop(docs, n, k, accept);
+    const hits: Hit[] = [];
+    for (let i = 0; i < size; i++) hits.push({ doc: hd[i], score: hs[i] });
+    hits.sort((a, b) => b.score - a.score || a.doc - b.doc);
+    return hits;
+  }
+
+  /** Bounded min-heap of (score, doc) over docs[0..n): the root is the weakest kept hit. */
+  private heapTop(docs: Int32Array, n: number, k: number, accept?: (doc: number) => boolean) {
+    const acc = this.acc;
+    const hs = new Float64Array(k);
+    const hd = new Int32Array(k);
+    let size = 0;
+    const weaker = (i: number, j: number) => hs[i] < hs[j] || (hs[i] === hs[j] && hd[i] > hd[j]);
+    const swap = (i: number, j: number) => {
+      const s = hs[i];
+      hs[i] = hs[j];
+      hs[j] = s;
+      const d = hd[i];
+      hd[i] = hd[j];
+      hd[j] = d;
+    };
+    for (let i = 0; i < n; i++) {
+      const d = docs[i];
+      const s = acc[d];
+      if (accept && !accept(d)) continue;
       if (size < k) {
-        // sift up
         let c = size++;
         hs[c] = s;
         hd[c] = d;
         while (c > 0) {
           const p = (c - 1) >> 1;
           if (!weaker(c, p)) break;
-          const ts = hs[c];
-          hs[c] = hs[p];
-          hs[p] = ts;
-          const td = hd[c];
-          hd[c] = hd[p];
-          hd[p] = td;
+          swap(c, p);
           c = p;
         }
       } else if (s > hs[0] || (s === hs[0] && d < hd[0])) {
         hs[0] = s;
         hd[0] = d;
-        siftDown(0);
+        for (let c = 0; ; ) {
+          const l = 2 * c + 1;
+          const r = l + 1;
+          let m = c;
+          if (l < size && weaker(l, m)) m = l;
+          if (r < size && weaker(r, m)) m = r;
+          if (m === c) break;
+          swap(c, m);
+          c = m;
+        }
       }
     }
-    const hits: Hit[] = [];
-    for (let i = 0; i < size; i++) hits.push({ doc: hd[i], score: hs[i] });
-    hits.sort((a, b) => b.score - a.score || a.doc - b.doc);
-    return hits;
+    return { hs, hd, size };
   }
 }
 

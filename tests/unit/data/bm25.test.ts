@@ -56,6 +56,34 @@ describe('BM25Okapi (rank_bm25 0.2.x) as an inverted index', () => {
     expect(index.topK(q, 20)).toEqual(all);
   });
 
+  it('pruned top-k equals a full sort of the dense scores on a Zipf corpus where pruning kicks in', () => {
+    let seed = 12345;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    const zipf = () => `w${Math.floor(Math.exp(rnd() * Math.log(20000)))}`; // heavy head, long tail
+    const docs = Array.from({ length: 6000 }, () => Array.from({ length: 20 + Math.floor(rnd() * 80) }, zipf));
+    const big = Bm25Index.build(docs);
+    for (let q = 0; q < 60; q++) {
+      const query = Array.from({ length: 2 + (q % 6) }, zipf);
+      const dense = big.scores(query);
+      const want = Array.from(dense.keys())
+        .filter((d) => dense[d] > 0)
+        .sort((a, b) => dense[b] - dense[a] || a - b)
+        .slice(0, 25);
+      const got = big.topK(query, 25);
+      expect(got.length).toBe(want.length);
+      got.forEach((h, r) => {
+        expect(Math.abs(h.score - dense[want[r]])).toBeLessThan(1e-9);
+        // ties within float noise may swap documents, never scores
+        if (Math.abs(dense[want[r]] - (dense[want[r + 1]] ?? -1)) > 1e-9 && Math.abs(dense[want[r]] - (dense[want[r - 1]] ?? -1)) > 1e-9) {
+          expect(h.doc).toBe(want[r]);
+        }
+      });
+      const odd = big.topK(query, 25, (d) => d % 2 === 1);
+      const wantOdd = want.length ? Array.from(dense.keys()).filter((d) => d % 2 === 1 && dense[d] > 0).sort((a, b) => dense[b] - dense[a] || a - b).slice(0, 25) : [];
+      expect(odd.map((h) => h.score.toFixed(9))).toEqual(wantOdd.map((d) => dense[d].toFixed(9)));
+    }
+  });
+
   it('rejects an empty corpus with a clear message', () => {
     expect(() => Bm25Index.build([])).toThrow(/at least one document/);
   });
