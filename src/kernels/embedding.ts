@@ -264,7 +264,8 @@ export async function embeddingTableBackward(rt: GpuRuntime, a: EmbeddingTableBa
     });
   }
   if (plan.big === 0) return;
-  const scratch = a.scratch ?? (await rt.pool.tensor([scratchElems], 'embedding.scratch'));
+  // Rounded up to a power of two so batches with different segment counts reuse one pooled buffer.
+  const scratch = a.scratch ?? (await rt.pool.tensor([2 ** Math.ceil(Math.log2(scratchElems))], 'embedding.scratch'));
   try {
     await launch(rt, {
       ...base,

@@ -159,7 +159,8 @@ export async function layerNormBackward(rt: GpuRuntime, a: LayerNormBackwardArgs
   distinct(what, outs, ins);
   if (a.rows === 0) return;
   const groups = Math.ceil(a.rows / rpg);
-  const scratch = a.scratch ?? (await rt.pool.tensor([scratchElems], 'layernorm.scratch'));
+  // Rounded up to a power of two so batches of different lengths reuse one pooled buffer instead of piling up sizes.
+  const scratch = a.scratch ?? (await rt.pool.tensor([2 ** Math.ceil(Math.log2(scratchElems))], 'layernorm.scratch'));
   const s = layerNormShape(a.cols);
   const prelude = `const WG = ${s.WG}u; const K = ${s.K}u;`;
   try {
