@@ -18,7 +18,9 @@
 // scaled by 1/(1-p); l and lse use the undropped values) and (b) in `backward` phase 1: the same keep-mask
 // applied to P where dV accumulates P·dO and to dP before dS = P∘(dP − delta); delta = rowsum(dO∘O) stays valid.
 //
-// Entry points (the launcher in src/kernels/attention.ts prepends the tile constants: D, FBQ, FBK, ROWS, COLS):
+// Entry points (the launcher in src/kernels/attention.ts prepends the tile constants DMAX, FBQ, FBK, ROWS, COLS;
+// the head size D itself is a parameter ≤ DMAX, so one pipeline serves every D of a size class and SwiftShader
+// does not unroll (and spend seconds compiling) loops over D):
 //   forward   one workgroup per (block of FBQ queries, head, sequence): scores, online softmax and P·V in
 //             workgroup memory; writes ctx and lse. The [B,H,L,L] matrix never exists in memory.
 //   delta     delta[b,h,t] = Σ_d dCtx·ctx over the head's columns (one invocation per row).
@@ -31,20 +33,21 @@
 // and dP = A2·B2ᵀ (dO·Vᵀ either way).
 //
 // Threads: NT = TX*TY = 128, tx = tid % TX, ty = tid / TX. A thread owns rows ty + TY*i and, in score phases,
-// columns tx + TX*j, in output phases head dims tx + TX*j. Rows of D floats are stored with stride DS = D + 1
+// columns tx + TX*j, in output phases head dims tx + TX*j. Rows of D floats are stored with stride DS = DMAX + 1
 // (fewer bank conflicts when neighbouring threads read neighbouring rows).
 
 const TX = 16u;
 const TY = 8u;
 const NT = TX * TY;
-const DS = D + 1u;
-const TDO = (D + TX - 1u) / TX;  // head dims per thread in output phases
+const DS = DMAX + 1u;
+const TDO = (DMAX + TX - 1u) / TX;  // head dims per thread in output phases
 const MASKED = -1e30;            // a padded key's score (HF: finfo.min)
 const NEG_BIG = -1e38;           // running max before any key was seen
 
 struct Params {
   L: u32,      // sequence length
   H: u32,      // heads
+  D: u32,      // head size, at most DMAX
   scale: u32,  // f32 bits of 1/sqrt(D)
   gridX: u32,  // delta only: invocations per grid row
   total: u32,  // delta only: B*H*L
@@ -100,6 +103,7 @@ var<workgroup> fRow: array<f32, FBQ>;      // per query: rescale factor of the r
 fn forward(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: vec3u) {
   let L = pf.L;
   let H = pf.H;
+  let D = pf.D;
   let scale = bitcast<f32>(pf.scale);
   let q0 = wid.x * FBQ;
   let h = wid.y;
@@ -222,6 +226,7 @@ fn forward(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid
 fn delta(@builtin(global_invocation_id) gid: vec3u) {
   let L = pd.L;
   let H = pd.H;
+  let D = pd.D;
   let idx = gid.y * pd.gridX + gid.x;  // (b*H + h)*L + t
   if (idx >= pd.total) { return; }
   let t = idx % L;
@@ -251,6 +256,7 @@ var<workgroup> bDelta: array<f32, COLS>;
 
 // Loads `n` rows starting at token t0 of part `part` (0 = Q, 1 = K, 2 = V, 3 = dO) into a tile; zero past L.
 fn loadRows(dst: ptr<workgroup, array<f32, ROWS * DS>>, t0: u32, part: u32, b: u32, h: u32, L: u32, H: u32, tid: u32) {
+  let D = pb.D;
   let Hd = H * D;
   for (var i = tid; i < ROWS * D; i += NT) {
     let r = i / D;
@@ -265,6 +271,7 @@ fn loadRows(dst: ptr<workgroup, array<f32, ROWS * DS>>, t0: u32, part: u32, b: u
 }
 
 fn loadCols(dst: ptr<workgroup, array<f32, COLS * DS>>, t0: u32, part: u32, b: u32, h: u32, L: u32, H: u32, tid: u32) {
+  let D = pb.D;
   let Hd = H * D;
   for (var i = tid; i < COLS * D; i += NT) {
     let r = i / D;
@@ -284,6 +291,7 @@ fn backward(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wi
   let isDkv = DKV;
   let L = pb.L;
   let H = pb.H;
+  let D = pb.D;
   let scale = bitcast<f32>(pb.scale);
   let r0 = wid.x * ROWS;
   let h = wid.y;

@@ -72,23 +72,32 @@ export function backwardTileBytes(D: number, ROWS: number, COLS: number): number
   return 4 * (2 * ROWS * DS + 2 * COLS * DS + 2 * ROWS * (COLS + 1) + 2 * COLS + 1);
 }
 
-/** The largest tiles that fit the adapter's workgroup memory (SwiftShader and the WebGPU default: 16-32 KiB). */
-export function attentionTiles(headDim: number, workgroupBytes: number): AttentionTiles {
-  const f = FORWARD_TILES.find(([q, k]) => forwardTileBytes(headDim, q, k) <= workgroupBytes);
-  const b = BACKWARD_TILES.find(([r, c]) => backwardTileBytes(headDim, r, c) <= workgroupBytes);
+/** The head-size capacity a pipeline is compiled for (D itself is a runtime parameter): 32, 64, 128, … */
+export function headSizeClass(headDim: number): number {
+  return Math.max(32, 2 ** Math.ceil(Math.log2(headDim)));
+}
+
+/**
+ * The largest tiles that fit the adapter's workgroup memory (SwiftShader and the WebGPU default: 16-32 KiB) for
+ * head size `headDim` (sized for its class, see headSizeClass).
+ */
+export function attentionTiles(headDim: number, workgroupBytes: number): AttentionTiles & { DMAX: number } {
+  const DMAX = headSizeClass(headDim);
+  const f = FORWARD_TILES.find(([q, k]) => forwardTileBytes(DMAX, q, k) <= workgroupBytes);
+  const b = BACKWARD_TILES.find(([r, c]) => backwardTileBytes(DMAX, r, c) <= workgroupBytes);
   if (!f || !b) {
-    const need = Math.max(forwardTileBytes(headDim, 8, 16), backwardTileBytes(headDim, 8, 16));
+    const need = Math.max(forwardTileBytes(DMAX, 8, 16), backwardTileBytes(DMAX, 8, 16));
     throw new KernelShapeError(
       KERNEL,
       `head size ${headDim} needs ${need} bytes of workgroup memory, but this adapter allows ${workgroupBytes} ` +
         '(maxComputeWorkgroupStorageSize); use a model with a smaller head size or another GPU',
     );
   }
-  return { FBQ: f[0], FBK: f[1], ROWS: b[0], COLS: b[1] };
+  return { DMAX, FBQ: f[0], FBK: f[1], ROWS: b[0], COLS: b[1] };
 }
 
-function prelude(t: AttentionTiles, D: number): string {
-  return `const D = ${D}u; const FBQ = ${t.FBQ}u; const FBK = ${t.FBK}u; const ROWS = ${t.ROWS}u; const COLS = ${t.COLS}u;`;
+function prelude(t: AttentionTiles & { DMAX: number }): string {
+  return `const DMAX = ${t.DMAX}u; const FBQ = ${t.FBQ}u; const FBK = ${t.FBK}u; const ROWS = ${t.ROWS}u; const COLS = ${t.COLS}u;`;
 }
 
 function checkShape(kernel: string, s: AttentionShape): void {
@@ -130,9 +139,9 @@ export async function attentionForward(rt: GpuRuntime, x: AttentionForwardArgs):
     kernel,
     shader: 'attention',
     entry: 'forward',
-    prelude: prelude(t, D),
+    prelude: prelude(t),
     bindings: [x.qkv, x.mask, x.ctx, x.lse],
-    params: [L, H, f32bits(1 / Math.sqrt(D)), 0, 0],
+    params: [L, H, D, f32bits(1 / Math.sqrt(D)), 0, 0],
     workgroups: [Math.ceil(L / t.FBQ), H, B],
   });
 }
@@ -155,7 +164,7 @@ export async function attentionBackward(rt: GpuRuntime, x: AttentionBackwardArgs
   }
   distinct(kernel, x.dqkv, 'dqkv', { qkv: x.qkv, mask: x.mask, ctx: x.ctx, lse: x.lse, dCtx: x.dCtx });
   const t = attentionTiles(D, rt.info.limits.maxComputeWorkgroupStorageSize);
-  const pre = prelude(t, D);
+  const pre = prelude(t);
   const scale = f32bits(1 / Math.sqrt(D));
   const delta = x.delta ?? (await rt.pool.tensor([B, H, L], 'attention.delta'));
   try {
@@ -167,7 +176,7 @@ export async function attentionBackward(rt: GpuRuntime, x: AttentionBackwardArgs
       entry: 'delta',
       prelude: pre,
       bindings: [x.ctx, x.dCtx, delta],
-      params: [L, H, scale, gx * THREADS_X * THREADS_Y, rows],
+      params: [L, H, D, scale, gx * THREADS_X * THREADS_Y, rows],
       workgroups: [gx, gy],
     });
     for (const dkv of [true, false]) {
@@ -178,7 +187,7 @@ export async function attentionBackward(rt: GpuRuntime, x: AttentionBackwardArgs
         prelude: pre,
         constants: { DKV: dkv ? 1 : 0 },
         bindings: [x.qkv, x.mask, x.lse, delta, x.dCtx, x.dqkv],
-        params: [L, H, scale, 0, 0],
+        params: [L, H, D, scale, 0, 0],
         workgroups: [Math.ceil(L / t.ROWS), H, B],
       });
     }
