@@ -18,8 +18,11 @@ export async function shaderSource(name: string): Promise<string> {
   if (hit !== undefined) return hit;
   let src = bundled[`../../shaders/${name}.wgsl`];
   if (src === undefined) {
-    const fs = await import('node:fs/promises');
-    const url = new URL(`../../shaders/${name}.wgsl`, import.meta.url);
+    // Indirect specifiers keep Vite from bundling fs or emitting the shaders twice.
+    const fsName = 'node:fs/promises';
+    const fs: typeof import('node:fs/promises') = await import(/* @vite-ignore */ fsName);
+    const here = import.meta.url;
+    const url = new URL('../../shaders/' + name + '.wgsl', here);
     try {
       src = await fs.readFile(url, 'utf8');
     } catch {
