@@ -105,6 +105,28 @@ describe('attention', () => {
     for (const x of Object.values(t)) rt.pool.release(x);
   });
 
+  it('has a float64 backward reference that matches finite differences of its forward', () => {
+    // loss = Σ ctx ∘ dCtx; central differences on every element of qkv (sequences with real tokens: in an
+    // all-padding sequence HF's scores are finfo.min + s rounded, whose true derivative is 0 but autograd's is not).
+    const s = { batch: 2, heads: 2, seqLen: 5, headDim: 3 };
+    const r = rng(11);
+    const qkv = Float64Array.from(randomF32(2 * 5 * 18, r, 1.5));
+    const dCtx = Float64Array.from(randomF32(2 * 5 * 6, r));
+    const mask = Uint32Array.from([1, 1, 1, 1, 1, 1, 1, 0, 0, 0]);
+    const loss = (x: Float64Array) => attentionForwardRef({ ...s, qkv: x, mask }).ctx.reduce((a, v, i) => a + v * dCtx[i], 0);
+    const { dqkv } = attentionBackwardRef({ ...s, qkv, mask, dCtx });
+    const fd = new Float64Array(qkv.length);
+    const h = 1e-6;
+    for (let i = 0; i < qkv.length; i++) {
+      const p = qkv.slice();
+      p[i] += h;
+      const m = qkv.slice();
+      m[i] -= h;
+      fd[i] = (loss(p) - loss(m)) / (2 * h);
+    }
+    expect(maxRelErr(dqkv, fd)).toBeLessThan(1e-7);
+  });
+
   it('chooses tiles within the workgroup memory limit', () => {
     for (const D of [8, 16, 24, 32, 64, 128]) {
       for (const bytes of [32768, 49152]) {
