@@ -46,8 +46,12 @@ export interface AttentionBackwardArgs extends AttentionShape {
   delta?: Tensor;
 }
 
-/** Tile sizes compiled into the shader: forward FBQ queries x FBK keys; backward ROWS own x COLS streamed rows. */
+/**
+ * Constants compiled into the shader: head-size capacity DMAX (see headSizeClass), forward tiles of FBQ queries x
+ * FBK keys, backward tiles of ROWS own x COLS streamed rows.
+ */
 export interface AttentionTiles {
+  DMAX: number;
   FBQ: number;
   FBK: number;
   ROWS: number;
@@ -81,7 +85,7 @@ export function headSizeClass(headDim: number): number {
  * The largest tiles that fit the adapter's workgroup memory (SwiftShader and the WebGPU default: 16-32 KiB) for
  * head size `headDim` (sized for its class, see headSizeClass).
  */
-export function attentionTiles(headDim: number, workgroupBytes: number): AttentionTiles & { DMAX: number } {
+export function attentionTiles(headDim: number, workgroupBytes: number): AttentionTiles {
   const DMAX = headSizeClass(headDim);
   const f = FORWARD_TILES.find(([q, k]) => forwardTileBytes(DMAX, q, k) <= workgroupBytes);
   const b = BACKWARD_TILES.find(([r, c]) => backwardTileBytes(DMAX, r, c) <= workgroupBytes);
@@ -96,7 +100,7 @@ export function attentionTiles(headDim: number, workgroupBytes: number): Attenti
   return { DMAX, FBQ: f[0], FBK: f[1], ROWS: b[0], COLS: b[1] };
 }
 
-function prelude(t: AttentionTiles & { DMAX: number }): string {
+function prelude(t: AttentionTiles): string {
   return `const DMAX = ${t.DMAX}u; const FBQ = ${t.FBQ}u; const FBK = ${t.FBK}u; const ROWS = ${t.ROWS}u; const COLS = ${t.COLS}u;`;
 }
 
