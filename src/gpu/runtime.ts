@@ -16,7 +16,7 @@ import {
   HOW_TO_GET_AN_ADAPTER,
   fromGpuError,
 } from './errors.ts';
-import { getGpu } from './navigator.ts';
+import { getGpu, getSoftwareFallbackGpu } from './navigator.ts';
 import { PipelineCache } from './pipelines.ts';
 
 export const OPTIONAL_FEATURES = ['shader-f16', 'subgroups', 'timestamp-query'] as const;
@@ -87,7 +87,13 @@ export class GpuRuntime {
   private async open(): Promise<void> {
     const gpu = await getGpu();
     if (!gpu) throw new GpuUnavailableError(HOW_TO_GET_AN_ADAPTER + ' (navigator.gpu is missing)');
-    const adapter = await gpu.requestAdapter({ powerPreference: this.opts.powerPreference ?? 'high-performance' });
+    const powerPreference = this.opts.powerPreference ?? 'high-performance';
+    let adapter = await gpu.requestAdapter({ powerPreference });
+    if (!adapter) {
+      const soft = await getSoftwareFallbackGpu();
+      adapter = soft ? await soft.requestAdapter({ powerPreference }) : null;
+      if (adapter) console.warn('rerank-lab: no GPU driver found; using SwiftShader (WebGPU on the CPU, very slow).');
+    }
     if (!adapter) throw new GpuUnavailableError(HOW_TO_GET_AN_ADAPTER);
     const features = OPTIONAL_FEATURES.filter((f) => adapter.features.has(f));
     const requiredLimits: Record<string, number> = {};

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what the app and the tests need, only where missing:
+#   - Node packages (npm install when node_modules is absent or older than package.json / the lockfile);
+#   - with --system: Debian's chromium (the browser for end-to-end tests, and SwiftShader, the CPU WebGPU driver that
+#     Dawn uses on machines without a GPU) and libvulkan1 (the Vulkan loader Dawn needs).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "${1:-}" = "--system" ]; then
+  need=()
+  [ -x /usr/bin/chromium ] || need+=(chromium)
+  ldconfig -p 2>/dev/null | grep -q 'libvulkan.so.1' || need+=(libvulkan1)
+  if [ ${#need[@]} -gt 0 ]; then
+    echo "Installing Debian packages: ${need[*]}"
+    sudo_cmd=""
+    [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo_cmd apt-get update -qq
+    $sudo_cmd apt-get install -y -qq "${need[@]}" >/dev/null
+  fi
+fi
+
+stamp=node_modules/.package-lock.json
+if [ ! -f "$stamp" ] || [ package.json -nt "$stamp" ] || { [ -f package-lock.json ] && [ package-lock.json -nt "$stamp" ]; }; then
+  echo "Installing Node packages (npm install)…"
+  npm install --no-audit --no-fund --loglevel=error
+fi
