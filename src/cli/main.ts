@@ -6,6 +6,9 @@
 type Command = { run(argv: string[]): Promise<number>; help: string };
 
 const commands: Record<string, () => Promise<Command>> = {
+  ingest: () => import('./commands/ingest.ts'),
+  queries: () => import('./commands/queries.ts'),
+  mine: () => import('./commands/mine.ts'),
   adapter: () => import('./commands/adapter.ts'),
 };
 

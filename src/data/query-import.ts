@@ -10,9 +10,10 @@ import type { LineError, QueryRecord } from './jsonl.ts';
 
 export interface ImportResult {
   queries: QueryRecord[];
-  /** Positives that matched no chunk, added as chunks. */
+  /** Positives that matched no chunk, added as chunks (spanning the chunks they contain, when they do). */
   newChunks: Chunk[];
   errors: LineError[];
+  /** Pairs per way of matching; `added` counts pairs whose positive is a new chunk. */
   matched: { byId: number; byText: number; contained: number; added: number };
 }
 
@@ -49,6 +50,7 @@ export function importPairs(text: string, fileName: string, chunks: readonly Chu
   }
   const ids = new Set(chunks.map((c) => c.id));
   const byText = new Map<string, string>();
+  const newIds = new Set<string>();
   for (const c of chunks) byText.set(normaliseForDedupe(c.text), c.id);
   for (const { row, line } of rows as { row: Record<string, unknown>; line: number }[]) {
     if (row.__bad) {
@@ -81,7 +83,8 @@ export function importPairs(text: string, fileName: string, chunks: readonly Chu
     const exact = byText.get(key);
     if (exact) {
       res.queries.push(rec(exact));
-      res.matched.byText++;
+      if (newIds.has(exact)) res.matched.added++;
+      else res.matched.byText++;
       continue;
     }
     const holder = key.length >= 8 ? chunks.find((c) => normaliseForDedupe(c.text).includes(key)) : undefined;
@@ -90,10 +93,16 @@ export function importPairs(text: string, fileName: string, chunks: readonly Chu
       res.matched.contained++;
       continue;
     }
-    const source = `import:${fileName}`;
-    const c: Chunk = { id: chunkId(source, line, line + pos.length), text: pos, source: `${source}#${line}`, start: 0, end: pos.length };
+    // A positive longer than one chunk (a whole paragraph) usually holds several chunks of one document: the new
+    // chunk then takes their source and span, so the mining overlap guard keeps those pieces out of its negatives.
+    const parts = key.length >= 8 ? chunks.filter((c) => key.includes(normaliseForDedupe(c.text))) : [];
+    const home = parts.filter((c) => c.source === parts[0]?.source);
+    const c: Chunk = home.length
+      ? { id: chunkId(home[0].source, Math.min(...home.map((h) => h.start)), Math.max(...home.map((h) => h.end))), text: pos, source: home[0].source, start: Math.min(...home.map((h) => h.start)), end: Math.max(...home.map((h) => h.end)) }
+      : { id: chunkId(`import:${fileName}`, line, pos.length), text: pos, source: `import:${fileName}#${line}`, start: 0, end: pos.length };
     res.newChunks.push(c);
     byText.set(key, c.id);
+    newIds.add(c.id);
     ids.add(c.id);
     res.queries.push(rec(c.id));
     res.matched.added++;

@@ -1,0 +1,112 @@
+// `rerank-lab queries chunks.jsonl --out queries.jsonl`: one query per chunk from an OpenAI-compatible endpoint,
+// or imported pairs; then filters and an optional BM25 round-trip check.
+
+import { readFile, writeFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { checkChunk, parseJsonl, toJsonl, type QueryRecord } from '../../data/jsonl.ts';
+import { FileCache } from '../../data/query-cache-node.ts';
+import { filterQueries, roundTripFilter } from '../../data/query-filter.ts';
+import { generateQueries } from '../../data/query-generate.ts';
+import { importPairs } from '../../data/query-import.ts';
+import { abortOnSigint, createProgressBar } from '../progress-bar.ts';
+
+export const help = `rerank-lab queries chunks.jsonl --out queries.jsonl (--endpoint URL --model NAME [--key K] | --import pairs.jsonl)
+  Writes {"query","chunk_id"} lines: one generated question per chunk, or imported pairs.
+  --endpoint URL       OpenAI-compatible base URL, e.g. http://127.0.0.1:11434/v1 (Ollama), http://127.0.0.1:8000/v1 (vLLM)
+  --model NAME         model name the endpoint serves
+  --key K              API key (or set RERANK_LAB_API_KEY)
+  --prompt-file FILE   prompt template; {chunk} marks where the chunk goes (default: a Chinese one-question prompt)
+  --concurrency N      requests in flight (default 4)
+  --timeout S          seconds per request (default 60)
+  --retries N          retries on 429/5xx/timeouts (default 4)
+  --cache FILE         query cache (default <out>.cache.jsonl); reruns never pay twice
+  --limit N            only the first N chunks (try a prompt cheaply)
+  --import FILE        pairs as JSONL or CSV: query + chunk_id or positive text; unmatched positives are written
+                       to <out>.new-chunks.jsonl (pass it to mine as a second --chunks)
+  --max-chars N        drop longer queries (default 200)
+  --round-trip K       keep a query only if BM25 ranks its chunk in the top K`;
+
+export async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      out: { type: 'string' },
+      endpoint: { type: 'string' },
+      model: { type: 'string' },
+      key: { type: 'string' },
+      'prompt-file': { type: 'string' },
+      concurrency: { type: 'string', default: '4' },
+      timeout: { type: 'string', default: '60' },
+      retries: { type: 'string', default: '4' },
+      cache: { type: 'string' },
+      limit: { type: 'string' },
+      import: { type: 'string' },
+      'max-chars': { type: 'string', default: '200' },
+      'round-trip': { type: 'string' },
+    },
+  });
+  const chunksPath = positionals[0];
+  const out = values.out;
+  if (!chunksPath || !out || (!values.import && !(values.endpoint && values.model))) {
+    console.error(`queries needs a chunks file, --out, and either --endpoint with --model or --import.\n\n${help}`);
+    return 2;
+  }
+  const parsed = parseJsonl(await readFile(chunksPath, 'utf8'), checkChunk);
+  for (const e of parsed.errors.slice(0, 5)) console.error(`${chunksPath}:${e.line}: ${e.message}`);
+  let chunks = parsed.items;
+  if (values.limit) chunks = chunks.slice(0, Number(values.limit));
+  if (!chunks.length) {
+    console.error(`No chunks in ${chunksPath}; run 'rerank-lab ingest' first.`);
+    return 1;
+  }
+  const ac = abortOnSigint();
+  const bar = createProgressBar();
+  let queries: QueryRecord[];
+  const lines: string[] = [];
+  if (values.import) {
+    const r = importPairs(await readFile(values.import, 'utf8'), values.import, chunks);
+    for (const e of r.errors.slice(0, 10)) console.error(`${values.import}:${e.line}: ${e.message}`);
+    queries = r.queries;
+    chunks = [...chunks, ...r.newChunks];
+    lines.push(`Imported ${r.queries.length} pairs (${r.errors.length} bad lines): ${JSON.stringify(r.matched)}`);
+    if (r.newChunks.length) {
+      const p = out.replace(/\.jsonl$/, '') + '.new-chunks.jsonl';
+      await writeFile(p, toJsonl(r.newChunks));
+      lines.push(`${r.newChunks.length} positives matched no chunk → ${p} (pass it to mine as a second --chunks)`);
+    }
+  } else {
+    const prompt = values['prompt-file'] ? await readFile(values['prompt-file'], 'utf8') : undefined;
+    const cache = await FileCache.open(values.cache ?? out.replace(/\.jsonl$/, '') + '.cache.jsonl');
+    const r = await generateQueries(chunks, {
+      endpoint: {
+        url: values.endpoint!,
+        model: values.model!,
+        key: values.key ?? process.env.RERANK_LAB_API_KEY,
+        timeoutMs: Number(values.timeout) * 1000,
+        retries: Number(values.retries),
+      },
+      prompt,
+      concurrency: Number(values.concurrency),
+      cache,
+      onProgress: bar.onProgress,
+      signal: ac.signal,
+    });
+    queries = r.queries;
+    const s = r.stats;
+    lines.push(`Generated ${s.generated}, from cache ${s.fromCache}, failed ${s.failed}, retries ${s.retries} in ${s.seconds.toFixed(1)} s (cache: ${cache.path})`);
+    for (const f of r.failures.slice(0, 5)) lines.push(`  failed ${f.chunk_id}: ${f.error}`);
+  }
+  const f = filterQueries(queries, chunks, { maxChars: Number(values['max-chars']) });
+  queries = f.kept;
+  lines.push(`Filters dropped: ${JSON.stringify(f.counts)}`);
+  if (values['round-trip']) {
+    const rt = await roundTripFilter(queries, chunks, { k: Number(values['round-trip']), onProgress: bar.onProgress, signal: ac.signal });
+    queries = rt.kept;
+    lines.push(`Round-trip (top ${values['round-trip']}) dropped ${rt.counts.roundTrip}`);
+  }
+  bar.stop();
+  await writeFile(out, toJsonl(queries));
+  console.log(['', ...lines, `Queries: ${queries.length} → ${out}`].join('\n'));
+  return queries.length ? 0 : 1;
+}
