@@ -1,0 +1,95 @@
+// Export of the evaluation report: CSV (RFC 4180 quoting, UTF-8 with a BOM so spreadsheet programs read Chinese
+// correctly) and a self-contained HTML page (escaped text, inline SVG chart, no scripts, no external requests).
+
+import { scoreChartData, scoreChartSvg, escapeXml } from './chart.ts';
+import type { RankingMetrics } from './metrics.ts';
+import { LABEL_ENGLISH, type EvalReport } from './report.ts';
+
+export const CSV_HEADER = [
+  'case',
+  'query',
+  'positive',
+  'hard_negative',
+  'base_pos',
+  'base_neg',
+  'base_gap',
+  'base_label',
+  'tuned_pos',
+  'tuned_neg',
+  'tuned_gap',
+  'tuned_label',
+];
+
+export function csvCell(v: string | number | undefined): string {
+  if (v === undefined) return '';
+  const s = typeof v === 'number' ? (Number.isFinite(v) ? String(Number(v.toFixed(6))) : String(v)) : v;
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+export function reportCsv(report: EvalReport): string {
+  const lines = [CSV_HEADER.join(',')];
+  for (const r of report.rows) {
+    lines.push(
+      [r.n, r.query, r.positive, r.negative, r.base.pos, r.base.neg, r.base.gap, r.base.label, r.tuned?.pos, r.tuned?.neg, r.tuned?.gap, r.tuned?.label]
+        .map(csvCell)
+        .join(','),
+    );
+  }
+  return '\uFEFF' + lines.join('\r\n') + '\r\n';
+}
+
+const f = (x: number | undefined, d = 3) => (x === undefined ? '—' : x.toFixed(d));
+
+export function metricsRows(m: { base: RankingMetrics; tuned?: RankingMetrics }): { name: string; base: string; tuned: string }[] {
+  const pct = (x: number | undefined) => (x === undefined ? '—' : `${(x * 100).toFixed(1)}%`);
+  return [
+    { name: `MRR@${m.base.k}`, base: f(m.base.mrr), tuned: f(m.tuned?.mrr) },
+    { name: `NDCG@${m.base.k}`, base: f(m.base.ndcg), tuned: f(m.tuned?.ndcg) },
+    { name: 'Hit@1', base: pct(m.base.hit1), tuned: pct(m.tuned?.hit1) },
+    { name: 'Mean gap 平均差距', base: f(m.base.meanGap, 2), tuned: f(m.tuned?.meanGap, 2) },
+  ];
+}
+
+export interface ReportMeta {
+  title?: string;
+  model?: string;
+  generatedAt?: string;
+  notes?: string[];
+}
+
+export function reportHtml(report: EvalReport, meta: ReportMeta = {}): string {
+  const e = escapeXml;
+  const title = meta.title ?? 'Rerank Lab — 评估报告 Evaluation report';
+  const rows = report.rows
+    .map(
+      (r) => `<tr><td>${r.n}</td><td>${e(r.query)}</td><td class="t">${e(r.positive)}</td><td class="t">${e(r.negative)}</td>` +
+        `<td>${f(r.base.pos, 2)}</td><td>${f(r.base.neg, 2)}</td><td>${f(r.base.gap, 2)}</td><td class="l">${e(r.base.label)}<br><small>${e(LABEL_ENGLISH[r.base.label])}</small></td>` +
+        (r.tuned
+          ? `<td>${f(r.tuned.pos, 2)}</td><td>${f(r.tuned.neg, 2)}</td><td>${f(r.tuned.gap, 2)}</td><td class="l">${e(r.tuned.label)}<br><small>${e(LABEL_ENGLISH[r.tuned.label])}</small></td>`
+          : '<td colspan="4">—</td>') +
+        '</tr>',
+    )
+    .join('\n');
+  const metrics = report.metrics
+    ? `<h2>排序指标 Ranking metrics (${report.metrics.base.queries} queries)</h2><table><tr><th>metric</th><th>base 基线</th><th>fine-tuned 微调后</th></tr>${metricsRows(report.metrics)
+        .map((m) => `<tr><td>${e(m.name)}</td><td>${e(m.base)}</td><td>${e(m.tuned)}</td></tr>`)
+        .join('')}</table>`
+    : '';
+  return `<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>${e(title)}</title>
+<style>body{font-family:system-ui,'PingFang SC','Microsoft YaHei',sans-serif;margin:2rem;color:#1d2330}table{border-collapse:collapse;font-size:13px;margin:.5rem 0 1.5rem}td,th{border:1px solid #ddd;padding:4px 6px;vertical-align:top}td.t{max-width:320px}td.l{white-space:nowrap}</style>
+</head><body>
+<h1>${e(title)}</h1>
+${meta.model ? `<p>Model 模型: ${e(meta.model)}</p>` : ''}${meta.generatedAt ? `<p>Generated 生成时间: ${e(meta.generatedAt)}</p>` : ''}
+<h2>结论 Conclusions</h2><ul>${report.conclusions.map((c) => `<li>${e(c)}</li>`).join('')}</ul>
+${(meta.notes ?? []).map((n) => `<p>${e(n)}</p>`).join('')}
+${metrics}
+<h2>分数 Scores per case (raw logits)</h2>
+${scoreChartSvg(scoreChartData(report.rows))}
+<h2>逐例报告 Per-case report (${report.rows.length} cases)</h2>
+<table><tr><th>#</th><th>query 查询</th><th>positive 正例</th><th>hard negative 难负例</th><th>base pos</th><th>base neg</th><th>base gap</th><th>base label</th><th>tuned pos</th><th>tuned neg</th><th>tuned gap</th><th>tuned label</th></tr>
+${rows}
+</table>
+</body></html>
+`;
+}
