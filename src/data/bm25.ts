@@ -38,6 +38,10 @@ export class Bm25Index {
   private readonly postDoc: Int32Array;
   /** tf*(k1+1) / (tf + k1*(1 - b + b*dl/avgdl)) per posting. */
   private readonly postW: Float64Array;
+  /** Forward index: distinct term ids of document d at docTerms[docTermStart[d] .. docTermStart[d+1]). */
+  private readonly docTermStart: Int32Array;
+  private readonly docTerms: Int32Array;
+  private readonly docTermsSorted: Uint8Array;
   /** Largest postW of each term: with idf, the most one term can add to any score (MaxScore bound). */
   private readonly maxW: Float64Array;
   // Scratch for sparse accumulation, reused across queries (one query at a time per index).
@@ -55,6 +59,8 @@ export class Bm25Index {
     offsets: Int32Array;
     postDoc: Int32Array;
     postW: Float64Array;
+    docTermStart: Int32Array;
+    docTerms: Int32Array;
   }) {
     this.k1 = p.params.k1;
     this.b = p.params.b;
@@ -68,6 +74,9 @@ export class Bm25Index {
     this.offsets = p.offsets;
     this.postDoc = p.postDoc;
     this.postW = p.postW;
+    this.docTermStart = p.docTermStart;
+    this.docTerms = p.docTerms;
+    this.docTermsSorted = new Uint8Array(this.size);
     this.maxW = new Float64Array(this.idf.length);
     for (let t = 0; t < this.idf.length; t++) {
       let m = 0;
@@ -169,7 +178,17 @@ export class Bm25Index {
       }
     }
     opts.onProgress?.({ stage: 'index', done: n, total: n });
-    return new Bm25Index({ params: prm, avgdl, epsIdf, vocab, idf, docLen, offsets, postDoc, postW });
+    return new Bm25Index({ params: prm, avgdl, epsIdf, vocab, idf, docLen, offsets, postDoc, postW, docTermStart: pairStart, docTerms: pairTerm.subarray(0, np) });
+  }
+
+  /** Distinct term ids of a document, ascending (for set similarity between documents). */
+  termsOf(doc: number): Int32Array {
+    const t = this.docTerms.subarray(this.docTermStart[doc], this.docTermStart[doc + 1]);
+    if (this.docTermsSorted[doc] === 0) {
+      t.sort();
+      this.docTermsSorted[doc] = 1;
+    }
+    return t;
   }
 
   /** Document frequency of a token (0 if unknown). */
@@ -222,8 +241,9 @@ export class Bm25Index {
     let attempts = 0;
     for (; i < terms.length; i++) {
       const { t, w, len } = terms[i];
-      // Trying to stop costs O(touched); worth it only while much more scanning lies ahead.
-      if (prunable && i > 0 && nt >= k && remaining > 4 * nt && attempts < 3) {
+      // Trying to stop costs O(touched) and on common-word queries rarely succeeds: try once, and only while
+      // much more scanning lies ahead.
+      if (prunable && i > 0 && nt >= k && remaining > 8 * nt && attempts < 1) {
         attempts++;
         theta = this.kthBest(nt, k, accept);
         if (theta > rest[i]) break;
@@ -299,48 +319,54 @@ export class Bm25Index {
     return hits;
   }
 
+  // Heap buffers reused across queries (topK runs one query at a time per index).
+  private hs = new Float64Array(64);
+  private hd = new Int32Array(64);
+
   /** Bounded min-heap of (score, doc) over docs[0..n): the root is the weakest kept hit. */
-  private heapTop(docs: Int32Array, n: number, k: number, accept?: (doc: number) => boolean) {
+  private heapTop(docs: Int32Array, n: number, k: number, accept?: (doc: number) => boolean): { hs: Float64Array; hd: Int32Array; size: number } {
     const acc = this.acc;
-    const hs = new Float64Array(k);
-    const hd = new Int32Array(k);
+    if (this.hs.length < k) {
+      this.hs = new Float64Array(k);
+      this.hd = new Int32Array(k);
+    }
+    const hs = this.hs;
+    const hd = this.hd;
     let size = 0;
-    const weaker = (i: number, j: number) => hs[i] < hs[j] || (hs[i] === hs[j] && hd[i] > hd[j]);
-    const swap = (i: number, j: number) => {
-      const s = hs[i];
-      hs[i] = hs[j];
-      hs[j] = s;
-      const d = hd[i];
-      hd[i] = hd[j];
-      hd[j] = d;
-    };
     for (let i = 0; i < n; i++) {
       const d = docs[i];
       const s = acc[d];
+      if (size === k && (s < hs[0] || (s === hs[0] && d > hd[0]))) continue; // cheap reject first
       if (accept && !accept(d)) continue;
       if (size < k) {
+        // sift up: the parent must be weaker-or-equal
         let c = size++;
-        hs[c] = s;
-        hd[c] = d;
         while (c > 0) {
           const p = (c - 1) >> 1;
-          if (!weaker(c, p)) break;
-          swap(c, p);
+          if (hs[p] < s || (hs[p] === s && hd[p] > d)) break;
+          hs[c] = hs[p];
+          hd[c] = hd[p];
           c = p;
         }
-      } else if (s > hs[0] || (s === hs[0] && d < hd[0])) {
-        hs[0] = s;
-        hd[0] = d;
-        for (let c = 0; ; ) {
+        hs[c] = s;
+        hd[c] = d;
+      } else {
+        // replace the root and sift down
+        let c = 0;
+        for (;;) {
           const l = 2 * c + 1;
+          if (l >= size) break;
           const r = l + 1;
-          let m = c;
-          if (l < size && weaker(l, m)) m = l;
-          if (r < size && weaker(r, m)) m = r;
-          if (m === c) break;
-          swap(c, m);
-          c = m;
+          let m = l;
+          if (r < size && (hs[r] < hs[l] || (hs[r] === hs[l] && hd[r] > hd[l]))) m = r;
+          if (hs[m] < s || (hs[m] === s && hd[m] > d)) {
+            hs[c] = hs[m];
+            hd[c] = hd[m];
+            c = m;
+          } else break;
         }
+        hs[c] = s;
+        hd[c] = d;
       }
     }
     return { hs, hd, size };

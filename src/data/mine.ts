@@ -98,20 +98,6 @@ export async function tokenizeAll(texts: readonly string[], tok: Tokenizer, opts
   return out;
 }
 
-/** Sorted unique term ids of a token list (for Jaccard). */
-function termSet(tokens: readonly string[], vocab: Map<string, number>): Int32Array {
-  const ids = new Int32Array(tokens.length);
-  let n = 0;
-  for (const t of tokens) {
-    const id = vocab.get(t);
-    if (id !== undefined) ids[n++] = id;
-  }
-  const s = ids.subarray(0, n).sort();
-  let m = 0;
-  for (let i = 0; i < n; i++) if (i === 0 || s[i] !== s[i - 1]) s[m++] = s[i];
-  return s.slice(0, m);
-}
-
 export function jaccard(a: Int32Array, b: Int32Array): number {
   let i = 0;
   let j = 0;
@@ -172,8 +158,6 @@ export async function mine(chunks: readonly Chunk[], queries: readonly QueryReco
   const split = splitBySource(chunks, opts.valRatio ?? 0, opts.seed ?? 42);
   const textHash = new Float64Array(chunks.length);
   chunks.forEach((c, i) => (textHash[i] = hash53(normaliseForDedupe(c.text))));
-  const sets: (Int32Array | undefined)[] = new Array(chunks.length);
-  const setOf = (i: number) => (sets[i] ??= termSet(docTokens[i], index.vocab));
   const rng = mulberry32((opts.seed ?? 42) ^ 0x5eed);
   const hasVal = split.valSources.length > 0;
   const sameSide = (side: number) => (hasVal ? (d: number) => split.side[d] === side : undefined);
@@ -218,7 +202,7 @@ export async function mine(chunks: readonly Chunk[], queries: readonly QueryReco
         counts.answerSpan++;
         return false;
       }
-      if (guards.nearDuplicate > 0 && jaccard(setOf(d), setOf(pos)) >= guards.nearDuplicate) {
+      if (guards.nearDuplicate > 0 && jaccard(index.termsOf(d), index.termsOf(pos)) >= guards.nearDuplicate) {
         counts.nearDuplicate++;
         return false;
       }

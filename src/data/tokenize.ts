@@ -21,6 +21,12 @@ const NOISE = /^[\s\p{P}\p{S}]*$/u;
 export function cleanTokens(raw: string[], stopwords: ReadonlySet<string> = STOPWORDS): string[] {
   const out: string[] = [];
   for (const t of raw) {
+    const c = t.charCodeAt(0);
+    // fast path: a token starting with a CJK ideograph is a word, never noise
+    if (c >= 0x4e00 && c <= 0x9fff) {
+      if (!stopwords.has(t)) out.push(t);
+      continue;
+    }
     if (NOISE.test(t)) continue;
     const w = t.toLowerCase();
     if (stopwords.has(w)) continue;
