@@ -1,0 +1,106 @@
+// Query generation in the page with a small instruct model through @huggingface/transformers on WebGPU, for users
+// with no endpoint. The model runs in whatever worker calls this (the data worker); one chunk at a time, results
+// cached exactly like the endpoint path (key model = 'inpage:<model>').
+//
+// UNTESTED against a real model here (no network, no GPU in CI): the generation loop, cleaning, cache and cancel
+// are tested with a fake generator (tests/unit/data/query-inpage.test.ts); loading the model is the page's e2e job.
+
+import type { Chunk } from './chunk.ts';
+import type { QueryRecord } from './jsonl.ts';
+import { MemoryCache, queryCacheKey, type QueryCache } from './query-cache.ts';
+import type { GenerateResult } from './query-generate.ts';
+import { cleanGeneratedQuery, DEFAULT_QUERY_PROMPT, renderPrompt } from './query-prompt.ts';
+import { throwIfAborted, type LongRunning, type OnProgress } from '../util/progress.ts';
+
+export const DEFAULT_INPAGE_MODEL = 'onnx-community/Qwen2.5-0.5B-Instruct';
+
+export interface InPageGenerator {
+  model: string;
+  /** One chat turn → the assistant's text. */
+  complete(userMessage: string): Promise<string>;
+  dispose(): Promise<void>;
+}
+
+export interface InPageModelOptions {
+  model?: string;
+  /** 'webgpu' (default) or 'wasm' (CPU fallback, slow). */
+  device?: 'webgpu' | 'wasm';
+  /** Weight format; 'q4f16' needs shader-f16 (ask src/gpu's runtime info), 'q4' does not (default 'q4'). */
+  dtype?: 'q4f16' | 'q4' | 'fp16' | 'fp32';
+  maxNewTokens?: number;
+  /** Download progress (bytes) as Progress events with stage 'download'. */
+  onProgress?: OnProgress;
+}
+
+type ChatOut = { generated_text: { role: string; content: string }[] | string }[];
+
+/** Loads the model (downloads once; the browser caches it) and returns a generator. */
+export async function loadInPageGenerator(opts: InPageModelOptions = {}): Promise<InPageGenerator> {
+  const model = opts.model ?? DEFAULT_INPAGE_MODEL;
+  const { pipeline } = await import('@huggingface/transformers');
+  // src/gpu owns adapters: the page reads shader-f16 from the runtime's info and passes q4f16 when offered
+  const dtype = opts.dtype ?? 'q4';
+  const files = new Map<string, { loaded: number; total: number }>();
+  const gen = (await pipeline('text-generation', model, {
+    device: opts.device ?? 'webgpu',
+    dtype,
+    progress_callback: (e: { status?: string; file?: string; loaded?: number; total?: number }) => {
+      if (e.status !== 'progress' || !e.file) return;
+      files.set(e.file, { loaded: e.loaded ?? 0, total: e.total ?? 0 });
+      let done = 0;
+      let total = 0;
+      for (const f of files.values()) {
+        done += f.loaded;
+        total += f.total;
+      }
+      opts.onProgress?.({ stage: 'download', done, total, detail: e.file });
+    },
+  })) as unknown as ((msgs: { role: string; content: string }[], o: Record<string, unknown>) => Promise<ChatOut>) & { dispose(): Promise<void> };
+  return {
+    model,
+    async complete(userMessage) {
+      const out = await gen([{ role: 'user', content: userMessage }], { max_new_tokens: opts.maxNewTokens ?? 64, do_sample: false });
+      const g = out[0]?.generated_text;
+      return typeof g === 'string' ? g : (g?.[g.length - 1]?.content ?? '');
+    },
+    dispose: () => gen.dispose(),
+  };
+}
+
+export interface InPageGenerateOptions extends LongRunning {
+  prompt?: string;
+  cache?: QueryCache;
+}
+
+/** One query per chunk with an in-page model; failures are reported per chunk, cancel stops between chunks. */
+export async function generateQueriesInPage(chunks: readonly Chunk[], gen: InPageGenerator, opts: InPageGenerateOptions = {}): Promise<GenerateResult> {
+  const prompt = opts.prompt ?? DEFAULT_QUERY_PROMPT;
+  const cache = opts.cache ?? new MemoryCache();
+  const key = `inpage:${gen.model}`;
+  const t0 = performance.now();
+  const queries: QueryRecord[] = [];
+  const failures: { chunk_id: string; error: string }[] = [];
+  const stats = { chunks: chunks.length, fromCache: 0, generated: 0, failed: 0, retries: 0, seconds: 0 };
+  for (let i = 0; i < chunks.length; i++) {
+    throwIfAborted(opts.signal);
+    opts.onProgress?.({ stage: 'queries', done: i, total: chunks.length, detail: chunks[i].id });
+    const c = chunks[i];
+    try {
+      const k = await queryCacheKey(c.text, prompt, key);
+      let q = await cache.get(k);
+      if (q !== undefined) stats.fromCache++;
+      else {
+        q = cleanGeneratedQuery(await gen.complete(renderPrompt(prompt, c.text)));
+        await cache.set(k, q);
+        stats.generated++;
+      }
+      queries.push({ query: q, chunk_id: c.id, origin: key });
+    } catch (e) {
+      stats.failed++;
+      failures.push({ chunk_id: c.id, error: (e as Error).message });
+    }
+  }
+  opts.onProgress?.({ stage: 'queries', done: chunks.length, total: chunks.length });
+  stats.seconds = (performance.now() - t0) / 1000;
+  return { queries, failures, stats };
+}
