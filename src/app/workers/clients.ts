@@ -1,0 +1,35 @@
+// Handles on the three workers the page uses. Components call these; none of them computes on the main thread.
+import * as Comlink from 'comlink';
+import type { LabWorkerApi } from './lab-api.ts';
+import { createDataWorker, type DataWorker } from '../../workers/data/client.ts';
+
+let lab: Comlink.Remote<LabWorkerApi> | undefined;
+let data: DataWorker | undefined;
+
+export function labWorker(): Comlink.Remote<LabWorkerApi> {
+  lab ??= Comlink.wrap<LabWorkerApi>(new Worker(new URL('./lab.worker.ts', import.meta.url), { type: 'module', name: 'rerank-lab-page' }));
+  return lab;
+}
+
+export function dataWorker(): DataWorker['api'] {
+  data ??= createDataWorker();
+  return data.api;
+}
+
+export { trainWorker } from '../../workers/train/client.ts';
+export const proxy = Comlink.proxy;
+
+let jobN = 0;
+export const newJobId = (kind: string) => `${kind}-${++jobN}-${Date.now()}`;
+
+/** Calls a worker method and turns a thrown error (a method the worker lacks, a dead worker) into a Result. */
+export async function call<T>(p: () => Promise<{ ok: true; value: T } | { ok: false; error: { name: string; message: string } }>): Promise<
+  { ok: true; value: T } | { ok: false; error: { name: string; message: string } }
+> {
+  try {
+    return await p();
+  } catch (e) {
+    const err = e as Error;
+    return { ok: false, error: { name: err?.name ?? 'Error', message: err?.message ?? String(e) } };
+  }
+}
