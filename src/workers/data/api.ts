@@ -14,6 +14,7 @@ import { generateQueries, type GenerateOptions, type GenerateResult } from '../.
 import { importPairs, type ImportResult } from '../../data/query-import.ts';
 import { fromBlob, fromBytes, type SourceFile } from '../../data/source.ts';
 import { createTokenizer, type TokenMode } from '../../data/tokenize.ts';
+import type { InPageGenerator, InPageModelOptions } from '../../data/query-inpage.ts';
 import type { OnProgress } from '../../util/progress.ts';
 
 export type Result<T> = { ok: true; value: T } | { ok: false; error: { name: string; message: string } };
@@ -23,6 +24,7 @@ export type IngestJobOptions = Omit<IngestOptions, 'onProgress' | 'signal'> & Om
 export type GenerateJobOptions = Omit<GenerateOptions, 'onProgress' | 'signal' | 'cache' | 'endpoint'> & {
   endpoint: Omit<GenerateOptions['endpoint'], 'fetch'>;
 };
+export type InPageJobOptions = Omit<InPageModelOptions, 'onProgress'> & { prompt?: string };
 export type MineJobOptions = Omit<MineOptions, 'onProgress' | 'signal' | 'tokenizer'>;
 
 /** Pasted text or bytes, with the path it should be reported under. */
@@ -41,6 +43,11 @@ export interface DataWorkerApi {
   /** Files from a drop or directory picker (File objects are structured-cloneable), or in-memory texts/bytes. */
   ingest(jobId: string, files: (File | InMemoryFile)[], opts: IngestJobOptions, onProgress?: OnProgress): Promise<Result<IngestJobResult>>;
   generateQueries(jobId: string, chunks: Chunk[], opts: GenerateJobOptions, onProgress?: OnProgress): Promise<Result<GenerateResult>>;
+  /**
+   * Queries from a small instruct model in this worker (transformers.js on WebGPU), for users with no endpoint.
+   * The model loads on first use (progress stage 'download') and stays loaded. Untested against a real model.
+   */
+  generateQueriesInPage(jobId: string, chunks: Chunk[], opts: InPageJobOptions, onProgress?: OnProgress): Promise<Result<GenerateResult>>;
   importPairs(text: string, fileName: string, chunks: Chunk[]): Promise<Result<ImportResult>>;
   filterQueries(
     jobId: string,
@@ -59,6 +66,7 @@ const isBlob = (f: unknown): f is Blob => typeof Blob !== 'undefined' && f insta
 export function createDataApi(options: { cache?: () => Promise<QueryCache> } = {}): DataWorkerApi {
   const jobs = new Map<string, AbortController>();
   let cache: Promise<QueryCache> | undefined;
+  let inPage: { key: string; gen: Promise<InPageGenerator> } | undefined;
   const getCache = () =>
     (cache ??= options.cache
       ? options.cache()
@@ -96,6 +104,18 @@ export function createDataApi(options: { cache?: () => Promise<QueryCache> } = {
       }),
     generateQueries: (jobId, chunks, opts, onProgress) =>
       job(jobId, async (signal) => generateQueries(chunks, { ...opts, cache: await getCache(), onProgress: safe(onProgress), signal })),
+    generateQueriesInPage: (jobId, chunks, opts, onProgress) =>
+      job(jobId, async (signal) => {
+        const { loadInPageGenerator, generateQueriesInPage } = await import('../../data/query-inpage.ts');
+        const key = `${opts.model ?? ''}|${opts.dtype ?? ''}|${opts.device ?? ''}`;
+        if (!inPage || inPage.key !== key) {
+          await inPage?.gen.then((g) => g.dispose()).catch(() => {});
+          inPage = { key, gen: loadInPageGenerator({ ...opts, onProgress: safe(onProgress) }) };
+          inPage.gen.catch(() => (inPage = undefined)); // a failed load may be retried
+        }
+        const gen = await inPage.gen;
+        return generateQueriesInPage(chunks, gen, { prompt: opts.prompt, cache: await getCache(), onProgress: safe(onProgress), signal });
+      }),
     importPairs: async (text, fileName, chunks) => job(`import-${fileName}`, async () => importPairs(text, fileName, chunks)),
     filterQueries: (jobId, queries, chunks, opts, onProgress) =>
       job(jobId, async (signal) => {
