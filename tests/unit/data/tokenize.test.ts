@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { createTokenizer, cleanTokens } from '../../../src/data/tokenize.ts';
+import { createTokenizer, cleanTokens, makeTokenizer } from '../../../src/data/tokenize.ts';
+import { initJiebaModule, type JiebaModule } from '../../../src/data/jieba.ts';
 
 const fx = JSON.parse(readFileSync(new URL('../../fixtures/bm25-jieba.json', import.meta.url), 'utf8')) as {
   documents: string[];
@@ -38,5 +39,14 @@ describe('jieba-wasm tokenisation', () => {
     expect(got).not.toContain('(');
     expect(got.some((t) => /[A-Z]/.test(t))).toBe(false);
     expect(cleanTokens(['  ', '，', 'ABC', '12', '的'])).toEqual(['abc', '12']);
+  });
+
+  it("the web build (what a browser worker loads) initialises from wasm bytes and agrees with the node build", async () => {
+    const web = (await import('jieba-wasm/web')) as unknown as JiebaModule;
+    const wasm = readFileSync(new URL('../../../node_modules/jieba-wasm/pkg/web/jieba_rs_wasm_bg.wasm', import.meta.url));
+    const jieba = await initJiebaModule(web, wasm);
+    const node = await createTokenizer('seed');
+    const webTok = makeTokenizer(jieba, 'seed');
+    for (const t of fx.documents.slice(0, 20)) expect(webTok.tokenize(t)).toEqual(node.tokenize(t));
   });
 });
