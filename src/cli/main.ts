@@ -10,6 +10,7 @@ const commands: Record<string, () => Promise<Command>> = {
   queries: () => import('./commands/queries.ts'),
   mine: () => import('./commands/mine.ts'),
   adapter: () => import('./commands/adapter.ts'),
+  parity: () => import('./commands/parity.ts'),
 };
 
 function usage(): string {
