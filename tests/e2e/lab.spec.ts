@@ -1,0 +1,177 @@
+import { expect, test, type Page, type TestInfo } from '@playwright/test';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { unzipSync, strFromU8 } from 'fflate';
+import { startChatServer, type ChatServer } from './support/chat-server.ts';
+
+// The whole lab in headless Chromium on SwiftShader: a folder of Chinese documents (one GBK file, one PNG renamed
+// .txt, one empty file) → queries from a local OpenAI-format server → hard negatives → the tiny fixture model →
+// batch-size probe → a few training steps with a reload in the middle (resume from checkpoint) → evaluation →
+// export, whose model folder is loaded again and must score like the fine-tuned model. A screenshot per step.
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const DOCS = join(here, 'support', 'docs');
+const MODEL = join(here, '..', 'fixtures', 'hf-parity', 'bert-tiny');
+
+let server: ChatServer;
+test.beforeAll(async () => {
+  server = await startChatServer();
+});
+test.afterAll(async () => {
+  await server?.close();
+});
+
+async function shot(page: Page, info: TestInfo, name: string) {
+  await page.screenshot({ path: info.outputPath(`${name}.png`), fullPage: true });
+}
+
+async function downloadText(page: Page, click: () => Promise<void>): Promise<{ name: string; bytes: Buffer }> {
+  const [dl] = await Promise.all([page.waitForEvent('download'), click()]);
+  const path = await dl.path();
+  return { name: dl.suggestedFilename(), bytes: readFileSync(path) };
+}
+
+test('the lab: documents → queries → negatives → model → probe → train (with reload) → evaluate → export', async ({ page }, info) => {
+  test.setTimeout(900_000);
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => m.type() === 'error' && console.log(`[page] ${m.text()}`));
+  page.on('response', (r) => r.status() >= 400 && console.log(`[page] HTTP ${r.status()} ${r.url()}`));
+  await page.goto('./');
+  await expect(page.getByRole('heading', { name: 'Rerank Lab' })).toBeVisible();
+
+  await test.step('1 documents: drop the folder, ingest report, chunking', async () => {
+    await page.getByTestId('docs-input').setInputFiles(DOCS);
+    await expect(page.getByTestId('ingest-report')).toBeVisible();
+    await expect(page.getByTestId('ingest-taken')).toHaveText('8');
+    await expect(page.getByTestId('ingest-skipped')).toHaveText('2');
+    const report = page.getByTestId('ingest-report');
+    await expect(report).toContainText('gb18030');
+    await expect(report).toContainText('empty file');
+    await expect(report.locator('tr', { hasText: '照片.txt' })).toContainText('skipped');
+    await page.getByTestId('chunk-size').fill('40');
+    await page.getByTestId('chunk-overlap').fill('0');
+    await page.getByTestId('rechunk').click();
+    await expect(page.getByTestId('chunk-preview').locator('li').first()).toBeVisible();
+    await expect.poll(async () => Number(await page.getByTestId('chunk-count').locator('strong').textContent())).toBeGreaterThan(20);
+    await expect(page.getByTestId('chunk-preview')).not.toContainText('\uFFFD');
+    await shot(page, info, '1-documents');
+  });
+
+  await test.step('2 queries from the local chat server', async () => {
+    await page.getByTestId('step-2').click();
+    await page.getByTestId('endpoint-url').fill(server.url);
+    await page.getByTestId('endpoint-model').fill('test-model');
+    await page.getByTestId('generate-queries').click();
+    await expect(page.getByTestId('query-table')).toBeVisible();
+    await expect.poll(async () => Number(await page.getByTestId('query-count').textContent())).toBeGreaterThan(15);
+    expect(server.requests()).toBeGreaterThan(15);
+    await shot(page, info, '2-queries');
+  });
+
+  await test.step('3 hard negatives: mine, guard report, JSONL', async () => {
+    await page.getByTestId('step-3').click();
+    await page.getByTestId('mine-negatives').fill('3');
+    await page.getByTestId('mine-val-ratio').fill('0.25');
+    await page.getByTestId('mine').click();
+    await expect(page.getByTestId('mine-report')).toBeVisible();
+    expect(Number(await page.getByTestId('train-count').textContent())).toBeGreaterThan(5);
+    expect(Number(await page.getByTestId('val-count').textContent())).toBeGreaterThan(1);
+    await expect(page.getByTestId('guard-report')).toContainText('overlaps the positive');
+    await expect(page.getByTestId('mined-example').first()).toContainText(/BM25 \d/);
+    const dl = await downloadText(page, () => page.getByTestId('download-train').click());
+    const lines = dl.bytes.toString('utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines[0]).toHaveProperty('query');
+    expect(lines[0].neg.length).toBe(3);
+    await shot(page, info, '3-negatives');
+  });
+
+  await test.step('4 model: load the tiny fixture, memory estimate, base scores', async () => {
+    await page.getByTestId('step-4').click();
+    await page.getByTestId('model-input').setInputFiles(MODEL);
+    await expect(page.getByTestId('model-summary').or(page.getByTestId('model-error'))).toBeVisible({ timeout: 120_000 });
+    await shot(page, info, '4-model');
+    if (await page.getByTestId('model-error').count()) console.log(`[e2e] model error: ${await page.getByTestId('model-error').textContent()}`);
+    await expect(page.getByTestId('model-error')).toHaveCount(0);
+    await expect(page.getByTestId('param-count')).toHaveText(/\d/);
+    await page.getByTestId('max-length').fill('32');
+    await page.getByTestId('group-size').fill('4');
+    await expect(page.getByTestId('memory-estimate')).toBeVisible();
+    await page.getByTestId('score-base').click();
+    await expect(page.getByTestId('base-metrics')).toBeVisible({ timeout: 120_000 });
+    await shot(page, info, '4-model');
+  });
+
+  await test.step('5 batch-size probe', async () => {
+    await page.getByTestId('step-5').click();
+    await page.getByTestId('probe-max').fill('4');
+    await page.getByTestId('probe').click();
+    await expect(page.getByTestId('probe-result').or(page.getByTestId('probe-error'))).toBeVisible({ timeout: 300_000 });
+    await expect(page.getByTestId('probe-error')).toHaveCount(0);
+    await expect(page.getByTestId('probe-table')).toBeVisible();
+    expect(Number(await page.getByTestId('probe-picked').textContent())).toBeGreaterThanOrEqual(1);
+    await shot(page, info, '5-probe');
+  });
+
+  await test.step('6 training: start, reload mid-run, resume from the checkpoint, finish', async () => {
+    await page.getByTestId('step-6').click();
+    await page.getByTestId('epochs').fill('3');
+    await page.getByTestId('train-start').click();
+    await expect(page.getByTestId('train-progress').or(page.getByTestId('train-error'))).toBeVisible({ timeout: 300_000 });
+    await expect(page.getByTestId('train-error')).toHaveCount(0);
+    await shot(page, info, '6a-training');
+    await page.reload();
+    await expect(page.getByTestId('train-interrupted')).toBeVisible();
+    await shot(page, info, '6b-after-reload');
+    await page.getByTestId('train-resume-checkpoint').click();
+    await expect(page.getByTestId('train-summary').or(page.getByTestId('train-error'))).toBeVisible({ timeout: 600_000 });
+    await expect(page.getByTestId('train-error')).toHaveCount(0);
+    await expect(page.getByTestId('loss-chart').locator('polyline')).toHaveCount(1, { timeout: 5_000 }).catch(() => {});
+    await shot(page, info, '6c-trained');
+  });
+
+  let tunedMetrics: string[] = [];
+  await test.step('7 evaluate: report, chart, metrics, exports, try it', async () => {
+    await page.getByTestId('step-7').click();
+    await page.getByTestId('evaluate').click();
+    await expect(page.getByTestId('eval-report').or(page.getByTestId('eval-error'))).toBeVisible({ timeout: 300_000 });
+    await expect(page.getByTestId('eval-error')).toHaveCount(0);
+    await expect(page.getByTestId('conclusions')).toContainText('Gap widened');
+    await expect(page.getByTestId('case-table')).toContainText(/排序错误|危险|尚可/);
+    await expect(page.getByTestId('case-table')).toContainText(/翻车|优秀|持平/);
+    await expect(page.getByTestId('score-chart').locator('rect[fill="#2f6fde"]').first()).toBeVisible();
+    tunedMetrics = await page.getByTestId('metrics-table').locator('tbody tr td:nth-child(3)').allTextContents();
+    const html = await downloadText(page, () => page.getByTestId('export-html').click());
+    expect(html.bytes.toString('utf8')).toContain('<svg');
+    const csv = await downloadText(page, () => page.getByTestId('export-csv').click());
+    expect(csv.bytes.toString('utf8')).toContain('base_label');
+    await expect(page.getByTestId('try-ranked').locator('li').first()).toBeVisible({ timeout: 60_000 });
+    await shot(page, info, '7-evaluate');
+  });
+
+  await test.step('8 export: zip with model, card, dataset, report; the exported model scores the same', async () => {
+    await page.getByTestId('step-8').click();
+    const zip = await downloadText(page, () => page.getByTestId('export-zip').click());
+    const files = unzipSync(new Uint8Array(zip.bytes));
+    for (const f of ['model/model.safetensors', 'model/config.json', 'model/tokenizer.json', 'model/README.md', 'data/train.jsonl', 'data/val.jsonl', 'report/report.html', 'report/report.csv']) {
+      expect(Object.keys(files), f).toContain(f);
+    }
+    expect(strFromU8(files['model/README.md'])).toContain('MRR@10');
+    await expect(page.getByTestId('export-done')).toBeVisible();
+    await shot(page, info, '8-export');
+    // reload the exported folder as the base model: its validation metrics must equal the fine-tuned ones
+    const dir = info.outputPath('exported-model');
+    mkdirSync(dir, { recursive: true });
+    for (const [name, bytes] of Object.entries(files)) if (name.startsWith('model/')) writeFileSync(join(dir, name.slice(6)), bytes);
+    await page.getByTestId('step-4').click();
+    await page.getByTestId('model-input').setInputFiles(dir);
+    await expect(page.getByTestId('model-summary').locator('h3')).toContainText('exported-model', { timeout: 120_000 });
+    await page.getByTestId('score-base').click();
+    await expect(page.getByTestId('base-metrics')).toBeVisible({ timeout: 120_000 });
+    const reloaded = await page.getByTestId('base-metrics').locator('tbody tr td:nth-child(2)').allTextContents();
+    expect(reloaded).toEqual(tunedMetrics);
+  });
+
+  expect(errors).toEqual([]);
+});
