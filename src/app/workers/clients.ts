@@ -30,6 +30,10 @@ export async function call<T>(p: () => Promise<{ ok: true; value: T } | { ok: fa
     return await p();
   } catch (e) {
     const err = e as Error;
+    // comlink reports a method the worker does not expose as this TypeError: say so plainly
+    if (/reading 'apply'/.test(err?.message ?? '')) {
+      return { ok: false, error: { name: 'NotImplemented', message: 'The worker does not offer this operation yet (its implementation is missing in this build).' } };
+    }
     return { ok: false, error: { name: err?.name ?? 'Error', message: err?.message ?? String(e) } };
   }
 }
