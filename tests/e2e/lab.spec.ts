@@ -92,8 +92,8 @@ test('the lab: documents → queries → negatives → model → probe → train
     await page.getByTestId('model-input').setInputFiles(MODEL);
     await expect(page.getByTestId('model-summary').or(page.getByTestId('model-error'))).toBeVisible({ timeout: 120_000 });
     await shot(page, info, '4-model');
-    if (await page.getByTestId('model-error').count()) console.log(`[e2e] model error: ${await page.getByTestId('model-error').textContent()}`);
-    await expect(page.getByTestId('model-error')).toHaveCount(0);
+    const modelError = (await page.getByTestId('model-error').count()) ? await page.getByTestId('model-error').textContent() : null;
+    expect(modelError, `loading the fixture model failed: ${modelError}`).toBeNull();
     await expect(page.getByTestId('param-count')).toHaveText(/\d/);
     await page.getByTestId('max-length').fill('32');
     await page.getByTestId('group-size').fill('4');
