@@ -26,6 +26,11 @@ export function numel(shape: readonly number[]): number {
 export class BufferPool {
   currentBytes = 0;
   peakBytes = 0;
+  /**
+   * Optional cap on live bytes, below what the device would allow: a user sharing a GPU can keep Rerank Lab under
+   * a budget, and tests can exercise the out-of-memory path on adapters with plenty of memory.
+   */
+  limitBytes: number | undefined;
   private readonly live = new Map<GPUBuffer, number>();
   /** Released buffers kept for reuse, by exact byte size. */
   private readonly free = new Map<number, GPUBuffer[]>();
@@ -51,6 +56,13 @@ export class BufferPool {
         `Buffer '${label}' needs ${fmtBytes(size)} but this adapter allows at most ${fmtBytes(lim.maxBufferSize)} per buffer (maxBufferSize).`,
         'maxBufferSize',
         lim.maxBufferSize,
+      );
+    }
+    if (this.limitBytes !== undefined && this.currentBytes + size > this.limitBytes) {
+      throw new GpuOutOfMemoryError(
+        `allocating '${label}' (${fmtBytes(size)}) would exceed the memory budget of ${fmtBytes(this.limitBytes)} (${fmtBytes(this.currentBytes)} in use)`,
+        size,
+        label,
       );
     }
     const reuse = this.free.get(size)?.pop();
