@@ -11,6 +11,7 @@ const commands: Record<string, () => Promise<Command>> = {
   mine: () => import('./commands/mine.ts'),
   adapter: () => import('./commands/adapter.ts'),
   parity: () => import('./commands/parity.ts'),
+  bench: () => import('./commands/bench.ts'),
 };
 
 function usage(): string {

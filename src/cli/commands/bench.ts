@@ -1,0 +1,38 @@
+// `rerank-lab bench`: training throughput with random weights of a named shape, as JSON.
+import { parseArgs } from 'node:util';
+import { GpuRuntime } from '../../gpu/runtime.ts';
+import { PRESETS } from '../../model/presets.ts';
+import { runBench } from '../../train/bench.ts';
+
+export const help = `rerank-lab bench --arch ${Object.keys(PRESETS).join('|')} --batch N --length N [--steps N]
+  Random weights of that shape (the shapes of torch_reference.py), BCE on random labels, AdamW, every pair
+  --length tokens. Prints {"arch","batch","length","pairs_per_s","ms_per_step","peak_bytes","peak_gib",…} as JSON.
+  Several --batch values run one after the other: --batch 16 --batch 32.`;
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { arch: { type: 'string', default: 'bert-base' }, batch: { type: 'string', multiple: true }, length: { type: 'string', default: '512' }, steps: { type: 'string', default: '4' } },
+  });
+  const batches = (values.batch ?? ['32']).map(Number);
+  const length = Number(values.length);
+  const steps = Number(values.steps);
+  if (![...batches, length, steps].every((n) => Number.isInteger(n) && n > 0)) {
+    console.error(`bench: --batch, --length and --steps take positive integers\n\n${help}`);
+    return 2;
+  }
+  const rt = await GpuRuntime.create();
+  try {
+    for (const b of batches) {
+      try {
+        console.log(JSON.stringify(await runBench(rt, values.arch!, b, length, steps)));
+      } catch (e) {
+        console.log(JSON.stringify({ arch: values.arch, batch: b, length, error: `${(e as Error).name}: ${(e as Error).message}` }));
+        if (rt.lostError) await rt.recreate();
+      }
+    }
+    return 0;
+  } finally {
+    rt.destroy();
+  }
+}
