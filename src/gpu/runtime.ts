@@ -18,6 +18,7 @@ import {
 } from './errors.ts';
 import { getGpu, getSoftwareFallbackGpu } from './navigator.ts';
 import { PipelineCache } from './pipelines.ts';
+import { Profiler } from './profiler.ts';
 
 export const OPTIONAL_FEATURES = ['shader-f16', 'subgroups', 'timestamp-query'] as const;
 export type OptionalFeature = (typeof OPTIONAL_FEATURES)[number];
@@ -73,6 +74,8 @@ export class GpuRuntime {
   private readonly recreateListeners = new Set<() => void>();
   private generation = 0;
   readonly dispatchesPerSubmit: number;
+  /** Per-kernel GPU time, when enableProfiling() was called on an adapter with timestamp-query. */
+  profiler: Profiler | undefined;
 
   private constructor(private readonly opts: RuntimeOptions) {
     this.dispatchesPerSubmit = opts.dispatchesPerSubmit ?? 64;
@@ -167,6 +170,7 @@ export class GpuRuntime {
     this.dispatchesInEncoder = 0;
     this.pool.forgetAll();
     this.pipelines.clear();
+    this.profiler = undefined; // its query set died with the device
     this.generation++;
     try {
       this.device?.destroy();
@@ -191,11 +195,26 @@ export class GpuRuntime {
 
   // ---- recording work ---------------------------------------------------------------------------------------
 
+  /**
+   * Times every dispatch from now on (a compute pass each, timestamped), summed by kernel name in
+   * `profiler.report()` after a flush(). Returns false where the adapter has no timestamp-query.
+   */
+  enableProfiling(): boolean {
+    if (!this.info.features.includes('timestamp-query')) return false;
+    this.submit();
+    this.profiler ??= new Profiler(this.device);
+    return true;
+  }
+
   /** The compute pass that launchers record into; one pass holds many dispatches until flush(). */
   computePass(kernel: string): GPUComputePassEncoder {
     this.assertAlive();
-    if (!this.pass) {
-      this.encoder = this.device.createCommandEncoder({ label: `encoder(${kernel}…)` });
+    if (!this.encoder) this.encoder = this.device.createCommandEncoder({ label: `encoder(${kernel}…)` });
+    if (this.profiler) {
+      // one pass per dispatch, so its start and end can be timestamped
+      this.pass?.end();
+      this.pass = this.encoder.beginComputePass({ label: kernel, timestampWrites: this.profiler.nextPass(kernel) });
+    } else if (!this.pass) {
       this.pass = this.encoder.beginComputePass({ label: `pass(${kernel}…)` });
     }
     return this.pass;
@@ -203,26 +222,24 @@ export class GpuRuntime {
 
   /** Counts a dispatch; submits when the batch is full so no submission runs long. */
   afterDispatch(): void {
-    if (++this.dispatchesInEncoder >= this.dispatchesPerSubmit) this.submit();
+    if (++this.dispatchesInEncoder >= this.dispatchesPerSubmit || this.profiler?.full) this.submit();
   }
 
   /** Encodes a buffer copy (ends the open pass first, since copies live outside passes). */
   copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
-    this.computePass('copy');
-    this.pass!.end();
-    this.pass = undefined;
-    this.encoder!.copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
-    const enc = this.encoder!;
-    this.encoder = undefined;
+    this.submit();
+    this.assertAlive();
+    const enc = this.device.createCommandEncoder({ label: 'copy' });
+    enc.copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
     this.device.queue.submit([enc.finish()]);
-    this.dispatchesInEncoder = 0;
   }
 
   /** Submits whatever was recorded, without waiting. */
   submit(): void {
-    if (!this.pass) return;
-    this.pass.end();
-    const enc = this.encoder!;
+    if (!this.encoder) return;
+    this.pass?.end();
+    const enc = this.encoder;
+    this.profiler?.resolve(enc);
     this.pass = undefined;
     this.encoder = undefined;
     this.dispatchesInEncoder = 0;
@@ -234,6 +251,7 @@ export class GpuRuntime {
     this.submit();
     this.assertAlive();
     await this.device.queue.onSubmittedWorkDone();
+    await this.profiler?.collect();
     this.raisePending();
   }
 

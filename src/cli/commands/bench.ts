@@ -7,12 +7,22 @@ import { runBench } from '../../train/bench.ts';
 export const help = `rerank-lab bench --arch ${Object.keys(PRESETS).join('|')} --batch N --length N [--steps N]
   Random weights of that shape (the shapes of torch_reference.py), BCE on random labels, AdamW, every pair
   --length tokens. Prints {"arch","batch","length","pairs_per_s","ms_per_step","peak_bytes","peak_gib",…} as JSON.
-  Several --batch values run one after the other: --batch 16 --batch 32.`;
+  Several --batch values run one after the other: --batch 16 --batch 32.
+  --profile times every kernel with timestamp queries (where the adapter offers them) and prints a table of
+  where the time goes per step (profiling adds a pass per dispatch, so pairs/s reads lower).`;
+
+function printProfile(rows: { kernel: string; ms: number; dispatches: number }[], steps: number): void {
+  const total = rows.reduce((a, r) => a + r.ms, 0);
+  console.log(`kernel time per step (${steps} steps incl. warm-up), total ${(total / steps).toFixed(2)} ms:`);
+  for (const r of rows) {
+    console.log(`  ${r.kernel.padEnd(28)} ${(r.ms / steps).toFixed(3).padStart(10)} ms  ${((100 * r.ms) / total).toFixed(1).padStart(5)} %  ${(r.dispatches / steps).toFixed(0).padStart(5)} dispatches`);
+  }
+}
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { arch: { type: 'string', default: 'bert-base' }, batch: { type: 'string', multiple: true }, length: { type: 'string', default: '512' }, steps: { type: 'string', default: '4' } },
+    options: { profile: { type: 'boolean', default: false }, arch: { type: 'string', default: 'bert-base' }, batch: { type: 'string', multiple: true }, length: { type: 'string', default: '512' }, steps: { type: 'string', default: '4' } },
   });
   const batches = (values.batch ?? ['32']).map(Number);
   const length = Number(values.length);
@@ -22,10 +32,14 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   const rt = await GpuRuntime.create();
+  if (values.profile && !rt.enableProfiling()) console.error('bench: this adapter has no timestamp-query; --profile ignored');
   try {
     for (const b of batches) {
       try {
-        console.log(JSON.stringify(await runBench(rt, values.arch!, b, length, steps)));
+        rt.profiler?.reset();
+        const r = await runBench(rt, values.arch!, b, length, steps);
+        console.log(JSON.stringify(r));
+        if (rt.profiler) printProfile(rt.profiler.report(), r.steps + 2);
       } catch (e) {
         console.log(JSON.stringify({ arch: values.arch, batch: b, length, error: `${(e as Error).name}: ${(e as Error).message}` }));
         if (rt.lostError) await rt.recreate();
