@@ -13,7 +13,7 @@ export default defineConfig({
     include: ['tests/unit/**/*.test.ts'],
     environment: 'node',
     // Dawn on SwiftShader is slow; kernel tests size themselves small but still need room.
-    testTimeout: 120_000,
+    testTimeout: 300_000,
     hookTimeout: 120_000,
     // CI has 2 cores; each file creates its own Dawn device.
     maxWorkers: 2,
