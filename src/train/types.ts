@@ -45,6 +45,8 @@ export interface TrainOptions {
   maxGradNorm?: number;
   /** Micro-batches per optimizer step (gradient accumulation). */
   gradAccum?: number;
+  /** Hidden dropout probability; default: the model's config.json hidden_dropout_prob (0 when absent). */
+  dropout?: number;
 }
 
 export type TrainEvent =
@@ -61,6 +63,12 @@ export interface TrainSummary {
   bestValLoss: number;
   stopped: 'finished' | 'stopped' | 'error';
   seconds: number;
+  /** Optimizer steps the full run has (steps < totalSteps when stopped early). */
+  totalSteps?: number;
+  /** Updates skipped by the NaN/Inf guard. */
+  skippedSteps?: number;
+  /** Validation loss per evaluation; epoch 0 is the model before training. */
+  valLosses?: { epoch: number; loss: number }[];
 }
 
 export interface ProbeStep {

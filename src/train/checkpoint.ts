@@ -1,0 +1,230 @@
+// Training checkpoints: everything a run needs to continue exactly where it stopped (parameters, AdamW moments and
+// step count, the position in the data plan, the best parameters so far and the validation history).
+// Two encodings of the same content:
+//   checkpointToBytes    one safetensors file: tensors named params/…, adam_m/…, adam_v/…, best/…, and the JSON state
+//                        in its __metadata__ (the page keeps it as one OPFS file; fine up to ~2 GB, i.e. models of
+//                        up to ~100 M parameters)
+//   checkpointToFiles    a folder, one safetensors per kind (no single buffer holds it all: for large models):
+//   trainer_state.json     position, options, history (JSON)
+//   params.safetensors     current parameters (f32, HF names)
+//   adam_m.safetensors     AdamW first moments
+//   adam_v.safetensors     AdamW second moments
+//   best.safetensors       parameters of the best epoch so far (absent before the first evaluation)
+// The page stores these files in OPFS; Node in a folder (saveCheckpointNode / loadCheckpointNode).
+// The data plan of an epoch depends only on (seed, epoch) (see batches.ts), so the "random state" is the position.
+
+import type { GpuRuntime } from '../gpu/runtime.ts';
+import type { FileMap } from '../model/hf-folder.ts';
+import type { GpuParams } from '../model/gpu/params.ts';
+import { readSafetensors, writeSafetensors } from '../model/safetensors.ts';
+import type { TrainOptions } from './types.ts';
+
+/** The options a run actually used (defaults filled in). Resuming requires the same. */
+export interface ResolvedTrainOptions extends TrainOptions {
+  weightDecay: number;
+  maxGradNorm: number;
+  gradAccum: number;
+  dropout: number;
+}
+
+export interface ValRecord {
+  epoch: number;
+  loss: number;
+}
+
+export interface Checkpoint {
+  version: 1;
+  /** Optimizer steps taken (global, over all epochs). */
+  step: number;
+  totalSteps: number;
+  /** The position of the next step: epoch (0-based) and step within it. nextBatch equal to the epoch's step count
+   * means its steps are done and its evaluation is pending. */
+  epoch: number;
+  nextBatch: number;
+  /** AdamW's step count (updates applied; bias correction uses it). Skipped updates do not count. */
+  adamStep: number;
+  /** Where every random stream stands: all of them derive from (seed, epoch, step). */
+  rng: { seed: number; epoch: number; nextBatch: number };
+  options: ResolvedTrainOptions;
+  /** Validation loss per evaluation (epoch 0 = before training). */
+  valHistory: ValRecord[];
+  best: { epoch: number; valLoss: number; params?: Map<string, Float32Array> };
+  skippedSteps: number;
+  /** Training seconds spent before this checkpoint (paused time excluded). */
+  seconds: number;
+  params: Map<string, Float32Array>;
+  m: Map<string, Float32Array>;
+  v: Map<string, Float32Array>;
+}
+
+export class CheckpointError extends Error {
+  override name = 'CheckpointError';
+}
+
+const FILES = { state: 'trainer_state.json', params: 'params.safetensors', m: 'adam_m.safetensors', v: 'adam_v.safetensors', best: 'best.safetensors' } as const;
+
+function tensorsFile(map: ReadonlyMap<string, Float32Array>): Uint8Array {
+  const t = new Map<string, { shape: number[]; data: Float32Array }>();
+  for (const [k, v] of map) t.set(k, { shape: [v.length], data: v });
+  return writeSafetensors(t, { metadata: { format: 'rerank-lab-checkpoint' } });
+}
+
+function readTensorsFile(files: ReadonlyMap<string, Uint8Array>, name: string): Map<string, Float32Array> {
+  const b = files.get(name);
+  if (!b) throw new CheckpointError(`the checkpoint has no ${name}: it is incomplete (interrupted while saving?); start a new run or use an older checkpoint`);
+  const out = new Map<string, Float32Array>();
+  for (const [k, t] of readSafetensors(b, { fileName: name }).tensors) out.set(k, t.data instanceof Float32Array ? t.data : Float32Array.from(t.data));
+  return out;
+}
+
+// JSON has no NaN/Infinity: keep them as strings.
+const enc = (x: number): number | string => (Number.isFinite(x) ? x : String(x));
+const dec = (x: unknown): number => (typeof x === 'number' ? x : Number(x));
+
+/** Bytes the checkpoint's files take (about 12–16 bytes per parameter). */
+export function checkpointBytes(c: Checkpoint): number {
+  let n = 0;
+  for (const m of [c.params, c.m, c.v, c.best.params ?? new Map<string, Float32Array>()]) for (const v of m.values()) n += v.byteLength;
+  return n;
+}
+
+function stateJson(c: Checkpoint): Record<string, unknown> {
+  return {
+    version: c.version,
+    step: c.step,
+    totalSteps: c.totalSteps,
+    epoch: c.epoch,
+    nextBatch: c.nextBatch,
+    adamStep: c.adamStep,
+    rng: c.rng,
+    options: c.options,
+    valHistory: c.valHistory.map((r) => ({ epoch: r.epoch, loss: enc(r.loss) })),
+    best: { epoch: c.best.epoch, valLoss: enc(c.best.valLoss) },
+    skippedSteps: c.skippedSteps,
+    seconds: c.seconds,
+  };
+}
+
+const KINDS = [['params', 'params'], ['m', 'adam_m'], ['v', 'adam_v']] as const;
+
+/** The whole checkpoint as one safetensors file (tensor data f32; state JSON in the metadata). */
+export function checkpointToBytes(c: Checkpoint): Uint8Array {
+  const t = new Map<string, { shape: number[]; data: Float32Array }>();
+  const add = (prefix: string, map: ReadonlyMap<string, Float32Array>) => {
+    for (const [k, v] of map) t.set(`${prefix}/${k}`, { shape: [v.length], data: v });
+  };
+  for (const [key, prefix] of KINDS) add(prefix, c[key]);
+  if (c.best.params) add('best', c.best.params);
+  return writeSafetensors(t, { metadata: { format: 'rerank-lab-checkpoint', trainer_state: JSON.stringify(stateJson(c)) } });
+}
+
+export function checkpointFromBytes(bytes: Uint8Array): Checkpoint {
+  let r;
+  try {
+    r = readSafetensors(bytes, { fileName: 'checkpoint' });
+  } catch (e) {
+    throw new CheckpointError(`the checkpoint cannot be read (${(e as Error).message}); start a new run`);
+  }
+  const state = r.metadata.trainer_state;
+  if (r.metadata.format !== 'rerank-lab-checkpoint' || !state) throw new CheckpointError('not a rerank-lab training checkpoint (no trainer_state in its metadata)');
+  const maps = new Map<string, Map<string, Float32Array>>();
+  for (const [name, t] of r.tensors) {
+    const at = name.indexOf('/');
+    const prefix = name.slice(0, at);
+    if (!maps.has(prefix)) maps.set(prefix, new Map());
+    maps.get(prefix)!.set(name.slice(at + 1), t.data instanceof Float32Array ? t.data : Float32Array.from(t.data));
+  }
+  const need = (p: string) => {
+    const m = maps.get(p);
+    if (!m) throw new CheckpointError(`the checkpoint has no ${p} tensors: it is incomplete; start a new run`);
+    return m;
+  };
+  return fromState(parseState(new TextEncoder().encode(state)), { params: need('params'), m: need('adam_m'), v: need('adam_v'), best: maps.get('best') });
+}
+
+function parseState(raw: Uint8Array): Record<string, any> {
+  let s: Record<string, any>;
+  try {
+    s = JSON.parse(new TextDecoder().decode(raw));
+  } catch (e) {
+    throw new CheckpointError(`${FILES.state} is not valid JSON: ${(e as Error).message}`);
+  }
+  if (s.version !== 1) throw new CheckpointError(`${FILES.state} has version ${String(s.version)}; this build reads version 1`);
+  return s;
+}
+
+function fromState(s: Record<string, any>, t: { params: Map<string, Float32Array>; m: Map<string, Float32Array>; v: Map<string, Float32Array>; best?: Map<string, Float32Array> }): Checkpoint {
+  return {
+    version: 1,
+    step: s.step,
+    totalSteps: s.totalSteps,
+    epoch: s.epoch,
+    nextBatch: s.nextBatch,
+    adamStep: s.adamStep,
+    rng: s.rng,
+    options: s.options,
+    valHistory: (s.valHistory as { epoch: number; loss: unknown }[]).map((r) => ({ epoch: r.epoch, loss: dec(r.loss) })),
+    best: { epoch: s.best.epoch, valLoss: dec(s.best.valLoss), params: t.best },
+    skippedSteps: s.skippedSteps,
+    seconds: s.seconds,
+    params: t.params,
+    m: t.m,
+    v: t.v,
+  };
+}
+
+export function checkpointToFiles(c: Checkpoint): FileMap {
+  const files: FileMap = new Map();
+  files.set(FILES.state, new TextEncoder().encode(JSON.stringify(stateJson(c), null, 2) + '\n'));
+  files.set(FILES.params, tensorsFile(c.params));
+  files.set(FILES.m, tensorsFile(c.m));
+  files.set(FILES.v, tensorsFile(c.v));
+  if (c.best.params) files.set(FILES.best, tensorsFile(c.best.params));
+  return files;
+}
+
+export function checkpointFromFiles(files: ReadonlyMap<string, Uint8Array>): Checkpoint {
+  const raw = files.get(FILES.state);
+  if (!raw) throw new CheckpointError(`not a training checkpoint: no ${FILES.state} (files: ${[...files.keys()].join(', ') || 'none'})`);
+  return fromState(parseState(raw), {
+    params: readTensorsFile(files, FILES.params),
+    m: readTensorsFile(files, FILES.m),
+    v: readTensorsFile(files, FILES.v),
+    best: files.has(FILES.best) ? readTensorsFile(files, FILES.best) : undefined,
+  });
+}
+
+/**
+ * Writes AdamW moments ('m' or 'v', HF name → values) into the GPU slots, the way GpuParams.write does for
+ * parameters (packed QKV slots included). Call after the optimizer has allocated them.
+ */
+export function writeOptimizerState(rt: GpuRuntime, params: GpuParams, which: 'm' | 'v', values: ReadonlyMap<string, Float32Array>): void {
+  for (const [name, ref] of params.byName) {
+    const v = values.get(name);
+    if (!v) throw new CheckpointError(`the checkpoint's AdamW state has no '${name}': it was saved for a different model`);
+    if (v.length !== ref.numel) throw new CheckpointError(`the checkpoint's AdamW state for '${name}' has ${v.length} values, the model needs ${ref.numel}: it was saved for a different model`);
+    const t = ref.slot[which];
+    if (!t) throw new Error(`no AdamW '${which}' buffers allocated`);
+    rt.write(t.buffer, v, ref.offset * 4);
+  }
+}
+
+/** Node only: writes the checkpoint into `dir`, through a temporary folder so an interrupted save never leaves a half one. */
+export async function saveCheckpointNode(dir: string, c: Checkpoint): Promise<number> {
+  const fs = await import(/* @vite-ignore */ 'node:fs/promises');
+  const { writeFolderNode } = await import('../model/hf-folder.ts');
+  const files = checkpointToFiles(c);
+  const tmp = `${dir}.tmp-${Date.now()}`;
+  await writeFolderNode(tmp, files);
+  await fs.rm(dir, { recursive: true, force: true });
+  await fs.rename(tmp, dir);
+  let bytes = 0;
+  for (const b of files.values()) bytes += b.byteLength;
+  return bytes;
+}
+
+/** Node only: reads a checkpoint folder written by saveCheckpointNode. */
+export async function loadCheckpointNode(dir: string): Promise<Checkpoint> {
+  const { readFolderNode } = await import('../model/hf-folder.ts');
+  return checkpointFromFiles(await readFolderNode(dir));
+}
