@@ -2,7 +2,8 @@
 # Installs what the app and the tests need, only where missing:
 #   - Node packages (npm install when node_modules is absent or older than package.json / the lockfile);
 #   - with --system: Debian's chromium (the browser for end-to-end tests, and SwiftShader, the CPU WebGPU driver that
-#     Dawn uses on machines without a GPU) and libvulkan1 (the Vulkan loader Dawn needs).
+#     Dawn uses on machines without a GPU), libvulkan1 (the Vulkan loader Dawn needs) and a CJK font (so the end-to-end
+#     screenshots show the page's Chinese text instead of empty boxes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +11,7 @@ if [ "${1:-}" = "--system" ]; then
   need=()
   [ -x /usr/bin/chromium ] || need+=(chromium)
   ldconfig -p 2>/dev/null | grep -q 'libvulkan.so.1' || need+=(libvulkan1)
+  fc-list 2>/dev/null | grep -qi 'wqy\|noto.*cjk' || need+=(fonts-wqy-microhei)
   if [ ${#need[@]} -gt 0 ]; then
     echo "Installing Debian packages: ${need[*]}"
     sudo_cmd=""

@@ -1,7 +1,24 @@
-// Training worker: owns the page's GpuRuntime. Thin: it calls library functions and reports results as data.
+// Training worker: the page's one owner of the GPU. Thin: it keeps the loaded model and the fine-tuned weights,
+// calls the library (src/train, src/model), persists checkpoints in OPFS, and reports results and events as data.
+// A new job of one kind supersedes the running one of that kind (it is aborted and answers AbortError).
 import * as Comlink from 'comlink';
+import { GpuDeviceLostError } from '../../gpu/errors.ts';
 import { GpuRuntime } from '../../gpu/runtime.ts';
-import { type TrainWorkerApi, toErrorData } from './protocol.ts';
+import { type HfModel, loadHfFolder, saveHfFolder } from '../../model/hf-folder.ts';
+import { paramSpecs } from '../../model/params.ts';
+import { readSafetensors, writeSafetensors } from '../../model/safetensors.ts';
+import { GpuModel } from '../../train/gpu-model.ts';
+import { estimateTrainingMemory, paramCount } from '../../train/memory.ts';
+import { probeBatchSize } from '../../train/probe.ts';
+import { type Checkpoint, checkpointFromBytes, checkpointToBytes } from '../../train/checkpoint.ts';
+import { train as runTraining } from '../../train/trainer.ts';
+import type { TrainEvent, TrainExample, TrainOptions } from '../../train/types.ts';
+import type { Progress } from '../../util/progress.ts';
+import { type TrainWorkerApi, type WorkerResult, toErrorData } from './protocol.ts';
+import { opfsDelete, opfsRead, opfsWrite } from './opfs.ts';
+
+const CHECKPOINT = 'checkpoint.bin';
+const TUNED = 'tuned.safetensors';
 
 let runtime: Promise<GpuRuntime> | undefined;
 function gpu(): Promise<GpuRuntime> {
@@ -12,14 +29,206 @@ function gpu(): Promise<GpuRuntime> {
   return runtime;
 }
 
-const api: TrainWorkerApi = {
-  async adapterInfo() {
-    try {
-      return { ok: true, value: (await gpu()).info };
-    } catch (e) {
-      return { ok: false, error: toErrorData(e) };
+/** The loaded base model (CPU copy) and GPU copies made on demand for scoring. */
+let base: HfModel | undefined;
+let tuned: Map<string, Float32Array> | undefined;
+const scorers: { base?: GpuModel; tuned?: GpuModel } = {};
+const jobs = new Map<string, AbortController>();
+let paused: { promise: Promise<void>; release(): void } | undefined;
+
+/**
+ * GPU work runs one job at a time: two jobs interleaving their awaits would share workspaces and buffers.
+ * Scoring calls queue behind each other (and behind training); load, probe and train supersede their own kind.
+ */
+let gpuQueue: Promise<unknown> = Promise.resolve();
+function exclusive<T>(fn: () => Promise<T>): Promise<T> {
+  const run = gpuQueue.then(fn, fn);
+  gpuQueue = run.catch(() => undefined);
+  return run;
+}
+
+function newJob(kind: string): AbortSignal {
+  jobs.get(kind)?.abort(new DOMException(`superseded by a newer ${kind} job`, 'AbortError'));
+  const c = new AbortController();
+  jobs.set(kind, c);
+  return c.signal;
+}
+
+async function result<T>(fn: () => Promise<T>): Promise<WorkerResult<T>> {
+  try {
+    return { ok: true, value: await fn() };
+  } catch (e) {
+    // A lost device is recreated now, so the next job starts on a fresh one.
+    const rt = await runtime?.catch(() => undefined);
+    if (rt?.lostError || e instanceof GpuDeviceLostError) {
+      dropScorers();
+      await rt?.recreate().catch(() => undefined);
     }
+    return { ok: false, error: toErrorData(e) };
+  }
+}
+
+function dropScorers(): void {
+  for (const k of ['base', 'tuned'] as const) {
+    try {
+      scorers[k]?.release();
+    } catch {
+      /* device gone */
+    }
+    scorers[k] = undefined;
+  }
+}
+
+function needModel(): HfModel {
+  if (!base) throw new Error('No model is loaded: drop a Hugging Face model folder in the Model step first.');
+  return base;
+}
+
+async function tunedParams(): Promise<Map<string, Float32Array>> {
+  if (tuned) return tuned;
+  const bytes = await opfsRead(TUNED);
+  if (!bytes) throw new Error('There is no fine-tuned model yet: train first.');
+  const r = readSafetensors(bytes);
+  tuned = new Map([...r.tensors].map(([k, t]) => [k, Float32Array.from(t.data)]));
+  return tuned;
+}
+
+async function scorer(which: 'base' | 'tuned'): Promise<GpuModel> {
+  const rt = await gpu();
+  if (rt.lostError) {
+    dropScorers();
+    await rt.recreate();
+  }
+  if (!scorers[which]) {
+    const m = needModel();
+    scorers[which] = await GpuModel.create(rt, m.config, which === 'base' ? m.params : await tunedParams());
+  }
+  return scorers[which]!;
+}
+
+/** Trains from scratch or from the OPFS checkpoint; a lost device is recreated and training resumes, 3 times at most. */
+async function trainJob(signal: AbortSignal, trainSet: TrainExample[], valSet: TrainExample[], opts: TrainOptions, emit: (e: TrainEvent) => void, resume: boolean) {
+  const m = needModel();
+  dropScorers();
+  let resumeFrom: Checkpoint | undefined;
+  if (resume) {
+    const bytes = await opfsRead(CHECKPOINT);
+    if (bytes) resumeFrom = checkpointFromBytes(bytes);
+    else emit({ type: 'warning', kind: 'other', message: 'No checkpoint was found; training starts from the beginning.' });
+  } else {
+    await opfsDelete(CHECKPOINT);
+  }
+  for (let attempt = 0; ; attempt++) {
+    const rt = await gpu();
+    try {
+      const r = await runTraining(rt, m, { train: trainSet, val: valSet }, opts, {
+        signal,
+        onEvent: emit,
+        waitIfPaused: () => paused?.promise ?? Promise.resolve(),
+        resumeFrom,
+        onCheckpoint: async (c) => {
+          resumeFrom = c;
+          await opfsWrite(CHECKPOINT, checkpointToBytes(c));
+        },
+      });
+      tuned = r.best;
+      const shapes = new Map(paramSpecs(m.config).map((p) => [p.name, p.shape]));
+      await opfsWrite(TUNED, writeSafetensors(new Map([...r.best].map(([k, v]) => [k, { shape: shapes.get(k) ?? [v.length], data: v }]))));
+      return r.summary;
+    } catch (e) {
+      if (!(rt.lostError || e instanceof GpuDeviceLostError) || attempt >= 3) throw e;
+      emit({ type: 'warning', kind: 'device-lost', message: `The GPU device was lost (${(e as Error).message}); recreating it and resuming from the last checkpoint.` });
+      await rt.recreate();
+    }
+  }
+}
+
+const SCORE_BATCH = 16;
+
+const api: TrainWorkerApi = {
+  adapterInfo: () => result(async () => (await gpu()).info),
+
+  loadModel: (files, onProgress) =>
+    result(async () => {
+      const signal = newJob('load');
+      dropScorers();
+      const m = await loadHfFolder(files, { signal, onProgress: onProgress ? (p: Progress) => onProgress(p) : undefined });
+      base = m;
+      tuned = undefined;
+      const c = m.config;
+      return {
+        arch: c.arch,
+        modelType: c.modelType,
+        hidden: c.hidden,
+        layers: c.layers,
+        heads: c.heads,
+        intermediate: c.intermediate,
+        vocabSize: c.vocabSize,
+        maxPositions: c.maxSequenceLength,
+        paramCount: paramCount(c),
+        newHead: m.newHead.length > 0,
+        notes: m.notes,
+      };
+    }),
+
+  estimateMemory: (o) => result(async () => estimateTrainingMemory(needModel().config, o.batchSize * o.groupSize, o.maxLength)),
+
+  score: (pairs, which, maxLength, onProgress) =>
+    result(() =>
+      exclusive(async () => {
+        const m = needModel();
+        const gm = await scorer(which);
+        const out: number[] = [];
+        for (let i = 0; i < pairs.length; i += SCORE_BATCH) {
+          const part = pairs.slice(i, i + SCORE_BATCH);
+          const batch = m.tokenizer.encodePairs(part.map((p) => p.query), part.map((p) => p.doc), { maxLength });
+          out.push(...(await gm.score(batch)));
+          onProgress?.({ stage: `score-${which}`, done: Math.min(pairs.length, i + SCORE_BATCH), total: pairs.length });
+        }
+        gm.encoder.releaseWorkspace();
+        return out;
+      }),
+    ),
+
+  probeBatchSize: (sample, opts, onStep) =>
+    result(async () => {
+      const signal = newJob('probe');
+      return exclusive(async () => {
+        dropScorers(); // give the probe the whole GPU
+        return probeBatchSize(await gpu(), needModel(), sample, opts, { signal, onStep: onStep ? (s) => onStep(s) : undefined });
+      });
+    }),
+
+  train: (trainSet, valSet, opts, onEvent, resume) =>
+    result(async () => {
+      const signal = newJob('train');
+      paused?.release();
+      paused = undefined;
+      return exclusive(() => trainJob(signal, trainSet, valSet, opts, (e) => onEvent?.(e), resume ?? false));
+    }),
+
+  async pause() {
+    if (paused) return;
+    let release!: () => void;
+    const promise = new Promise<void>((r) => (release = r));
+    paused = { promise, release };
   },
+  async resume() {
+    paused?.release();
+    paused = undefined;
+  },
+  async stop() {
+    paused?.release();
+    paused = undefined;
+    jobs.get('train')?.abort(new DOMException('stopped by the user', 'AbortError'));
+  },
+
+  exportModel: () =>
+    result(async () => {
+      const m = needModel();
+      const files = saveHfFolder({ config: m.config, params: await tunedParams(), extraFiles: m.extraFiles });
+      return Object.fromEntries(files);
+    }),
 };
 
 Comlink.expose(api);
