@@ -10,6 +10,7 @@ const commands: Record<string, () => Promise<Command>> = {
   queries: () => import('./commands/queries.ts'),
   mine: () => import('./commands/mine.ts'),
   adapter: () => import('./commands/adapter.ts'),
+  train: () => import('./commands/train.ts'),
   parity: () => import('./commands/parity.ts'),
   bench: () => import('./commands/bench.ts'),
 };

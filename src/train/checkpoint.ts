@@ -30,6 +30,8 @@ export interface ResolvedTrainOptions extends TrainOptions {
 export interface ValRecord {
   epoch: number;
   loss: number;
+  /** Spread of the validation scores (collapse detection). */
+  scoreStd?: number;
 }
 
 export interface Checkpoint {
@@ -98,7 +100,7 @@ function stateJson(c: Checkpoint): Record<string, unknown> {
     adamStep: c.adamStep,
     rng: c.rng,
     options: c.options,
-    valHistory: c.valHistory.map((r) => ({ epoch: r.epoch, loss: enc(r.loss) })),
+    valHistory: c.valHistory.map((r) => ({ epoch: r.epoch, loss: enc(r.loss), scoreStd: r.scoreStd })),
     best: { epoch: c.best.epoch, valLoss: enc(c.best.valLoss) },
     skippedSteps: c.skippedSteps,
     seconds: c.seconds,
@@ -163,7 +165,7 @@ function fromState(s: Record<string, any>, t: { params: Map<string, Float32Array
     adamStep: s.adamStep,
     rng: s.rng,
     options: s.options,
-    valHistory: (s.valHistory as { epoch: number; loss: unknown }[]).map((r) => ({ epoch: r.epoch, loss: dec(r.loss) })),
+    valHistory: (s.valHistory as { epoch: number; loss: unknown; scoreStd?: number }[]).map((r) => ({ epoch: r.epoch, loss: dec(r.loss), scoreStd: r.scoreStd ?? undefined })),
     best: { epoch: s.best.epoch, valLoss: dec(s.best.valLoss), params: t.best },
     skippedSteps: s.skippedSteps,
     seconds: s.seconds,

@@ -184,16 +184,20 @@ export async function train(
       if (isAbort(e)) return false;
       throw e;
     }
-    valHistory.push({ epoch: label, loss: v.loss });
+    valHistory.push({ epoch: label, loss: v.loss, scoreStd: v.scoreStd });
     const improved = label > 0 && v.loss < best.valLoss;
     if (improved) best = { epoch: label, valLoss: v.loss, params: await gm.params.read('p') };
     emit({ type: 'eval', epoch: label, step, valLoss: v.loss, meanGap: v.meanGap, mrr: v.mrr, best: improved });
     const h = valHistory.map((r) => r.loss);
     const n = h.length;
-    if (label > 0 && n >= 3 && h[n - 1] > h[n - 2] && h[n - 2] > h[n - 3]) {
+    // A rise counts when it is more than 0.1% (not f32 noise on a flat curve).
+    const rose = (a: number, b: number) => b > a + 1e-3 * Math.abs(a);
+    if (label > 0 && n >= 3 && rose(h[n - 2], h[n - 1]) && rose(h[n - 3], h[n - 2])) {
       warn('overfitting', `validation loss rose for 2 epochs in a row (${h.slice(-3).map((x) => x.toFixed(4)).join(' → ')}): the model is over-fitting; the best epoch (${best.epoch}) is kept — fewer epochs, a lower learning rate or more data would help`);
     }
-    if (v.scoreStd < 1e-4) {
+    // A fresh classifier head scores everything alike too: only a spread that training destroyed is a collapse.
+    const baseline = valHistory[0]?.epoch === 0 ? valHistory[0].scoreStd : undefined;
+    if (label > 0 && v.scoreStd < 1e-4 && !(baseline !== undefined && baseline < 1e-4)) {
       warn('collapse', `every validation score is the same value (std ${v.scoreStd.toExponential(1)}): the model collapsed — the learning rate (${o.lr}) is probably too high`);
     }
     if (!Number.isFinite(v.loss)) warn('other', `validation loss is ${v.loss}: the weights hold NaN/Inf`);

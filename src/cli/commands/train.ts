@@ -1,0 +1,229 @@
+// `rerank-lab train --model <dir> --data train.jsonl --out <dir> …`: fine-tunes a cross-encoder on FlagEmbedding
+// JSONL with the library's trainer (the same one the page's worker runs), shows a progress bar and a loss line per
+// step (or every k), validation loss / gap / MRR per epoch, and saves the best epoch as a Hugging Face folder.
+// Ctrl-C finishes the current step, saves the best model so far and a checkpoint that --resume continues from.
+
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { checkExample, parseJsonl } from '../../data/jsonl.ts';
+import { GpuRuntime } from '../../gpu/runtime.ts';
+import { loadHfFolder, readFolderNode, saveHfFolder, writeFolderNode } from '../../model/hf-folder.ts';
+import { buildTinyModel } from '../../model/tiny.ts';
+import { holdOut } from '../../train/batches.ts';
+import { type Checkpoint, loadCheckpointNode, saveCheckpointNode } from '../../train/checkpoint.ts';
+import { train } from '../../train/trainer.ts';
+import type { TrainEvent, TrainExample, TrainOptions } from '../../train/types.ts';
+import { abortOnSigint, createProgressBar } from '../progress-bar.ts';
+
+export const help = `rerank-lab train --model <dir> --data train.jsonl --out <dir> [options]
+  --model DIR           Hugging Face model folder (config.json, tokenizer.json, model.safetensors)
+  --tiny                instead of --model: a tiny random char-level BERT built from the data (demos, smoke tests)
+  --data FILE           training set, FlagEmbedding JSONL {"query": str, "pos": [str], "neg": [str]}
+  --val FILE            validation set (same format); without it 10% of the examples are held out by --seed
+  --out DIR             where the best model is saved (a Hugging Face folder); the checkpoint goes to DIR/checkpoint
+  --loss bce|listwise   pointwise BCE (sentence-transformers CrossEncoder) or listwise softmax CE (FlagEmbedding); default listwise
+  --batch N             query groups per optimizer step (default 8)
+  --group-size N        documents per query: 1 positive + N-1 negatives (default 8)
+  --epochs N            default 2
+  --lr X                peak learning rate (default 2e-5)
+  --warmup-ratio X      linear warmup over this fraction of the steps, then linear decay (default 0.1)
+  --max-length N        tokens per pair (default 256)
+  --seed N              negatives, order, dropout and hold-out (default 42)
+  --grad-accum N        micro-batches per step (default 1)
+  --dropout X           hidden dropout (default: the model's hidden_dropout_prob)
+  --weight-decay X      AdamW weight decay (default 0.01)
+  --max-grad-norm X     gradient clipping (default 1.0)
+  --log-every K         print a loss line every K steps (default 1; 10 on a terminal, with a progress bar between)
+  --checkpoint-every N  also checkpoint every N steps (default: at the end of each epoch and when stopped)
+  --resume              continue the run saved in DIR/checkpoint (same options and data)
+Ctrl-C stops after the current step and still saves the best model so far.`;
+
+class UsageError extends Error {}
+
+function numberOpt(values: Record<string, unknown>, name: string, fallback: number | undefined, kind: 'int' | 'float'): number | undefined {
+  const v = values[name];
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (v === '' || !Number.isFinite(n) || (kind === 'int' && !Number.isInteger(n))) throw new UsageError(`--${name} must be ${kind === 'int' ? 'an integer' : 'a number'}, got '${String(v)}'`);
+  return n;
+}
+
+/** Reads FlagEmbedding JSONL; prints bad lines (first ten) with their numbers; throws when nothing is usable. */
+async function readExamples(file: string): Promise<TrainExample[]> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    throw new UsageError(`cannot read ${file}: ${(e as Error).message}`);
+  }
+  const r = parseJsonl(text, checkExample);
+  for (const e of r.errors.slice(0, 10)) console.error(`${file}:${e.line}: skipped: ${e.message}`);
+  if (r.errors.length > 10) console.error(`${file}: … and ${r.errors.length - 10} more bad line(s) skipped`);
+  if (!r.items.length) {
+    throw new UsageError(`${file} has no valid example${r.errors.length ? ` (${r.errors.length} bad line(s))` : ''}: each line must be {"query": str, "pos": [str, …], "neg": [str, …]}`);
+  }
+  if (r.errors.length) console.error(`${file}: ${r.items.length} example(s) read, ${r.errors.length} line(s) skipped`);
+  return r.items;
+}
+
+const fmtTime = (s: number | undefined) => {
+  if (s === undefined || !Number.isFinite(s)) return '?';
+  const m = Math.floor(s / 60);
+  return m >= 60 ? `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m` : m ? `${m}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${s.toFixed(0)}s`;
+};
+
+export async function run(argv: string[]): Promise<number> {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    values = parseArgs({
+      args: argv,
+      options: {
+        model: { type: 'string' }, tiny: { type: 'boolean', default: false },
+        data: { type: 'string' }, val: { type: 'string' }, out: { type: 'string' },
+        loss: { type: 'string', default: 'listwise' },
+        batch: { type: 'string' }, 'group-size': { type: 'string' }, epochs: { type: 'string' }, lr: { type: 'string' },
+        'warmup-ratio': { type: 'string' }, 'max-length': { type: 'string' }, seed: { type: 'string' },
+        'grad-accum': { type: 'string' }, dropout: { type: 'string' }, 'weight-decay': { type: 'string' }, 'max-grad-norm': { type: 'string' },
+        'log-every': { type: 'string' }, 'checkpoint-every': { type: 'string' }, resume: { type: 'boolean', default: false },
+      },
+    }).values;
+  } catch (e) {
+    console.error(`${(e as Error).message}\n\n${help}`);
+    return 2;
+  }
+  if ((!values.model && !values.tiny) || !values.data || !values.out) {
+    console.error(`train needs --model (or --tiny), --data and --out.\n\n${help}`);
+    return 2;
+  }
+  if (values.model && values.tiny) {
+    console.error('give either --model or --tiny, not both.');
+    return 2;
+  }
+  let opts: TrainOptions;
+  let logEvery: number;
+  let checkpointEvery: number | undefined;
+  let examples: TrainExample[];
+  let valExamples: TrainExample[];
+  try {
+    if (values.loss !== 'bce' && values.loss !== 'listwise') throw new UsageError(`--loss must be bce or listwise, got '${String(values.loss)}'`);
+    opts = {
+      loss: values.loss,
+      batchSize: numberOpt(values, 'batch', 8, 'int')!,
+      groupSize: numberOpt(values, 'group-size', 8, 'int')!,
+      epochs: numberOpt(values, 'epochs', 2, 'int')!,
+      lr: numberOpt(values, 'lr', 2e-5, 'float')!,
+      warmupRatio: numberOpt(values, 'warmup-ratio', 0.1, 'float')!,
+      maxLength: numberOpt(values, 'max-length', 256, 'int')!,
+      seed: numberOpt(values, 'seed', 42, 'int')!,
+      gradAccum: numberOpt(values, 'grad-accum', 1, 'int'),
+      dropout: numberOpt(values, 'dropout', undefined, 'float'),
+      weightDecay: numberOpt(values, 'weight-decay', undefined, 'float'),
+      maxGradNorm: numberOpt(values, 'max-grad-norm', undefined, 'float'),
+    };
+    logEvery = numberOpt(values, 'log-every', process.stderr.isTTY ? 10 : 1, 'int')!;
+    if (logEvery < 1) throw new UsageError('--log-every must be ≥ 1');
+    checkpointEvery = numberOpt(values, 'checkpoint-every', undefined, 'int');
+    examples = await readExamples(values.data as string);
+    if (values.val) {
+      valExamples = await readExamples(values.val as string);
+    } else if (examples.length >= 2) {
+      ({ train: examples, val: valExamples } = holdOut(examples, 0.1, opts.seed));
+      console.error(`no --val: holding out ${valExamples.length} of ${examples.length + valExamples.length} examples for validation (seed ${opts.seed})`);
+    } else {
+      valExamples = [];
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(e.message);
+      return 2;
+    }
+    throw e;
+  }
+
+  const out = values.out as string;
+  const ckptDir = join(out, 'checkpoint');
+  let resumeFrom: Checkpoint | undefined;
+  if (values.resume) {
+    resumeFrom = await loadCheckpointNode(ckptDir).catch((e: Error) => {
+      throw new Error(`--resume: no usable checkpoint in ${ckptDir} (${e.message})`);
+    });
+    console.error(`resuming at step ${resumeFrom.step} of ${resumeFrom.totalSteps} (epoch ${resumeFrom.epoch + 1})`);
+  }
+
+  const bar = createProgressBar();
+  const files = values.tiny
+    ? buildTinyModel({ corpus: [...examples, ...valExamples].flatMap((e) => [e.query, ...e.pos, ...e.neg]), maxPositions: Math.max(64, opts.maxLength), seed: opts.seed })
+    : await readFolderNode(values.model as string);
+  const model = await loadHfFolder(files, { onProgress: bar.onProgress });
+  bar.stop();
+  for (const n of model.notes) console.error(`model: ${n}`);
+  const c = model.config;
+  console.error(`model: ${c.architecture || c.modelType}, hidden ${c.hidden}, ${c.layers} layers, vocabulary ${c.vocabSize}${values.tiny ? ' (tiny, random)' : ''}`);
+
+  const rt = await GpuRuntime.create();
+  console.error(`adapter: ${rt.info.name}${rt.info.isSoftware ? ' (software: slow)' : ''}`);
+  const ac = abortOnSigint();
+  // A bar only on a terminal (between loss lines); in logs the loss lines say it all.
+  const tty = !!process.stderr.isTTY;
+  const onEvent = (e: TrainEvent) => {
+    switch (e.type) {
+      case 'step': {
+        if (tty) bar.onProgress({ stage: `train epoch ${e.epoch}`, done: e.step, total: e.totalSteps, detail: `loss ${e.loss.toFixed(4)} ETA ${fmtTime(e.etaSeconds)}` });
+        if (e.step % logEvery === 0 || e.step === e.totalSteps) {
+          bar.stop();
+          console.log(`step ${e.step}/${e.totalSteps}  epoch ${e.epoch}  loss ${e.loss.toFixed(4)}  lr ${e.lr.toExponential(2)}  ${e.pairsPerSec.toFixed(1)} pairs/s  ETA ${fmtTime(e.etaSeconds)}`);
+        }
+        break;
+      }
+      case 'eval':
+        bar.stop();
+        console.log(`${e.epoch === 0 ? 'before training' : `epoch ${e.epoch}`}: validation loss ${e.valLoss.toFixed(4)}  mean gap ${e.meanGap.toFixed(4)}  MRR ${e.mrr.toFixed(4)}${e.best ? '  (best so far)' : ''}`);
+        break;
+      case 'skipped':
+        bar.stop();
+        console.error(`step ${e.step} skipped: ${e.reason}`);
+        break;
+      case 'warning':
+        bar.stop();
+        console.error(`warning (${e.kind}): ${e.message}`);
+        break;
+      case 'checkpoint':
+        break;
+    }
+  };
+  let result;
+  try {
+    result = await train(rt, model, { train: examples, val: valExamples }, opts, {
+      onEvent,
+      signal: ac.signal,
+      resumeFrom,
+      checkpointEverySteps: checkpointEvery,
+      onCheckpoint: async (ck) => {
+        await saveCheckpointNode(ckptDir, ck);
+      },
+    });
+  } finally {
+    bar.stop();
+    rt.destroy();
+  }
+  const { summary, best } = result;
+  const saved = saveHfFolder({ config: model.config, params: best, extraFiles: model.extraFiles });
+  await writeFolderNode(out, saved);
+  await writeFile(join(out, 'rerank_lab_train.json'), JSON.stringify({ options: opts, summary, data: values.data, val: values.val ?? 'held out 10%' }, null, 2) + '\n');
+  if (summary.stopped === 'finished') await rm(ckptDir, { recursive: true, force: true });
+  const bestText = Number.isFinite(summary.bestValLoss)
+    ? `best epoch ${summary.bestEpoch} (validation loss ${summary.bestValLoss.toFixed(4)})`
+    : !valExamples.length
+      ? 'the last parameters (no validation set)'
+      : `the parameters after step ${summary.steps} (no epoch was evaluated yet)`;
+  console.log(
+    [
+      '',
+      `${summary.stopped === 'finished' ? 'Finished' : 'Stopped'}: ${summary.steps}/${summary.totalSteps} steps, ${summary.epochs} epoch(s) in ${fmtTime(summary.seconds)}${summary.skippedSteps ? `, ${summary.skippedSteps} update(s) skipped (NaN/Inf)` : ''}`,
+      `Saved ${bestText} → ${out}`,
+      summary.stopped === 'stopped' ? `Checkpoint: ${ckptDir} (continue with the same command and --resume)` : '',
+    ].filter(Boolean).join('\n'),
+  );
+  return summary.stopped === 'finished' ? 0 : 130;
+}
