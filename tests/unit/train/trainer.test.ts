@@ -20,7 +20,11 @@ describe('trainer', () => {
     const rt = await gpu();
     const model = await tiny();
     const opts: TrainOptions = { loss: 'bce', batchSize: 2, groupSize: 2, epochs: 1, lr: 1e-3, warmupRatio: 0, maxLength: 24, seed: 1 };
-    const { best, summary } = await train(rt, model, { train: allTrain.slice(0, 4), val: allVal.slice(0, 2) }, opts);
+    let pauses = 0;
+    const { best, summary } = await train(rt, model, { train: allTrain.slice(0, 4), val: allVal.slice(0, 2) }, opts, {
+      waitIfPaused: async () => void pauses++,
+    });
+    expect(pauses).toBe(2); // asked before each step
     expect(summary.stopped).toBe('finished');
     expect(summary.steps).toBe(2);
     expect(best.get('classifier.weight')).not.toEqual(model.params.get('classifier.weight'));
