@@ -166,7 +166,7 @@ test('the lab: documents → queries → negatives → model → probe → train
     for (const [name, bytes] of Object.entries(files)) if (name.startsWith('model/')) writeFileSync(join(dir, name.slice(6)), bytes);
     await page.getByTestId('step-4').click();
     await page.getByTestId('model-input').setInputFiles(dir);
-    await expect(page.getByTestId('model-summary').locator('h3')).toContainText('exported-model', { timeout: 120_000 });
+    await expect(page.getByTestId('model-name')).toContainText('exported-model', { timeout: 120_000 });
     await page.getByTestId('score-base').click();
     await expect(page.getByTestId('base-metrics')).toBeVisible({ timeout: 120_000 });
     const reloaded = await page.getByTestId('base-metrics').locator('tbody tr td:nth-child(2)').allTextContents();

@@ -17,7 +17,15 @@ export function dataWorker(): DataWorker['api'] {
 }
 
 export { trainWorker } from '../../workers/train/client.ts';
-export const proxy = Comlink.proxy;
+/**
+ * A callback the workers may call (progress, events). Its return value is dropped: comlink would post it back, and
+ * a Svelte state proxy returned by an arrow like `(p) => (progress = p)` cannot be cloned.
+ */
+export function proxy<A extends unknown[]>(fn: (...args: A) => unknown): ((...args: A) => void) & Comlink.ProxyMarked {
+  return Comlink.proxy((...args: A) => {
+    fn(...args);
+  });
+}
 
 let jobN = 0;
 export const newJobId = (kind: string) => `${kind}-${++jobN}-${Date.now()}`;
