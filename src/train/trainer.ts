@@ -8,8 +8,9 @@
 //
 // Cancel with `signal` (the current step finishes, then the run returns 'stopped' and checkpoints); pause with
 // `waitIfPaused` (awaited between steps). A checkpoint holds everything to continue exactly (see checkpoint.ts).
+// GPU errors (device lost, out of memory) propagate: the caller decides whether to recreate and resume from the
+// last checkpoint it was given.
 
-import { GpuDeviceLostError } from '../gpu/errors.ts';
 import type { GpuRuntime } from '../gpu/runtime.ts';
 import type { ModelConfig } from '../model/config.ts';
 import type { HfModel } from '../model/hf-folder.ts';
@@ -133,6 +134,9 @@ export async function train(
   if (!resume) reportStats(firstPlan.stats);
   const { total: totalSteps } = stepCounts(nGroups, o);
   const warmupSteps = warmupStepsFromRatio(o.warmupRatio, totalSteps);
+  if (resume && resume.totalSteps !== totalSteps) {
+    throw new TrainOptionsError(`cannot resume: the checkpoint's run has ${resume.totalSteps} steps but this data gives ${totalSteps}; resume with the same training data or start a new run`);
+  }
 
   // Run state (restored from the checkpoint when resuming).
   let step = resume?.step ?? 0;
@@ -308,9 +312,6 @@ export async function train(
       return await finish('stopped');
     }
     return await finish('finished');
-  } catch (e) {
-    if (e instanceof GpuDeviceLostError) emit({ type: 'warning', kind: 'device-lost', message: `${e.message} — resume from the last checkpoint` });
-    throw e;
   } finally {
     opt?.release();
     gm.release();
