@@ -1,5 +1,5 @@
 // AdamW update for one parameter tensor, as torch.optim.AdamW (foreach=False, fused=False, amsgrad=False) computes
-// it in f32, with torch.nn.utils.clip_grad_norm_'s clipping folded in, plus a fill kernel (zeroing gradients).
+// it in f32, with torch.nn.utils.clip_grad_norm_'s clipping folded in.
 //
 //   adamw   per element i of p, g, m, v [n]:
 //             guard   (HAS_NORM) if norm[0] is NaN or ±Inf: leave p, m, v untouched (the trainer reports the skip)
@@ -11,7 +11,6 @@
 //             (ZERO_GRAD) g = 0 afterwards (also when the guard skips), ready for the next accumulation.
 //           The constants (1 - lr*wd, lr/bc1, sqrt(bc2), ...) are computed in float64 on the CPU and passed as f32,
 //           as torch does with its Python-float scalars.
-//   fill    x[i] = value for i < n.
 // Both index elements as ((wid.y * num_workgroups.x + wid.x) * 256 + local index): grids past 65535 workgroups are 2-D.
 
 override HAS_NORM: bool = false;
@@ -29,8 +28,6 @@ struct AdamParams {
   bc2sqrt: u32,     // f32 bits of sqrt(1 - beta2^t)
   maxNorm: u32,
 }
-struct FillParams { n: u32, value: u32 }
-
 // adamw bindings
 @group(0) @binding(0) var<storage, read_write> p: array<f32>;
 @group(0) @binding(1) var<storage, read_write> g: array<f32>;
@@ -38,9 +35,6 @@ struct FillParams { n: u32, value: u32 }
 @group(0) @binding(3) var<storage, read_write> v: array<f32>;
 @group(0) @binding(4) var<storage, read> norm: array<f32>;
 @group(0) @binding(5) var<uniform> ap: AdamParams;
-// fill bindings (same slots, other entry point)
-@group(0) @binding(0) var<storage, read_write> x: array<f32>;
-@group(0) @binding(1) var<uniform> fp: FillParams;
 
 fn flat_index(wid: vec3u, nwg: vec3u, t: u32) -> u32 {
   return (wid.y * nwg.x + wid.x) * 256u + t;
@@ -77,12 +71,4 @@ fn adamw(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: ve
   m[i] = mi;
   v[i] = vi;
   p[i] = pi + (bitcast<f32>(ap.negStep) * mi) / denom;
-}
-
-@compute @workgroup_size(256)
-fn fill(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec3u,
-        @builtin(num_workgroups) nwg: vec3u) {
-  let i = flat_index(wid, nwg, t);
-  if (i >= fp.n) { return; }
-  x[i] = bitcast<f32>(fp.value);
 }

@@ -4,7 +4,6 @@
 //       group (biases, LayerNorm weights). With `norm` (a 1-element buffer holding the global gradient L2 norm, e.g.
 //       from globalNorm() in reduce.ts) the step is skipped, p/m/v untouched, when the norm is NaN or Inf, and with
 //       `maxNorm` the gradient is clipped as clip_grad_norm_ does: all on the GPU, no round trip.
-//   fill(rt, {x, value?, n?})   x[0..n) = value (default 0): zeroing gradients between optimizer steps.
 
 import type { Tensor } from '../gpu/buffers.ts';
 import { numel } from '../gpu/buffers.ts';
@@ -41,12 +40,6 @@ export interface AdamwArgs extends AdamwHyper {
   maxNorm?: number;
   /** Zero g after reading it (also when the guard skips the step). */
   zeroGrad?: boolean;
-}
-
-export interface FillArgs {
-  x: Tensor;
-  value?: number;
-  n?: number;
 }
 
 const KERNEL = 'adamwStep';
@@ -94,20 +87,6 @@ export async function adamwStep(rt: GpuRuntime, a: AdamwArgs): Promise<void> {
     constants: { HAS_NORM: a.norm ? 1 : 0, CLIP: a.maxNorm !== undefined ? 1 : 0, ZERO_GRAD: a.zeroGrad ? 1 : 0 },
     bindings: [a.p, a.g, a.m, a.v, a.norm ?? dummy(rt)],
     params: [n, f32bits(s.decay), f32bits(s.w1), f32bits(a.beta2), f32bits(s.c2), f32bits(a.eps), f32bits(s.negStep), f32bits(s.bc2sqrt), f32bits(a.maxNorm ?? 0)],
-    workgroups: grid(rt, Math.ceil(n / 256)),
-  });
-}
-
-export async function fill(rt: GpuRuntime, a: FillArgs): Promise<void> {
-  const n = a.n ?? numel(a.x.shape);
-  if (!Number.isInteger(n) || n <= 0) throw new KernelShapeError('fill', `n must be a positive integer (got ${n})`);
-  if (numel(a.x.shape) < n) throw new KernelShapeError('fill', `x '${a.x.label}' has ${numel(a.x.shape)} elements [${a.x.shape}], needs ${n}`);
-  await launch(rt, {
-    kernel: 'fill',
-    shader: 'adamw',
-    entry: 'fill',
-    bindings: [a.x],
-    params: [n, f32bits(a.value ?? 0)],
     workgroups: grid(rt, Math.ceil(n / 256)),
   });
 }

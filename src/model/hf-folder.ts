@@ -2,6 +2,7 @@
 // directory) and save a trained model back as one (model.safetensors in f32 with the original tensor names,
 // config.json, tokenizer and other non-weight files copied) that transformers and sentence-transformers load.
 
+import { mulberry32 } from '../data/rng.ts';
 import { configJsonForSave, parseModelConfig, type ModelConfig } from './config.ts';
 import { initNewHead, paramSpecs, validateParams, type ParamSpec } from './params.ts';
 import { readSafetensors, readShardedSafetensors, writeSafetensors, type ReadResult } from './safetensors.ts';
@@ -73,18 +74,6 @@ export function readFolderWeights(files: FileMap): ReadResult {
   throw new HfFolderError(`no weights in the folder (expected model.safetensors or model.safetensors.index.json; files: ${names.join(', ')})`);
 }
 
-/** mulberry32: a small seeded generator so a new head is the same for the same seed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * Loads and validates a model folder given as files. An encoder-only checkpoint gets its classification head
  * initialised as transformers would (N(0, initializer_range) weights, zero biases) from `seed` (default 42).
@@ -109,7 +98,7 @@ export async function loadHfFolder(input: FileMap | Record<string, Uint8Array>, 
   report(2, 'checking tensors');
   const v = validateParams(config, weights.tensors);
   if (v.newHead.length) {
-    const init = initNewHead(config, v.newHead, seeded(opts.seed ?? 42));
+    const init = initNewHead(config, v.newHead, mulberry32(opts.seed ?? 42));
     // Re-insert in paramSpecs order so iteration order is the same as for a full checkpoint.
     const all = new Map([...v.params, ...init]);
     v.params.clear();

@@ -1,5 +1,6 @@
 // Shared by every GPU test file: one runtime per file, the adapter's name printed once, and a loud failure
 // (never a skip) when there is no adapter.
+import { mulberry32 } from '../../../src/data/rng.ts';
 import { GpuRuntime } from '../../../src/gpu/runtime.ts';
 
 let rt: Promise<GpuRuntime> | undefined;
@@ -23,16 +24,7 @@ export function gpu(): Promise<GpuRuntime> {
 }
 
 /** Deterministic pseudo-random numbers (mulberry32) so failures reproduce. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = mulberry32;
 
 export function randomF32(n: number, r: () => number, scale = 1): Float32Array {
   const out = new Float32Array(n);

@@ -333,3 +333,19 @@ describe('elementwise', () => {
     for (const t of [A, B, I]) rt.pool.release(t);
   });
 });
+
+describe('fill (large)', () => {
+  it('fills past 65535 workgroups (a 2-D grid) and stops at n', async () => {
+    const rt = await gpu();
+    const n = 65535 * 256 + 300; // 16,777,260 elements: needs more workgroups than one grid dimension holds
+    const X = await rt.pool.tensor([n], 'big');
+    await fill(rt, { y: X, n, value: 3.5 });
+    await fill(rt, { y: X, value: 0, n: n - 1 });
+    const x = await rt.readF32(X.buffer);
+    expect(x[n - 1]).toBe(3.5);
+    let nonZero = 0;
+    for (let i = 0; i < n - 1; i++) if (x[i] !== 0) nonZero++;
+    expect(nonZero).toBe(0);
+    rt.pool.release(X);
+  });
+});
