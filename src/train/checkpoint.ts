@@ -63,7 +63,9 @@ export class CheckpointError extends Error {
   override name = 'CheckpointError';
 }
 
-const FILES = { state: 'trainer_state.json', params: 'params.safetensors', m: 'adam_m.safetensors', v: 'adam_v.safetensors', best: 'best.safetensors' } as const;
+/** The files of a checkpoint folder. */
+export const CHECKPOINT_FILES = { state: 'trainer_state.json', params: 'params.safetensors', m: 'adam_m.safetensors', v: 'adam_v.safetensors', best: 'best.safetensors' } as const;
+const FILES = CHECKPOINT_FILES;
 
 function tensorsFile(map: ReadonlyMap<string, Float32Array>): Uint8Array {
   const t = new Map<string, { shape: number[]; data: Float32Array }>();

@@ -10,14 +10,14 @@ import { readSafetensors, writeSafetensors } from '../../model/safetensors.ts';
 import { GpuModel } from '../../train/gpu-model.ts';
 import { estimateTrainingMemory, paramCount } from '../../train/memory.ts';
 import { probeBatchSize } from '../../train/probe.ts';
-import { type Checkpoint, checkpointFromBytes, checkpointToBytes } from '../../train/checkpoint.ts';
+import { CHECKPOINT_FILES, type Checkpoint, checkpointFromFiles, checkpointToFiles } from '../../train/checkpoint.ts';
 import { train as runTraining } from '../../train/trainer.ts';
 import type { TrainEvent, TrainExample, TrainOptions } from '../../train/types.ts';
 import type { Progress } from '../../util/progress.ts';
 import { type TrainWorkerApi, type WorkerResult, toErrorData } from './protocol.ts';
-import { opfsDelete, opfsRead, opfsWrite } from './opfs.ts';
+import { opfsDelete, opfsRead, opfsReadFolder, opfsWrite, opfsWriteFolder } from './opfs.ts';
 
-const CHECKPOINT = 'checkpoint.bin';
+const CHECKPOINT = 'checkpoint';
 const TUNED = 'tuned.safetensors';
 
 let runtime: Promise<GpuRuntime> | undefined;
@@ -112,8 +112,8 @@ async function trainJob(signal: AbortSignal, trainSet: TrainExample[], valSet: T
   dropScorers();
   let resumeFrom: Checkpoint | undefined;
   if (resume) {
-    const bytes = await opfsRead(CHECKPOINT);
-    if (bytes) resumeFrom = checkpointFromBytes(bytes);
+    const files = await opfsReadFolder(CHECKPOINT, Object.values(CHECKPOINT_FILES));
+    if (files.has(CHECKPOINT_FILES.state)) resumeFrom = checkpointFromFiles(files);
     else emit({ type: 'warning', kind: 'other', message: 'No checkpoint was found; training starts from the beginning.' });
   } else {
     await opfsDelete(CHECKPOINT);
@@ -128,7 +128,7 @@ async function trainJob(signal: AbortSignal, trainSet: TrainExample[], valSet: T
         resumeFrom,
         onCheckpoint: async (c) => {
           resumeFrom = c;
-          await opfsWrite(CHECKPOINT, checkpointToBytes(c));
+          await opfsWriteFolder(CHECKPOINT, checkpointToFiles(c), CHECKPOINT_FILES.state);
         },
       });
       tuned = r.best;
