@@ -17,7 +17,7 @@ export interface ProgressBarOptions {
   units?: Record<string, string>;
 }
 
-const isBytes = (stage: string) => stage === 'ingest';
+const isBytes = (stage: string) => stage === 'ingest' || stage === 'download';
 const mb = (n: number) => (n / (1024 * 1024)).toFixed(1);
 
 export function createProgressBar(opts: ProgressBarOptions = {}): ProgressBar {

@@ -36,6 +36,11 @@ test('the lab: documents → queries → negatives → model → probe → train
   test.setTimeout(900_000);
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
+  // Only the configured endpoint (the local test server) and the page's own server may be reached.
+  const outside: string[] = [];
+  page.on('request', (r) => {
+    if (!/^(http:\/\/127\.0\.0\.1[:/]|blob:|data:)/.test(r.url())) outside.push(r.url());
+  });
   page.on('console', (m) => m.type() === 'error' && console.log(`[page] ${m.text()}`));
   page.on('response', (r) => r.status() >= 400 && console.log(`[page] HTTP ${r.status()} ${r.url()}`));
   await page.goto('./');
@@ -174,4 +179,5 @@ test('the lab: documents → queries → negatives → model → probe → train
   });
 
   expect(errors).toEqual([]);
+  expect(outside).toEqual([]);
 });

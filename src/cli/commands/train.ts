@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { checkExample, parseJsonl } from '../../data/jsonl.ts';
 import { GpuRuntime } from '../../gpu/runtime.ts';
-import { loadHfFolder, readFolderNode, saveHfFolder, writeFolderNode } from '../../model/hf-folder.ts';
+import { loadHfFolder, saveHfFolder, writeFolderNode } from '../../model/hf-folder.ts';
+import { modelFiles } from '../model-source.ts';
 import { buildTinyModel } from '../../model/tiny.ts';
 import { holdOut } from '../../train/batches.ts';
 import { type Checkpoint, loadCheckpointNode, saveCheckpointNode } from '../../train/checkpoint.ts';
@@ -17,7 +18,8 @@ import type { TrainEvent, TrainExample, TrainOptions } from '../../train/types.t
 import { abortOnSigint, createProgressBar } from '../progress-bar.ts';
 
 export const help = `rerank-lab train --model <dir> --data train.jsonl --out <dir> [options]
-  --model DIR           Hugging Face model folder (config.json, tokenizer.json, model.safetensors)
+  --model DIR|ID        Hugging Face model folder (config.json, tokenizer.json, model.safetensors), or a hub id
+                        such as BAAI/bge-reranker-base when online (HF_TOKEN, HF_ENDPOINT are honoured)
   --tiny                instead of --model: a tiny random char-level BERT built from the data (demos, smoke tests)
   --data FILE           training set, FlagEmbedding JSONL {"query": str, "pos": [str], "neg": [str]}
   --val FILE            validation set (same format); without it 10% of the examples are held out by --seed
@@ -154,7 +156,7 @@ export async function run(argv: string[]): Promise<number> {
   const bar = createProgressBar();
   const files = values.tiny
     ? buildTinyModel({ corpus: [...examples, ...valExamples].flatMap((e) => [e.query, ...e.pos, ...e.neg]), maxPositions: Math.max(64, opts.maxLength), seed: opts.seed })
-    : await readFolderNode(values.model as string);
+    : await modelFiles(values.model as string, bar.onProgress);
   const model = await loadHfFolder(files, { onProgress: bar.onProgress });
   bar.stop();
   for (const n of model.notes) console.error(`model: ${n}`);

@@ -34,6 +34,8 @@ export interface ScoredPair {
 export interface TrainWorkerApi {
   /** Opens the GPU (once) and describes the adapter: name, software or not, features, limits. */
   adapterInfo(): Promise<WorkerResult<GpuInfo>>;
+  /** Downloads a model folder from the Hugging Face hub (or a mirror endpoint) by id; the page then loads it. */
+  fetchHubModel(id: string, opts: { endpoint?: string; token?: string }, onProgress?: (p: Progress) => void): Promise<WorkerResult<Record<string, Uint8Array>>>;
   /** Loads a Hugging Face model folder (file name → bytes) as the base model. */
   loadModel(files: Record<string, Uint8Array>, onProgress?: (p: Progress) => void): Promise<WorkerResult<ModelSummary>>;
   /** Training memory for the loaded model at this shape, before anything is allocated. */

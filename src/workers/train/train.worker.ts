@@ -5,6 +5,7 @@ import * as Comlink from 'comlink';
 import { GpuDeviceLostError } from '../../gpu/errors.ts';
 import { GpuRuntime } from '../../gpu/runtime.ts';
 import { type HfModel, loadHfFolder, saveHfFolder } from '../../model/hf-folder.ts';
+import { fetchHubModel } from '../../model/hub.ts';
 import { paramSpecs } from '../../model/params.ts';
 import { readSafetensors, writeSafetensors } from '../../model/safetensors.ts';
 import { GpuModel } from '../../train/gpu-model.ts';
@@ -147,6 +148,13 @@ const SCORE_BATCH = 16;
 
 const api: TrainWorkerApi = {
   adapterInfo: () => result(async () => (await gpu()).info),
+
+  fetchHubModel: (id, o, onProgress) =>
+    result(async () => {
+      const signal = newJob('download');
+      const files = await fetchHubModel(id, { endpoint: o.endpoint || undefined, token: o.token || undefined, signal, onProgress: onProgress ? (p) => onProgress(p) : undefined });
+      return Object.fromEntries(files);
+    }),
 
   loadModel: (files, onProgress) =>
     result(async () => {
