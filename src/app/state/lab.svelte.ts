@@ -19,6 +19,8 @@ export interface QuerySettings {
   prompt: string;
   concurrency: number;
   timeoutMs: number;
+  /** The small instruct model for in-page generation (transformers.js on WebGPU), downloaded once when used. */
+  inPageModel?: string;
 }
 
 export interface MineSettings {
