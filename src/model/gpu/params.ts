@@ -61,8 +61,13 @@ export class GpuParams {
   /** Uploads `params` (HF name → f32 values, every name of paramSpecs(cfg)). */
   static async upload(rt: GpuRuntime, cfg: ModelConfig, params: ReadonlyMap<string, Float32Array>): Promise<GpuParams> {
     const gp = new GpuParams(rt, cfg);
-    await gp.allocate();
-    gp.write(params);
+    try {
+      await gp.allocate();
+      gp.write(params);
+    } catch (e) {
+      gp.release(); // a tensor that did not fit: give back the ones allocated before it
+      throw e;
+    }
     return gp;
   }
 
