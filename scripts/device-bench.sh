@@ -6,6 +6,7 @@ set -uo pipefail
 out=${OUT:-/tmp/out}; mkdir -p "$out"
 cli() { timeout "$1" node .devbuild/rerank-lab.mjs "${@:2}"; }
 cli 30 adapter | tee "$out/adapter.json"
+cli 120 bench --matmul | tee "$out/matmul.txt"
 for f in bert-tiny xlmr-tiny; do cli 60 parity tests/fixtures/hf-parity/$f | tee "$out/parity-$f.json"; done
 cli 120 bench --arch bert-base --batch 32 --length 512 --steps 4 | tee "$out/bench-bert-base.jsonl"
 timeout 150 python3 .devbuild/torch_reference.py --arch bert-base --batch 32 --length 512 | tee "$out/torch-bert-base.jsonl"

@@ -2,9 +2,12 @@
 import { parseArgs } from 'node:util';
 import { GpuRuntime } from '../../gpu/runtime.ts';
 import { PRESETS } from '../../model/presets.ts';
+import { defaultMatmulSizes, matmulBenchTable } from '../../kernels/matmul-bench.ts';
 import { runBench } from '../../train/bench.ts';
 
-export const help = `rerank-lab bench --arch ${Object.keys(PRESETS).join('|')} --batch N --length N [--steps N]
+export const help = `rerank-lab bench --matmul [sizes…]
+  Matmul TFLOP/s in the three forms training uses (the table of \`npm run bench\`).
+rerank-lab bench --arch ${Object.keys(PRESETS).join('|')} --batch N --length N [--steps N]
   Random weights of that shape (the shapes of torch_reference.py), BCE on random labels, AdamW, every pair
   --length tokens. Prints {"arch","batch","length","pairs_per_s","ms_per_step","peak_bytes","peak_gib",…} as JSON.
   Several --batch values run one after the other: --batch 16 --batch 32.
@@ -20,10 +23,18 @@ function printProfile(rows: { kernel: string; ms: number; dispatches: number }[]
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
+  const { values, positionals } = parseArgs({
     args: argv,
-    options: { profile: { type: 'boolean', default: false }, arch: { type: 'string', default: 'bert-base' }, batch: { type: 'string', multiple: true }, length: { type: 'string', default: '512' }, steps: { type: 'string', default: '4' } },
+    allowPositionals: true,
+    options: { matmul: { type: 'boolean', default: false }, profile: { type: 'boolean', default: false }, arch: { type: 'string', default: 'bert-base' }, batch: { type: 'string', multiple: true }, length: { type: 'string', default: '512' }, steps: { type: 'string', default: '4' } },
   });
+  if (values.matmul) {
+    const rt = await GpuRuntime.create();
+    const sizes = positionals.map(Number).filter((n) => n > 0);
+    console.log(await matmulBenchTable(rt, sizes.length ? sizes : defaultMatmulSizes(rt)));
+    rt.destroy();
+    return 0;
+  }
   const batches = (values.batch ?? ['32']).map(Number);
   const length = Number(values.length);
   const steps = Number(values.steps);
