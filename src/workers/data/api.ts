@@ -1,10 +1,12 @@
 // The data worker's API, independent of the transport: data.worker.ts exposes it over comlink, tests call it
 // directly. Every method returns a Result (errors travel as data, never as a rejected promise across the worker
 // boundary), reports progress through a callback (pass it wrapped in Comlink.proxy from the page), and can be
-// cancelled with cancel(jobId).
+// cancelled with cancel(jobId). The page's documents step, negatives table and export use it too: chunking of
+// stored documents, a one-document chunk preview, BM25 scores of mined examples, and zipping the export.
 
-import { chunkDocuments, type Chunk, type ChunkOptions } from '../../data/chunk.ts';
-import { ingest, type IngestOptions, type IngestReport } from '../../data/ingest.ts';
+import { zipSync, type Zippable } from 'fflate';
+import { chunkDocuments, chunkText, type Chunk, type ChunkOptions } from '../../data/chunk.ts';
+import { ingest, type IngestedDoc, type IngestOptions, type IngestReport } from '../../data/ingest.ts';
 import type { QueryRecord, TrainExample } from '../../data/jsonl.ts';
 import { mine, type MineOptions, type MineStats } from '../../data/mine.ts';
 import { MemoryCache, type QueryCache } from '../../data/query-cache.ts';
@@ -16,11 +18,15 @@ import { fromBlob, fromBytes, type SourceFile } from '../../data/source.ts';
 import { createTokenizer, type TokenMode } from '../../data/tokenize.ts';
 import type { InPageGenerator, InPageModelOptions } from '../../data/query-inpage.ts';
 import type { OnProgress } from '../../util/progress.ts';
+import { createExampleScorer, type ExampleScores, type ScoredExample } from './example-scores.ts';
+
+export type { ExampleScores, ScoredExample } from './example-scores.ts';
 
 export type Result<T> = { ok: true; value: T } | { ok: false; error: { name: string; message: string } };
 
 /** Options that cross the worker boundary: plain data only (no callbacks, no signals). */
-export type IngestJobOptions = Omit<IngestOptions, 'onProgress' | 'signal'> & Omit<ChunkOptions, 'countTokens' | 'unit'>;
+export type ChunkJobOptions = Omit<ChunkOptions, 'countTokens' | 'unit'>;
+export type IngestJobOptions = Omit<IngestOptions, 'onProgress' | 'signal'> & ChunkJobOptions;
 export type GenerateJobOptions = Omit<GenerateOptions, 'onProgress' | 'signal' | 'cache' | 'endpoint'> & {
   endpoint: Omit<GenerateOptions['endpoint'], 'fetch'>;
 };
@@ -33,15 +39,41 @@ export interface InMemoryFile {
   data: Uint8Array | string;
 }
 
+/**
+ * A file with the path it should be reported under, for files whose own name lacks the folder (a dropped folder's
+ * entries carry their path only in the FileSystemEntry, not in File.webkitRelativePath).
+ */
+export interface PathedFile {
+  file: Blob;
+  /** Path relative to the dropped folder's parent, '/'-separated. */
+  path: string;
+}
+
 export interface IngestJobResult {
   chunks: Chunk[];
   report: IngestReport;
+  /** The decoded documents, so the page can rechunk, preview and persist them without reading the files again. */
+  docs: IngestedDoc[];
   documents: number;
 }
 
 export interface DataWorkerApi {
-  /** Files from a drop or directory picker (File objects are structured-cloneable), or in-memory texts/bytes. */
-  ingest(jobId: string, files: (File | InMemoryFile)[], opts: IngestJobOptions, onProgress?: OnProgress): Promise<Result<IngestJobResult>>;
+  /**
+   * Files from a drop or directory picker (File objects are structured-cloneable), files with their folder path, or
+   * in-memory texts/bytes → decoded documents, chunked with opts (stages 'ingest', then 'chunk').
+   */
+  ingest(jobId: string, files: (File | PathedFile | InMemoryFile)[], opts: IngestJobOptions, onProgress?: OnProgress): Promise<Result<IngestJobResult>>;
+  /** Chunks documents already ingested (new chunk settings without reading the files again). Stage 'chunk'. */
+  chunk(jobId: string, docs: { source: string; text: string }[], opts: ChunkJobOptions, onProgress?: OnProgress): Promise<Result<Chunk[]>>;
+  /** The chunks of one document with these settings, for a live preview (fast; not cancellable). */
+  chunkPreview(doc: { source: string; text: string }, opts: ChunkJobOptions): Promise<Result<Chunk[]>>;
+  /**
+   * BM25 (over all chunks, rank_bm25 formula, the token mode mining used) of each example's positives and negatives
+   * for its query. The index is kept between calls with the same chunks and mode (stage 'BM25 index' when built).
+   */
+  bm25Scores(jobId: string, chunks: Chunk[], examples: ScoredExample[], mode: TokenMode, onProgress?: OnProgress): Promise<Result<ExampleScores[]>>;
+  /** A zip of the files (deflate level 6); names listed in store are stored uncompressed (safetensors barely shrink). */
+  zip(files: Record<string, Uint8Array>, store: string[]): Promise<Result<Uint8Array>>;
   generateQueries(jobId: string, chunks: Chunk[], opts: GenerateJobOptions, onProgress?: OnProgress): Promise<Result<GenerateResult>>;
   /**
    * Queries from a small instruct model in this worker (transformers.js on WebGPU), for users with no endpoint.
@@ -62,6 +94,7 @@ export interface DataWorkerApi {
 }
 
 const isBlob = (f: unknown): f is Blob => typeof Blob !== 'undefined' && f instanceof Blob;
+const isPathed = (f: File | PathedFile | InMemoryFile): f is PathedFile => !isBlob(f) && 'file' in f && isBlob(f.file);
 
 export function createDataApi(options: { cache?: () => Promise<QueryCache> } = {}): DataWorkerApi {
   const jobs = new Map<string, AbortController>();
@@ -74,16 +107,24 @@ export function createDataApi(options: { cache?: () => Promise<QueryCache> } = {
         ? IndexedDbCache.open().catch(() => new MemoryCache())
         : Promise.resolve(new MemoryCache()));
 
+  const scoreExamples = createExampleScorer();
+
+  async function run<T>(fn: () => Promise<T>): Promise<Result<T>> {
+    try {
+      return { ok: true, value: await fn() };
+    } catch (e) {
+      const err = e instanceof Error || e instanceof DOMException ? e : new Error(String(e));
+      return { ok: false, error: { name: err.name, message: err.message } };
+    }
+  }
   async function job<T>(jobId: string, fn: (signal: AbortSignal) => Promise<T>): Promise<Result<T>> {
     const ac = new AbortController();
     jobs.set(jobId, ac);
     try {
-      return { ok: true, value: await fn(ac.signal) };
-    } catch (e) {
-      const err = e instanceof Error || e instanceof DOMException ? e : new Error(String(e));
-      return { ok: false, error: { name: err.name, message: err.message } };
+      return await run(() => fn(ac.signal));
     } finally {
-      jobs.delete(jobId);
+      // a later job may have reused the id: leave its controller in place
+      if (jobs.get(jobId) === ac) jobs.delete(jobId);
     }
   }
   // progress callbacks may be comlink proxies: never let a failed postMessage break the job
@@ -93,6 +134,7 @@ export function createDataApi(options: { cache?: () => Promise<QueryCache> } = {
     ingest: (jobId, files, opts, onProgress) =>
       job(jobId, async (signal) => {
         const sources: SourceFile[] = files.map((f, i) => {
+          if (isPathed(f)) return fromBlob(f.file, f.path);
           if (!isBlob(f)) return fromBytes(f.data, f.path);
           const named = f as Blob & { name?: string; webkitRelativePath?: string };
           return fromBlob(f, named.webkitRelativePath || named.name || `file-${i + 1}`);
@@ -100,7 +142,16 @@ export function createDataApi(options: { cache?: () => Promise<QueryCache> } = {
         const progress = safe(onProgress);
         const { docs, report } = await ingest(sources, { ...opts, onProgress: progress, signal });
         const chunks = chunkDocuments(docs, { ...opts, onProgress: progress, signal });
-        return { chunks, report, documents: docs.length };
+        return { chunks, report, docs, documents: docs.length };
+      }),
+    chunk: (jobId, docs, opts, onProgress) => job(jobId, async (signal) => chunkDocuments(docs, { ...opts, onProgress: safe(onProgress), signal })),
+    chunkPreview: (doc, opts) => run(async () => chunkText(doc.source, doc.text, opts)),
+    bm25Scores: (jobId, chunks, examples, mode, onProgress) => job(jobId, (signal) => scoreExamples(chunks, examples, mode, { onProgress: safe(onProgress), signal })),
+    zip: (files, store) =>
+      run(async () => {
+        const z: Zippable = {};
+        for (const [name, bytes] of Object.entries(files)) z[name] = store.includes(name) ? [bytes, { level: 0 }] : bytes;
+        return zipSync(z, { level: 6 });
       }),
     generateQueries: (jobId, chunks, opts, onProgress) =>
       job(jobId, async (signal) => generateQueries(chunks, { ...opts, cache: await getCache(), onProgress: safe(onProgress), signal })),

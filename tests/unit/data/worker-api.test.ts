@@ -1,7 +1,11 @@
 import * as Comlink from 'comlink';
+import { unzipSync } from 'fflate';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createDataApi, type DataWorkerApi } from '../../../src/workers/data/api.ts';
+import { Bm25Index } from '../../../src/data/bm25.ts';
+import { chunkDocuments, chunkText, type Chunk } from '../../../src/data/chunk.ts';
 import { MemoryCache } from '../../../src/data/query-cache.ts';
+import { createTokenizer } from '../../../src/data/tokenize.ts';
 import type { Progress } from '../../../src/util/progress.ts';
 
 // The worker's API over a real comlink channel (a MessageChannel in this process), as the page uses it.
@@ -60,5 +64,95 @@ describe('data worker API over comlink', () => {
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.error.name).toBe('AbortError');
     expect(await api.cancel('slow')).toBe(false);
+  });
+
+  it('returns the decoded documents with the chunks, and keeps the path of a file given with one', async () => {
+    const files = [
+      { file: new Blob([text(1)]), path: 'folder/sub/a.txt' },
+      { file: new Blob([new TextEncoder().encode(text(2))]), path: 'folder/b.md' },
+    ];
+    const r = await api.ingest('pathed', files, { size: 30, overlap: 0 });
+    if (!r.ok) throw new Error(r.error.message);
+    expect(r.value.docs.map((d) => [d.source, d.text])).toEqual([
+      ['folder/sub/a.txt', text(1)],
+      ['folder/b.md', text(2)],
+    ]);
+    expect(r.value.documents).toBe(2);
+    expect(r.value.report.files.map((f) => f.path)).toEqual(['folder/sub/a.txt', 'folder/b.md']);
+    expect(r.value.chunks).toEqual(chunkDocuments(r.value.docs, { size: 30, overlap: 0 }));
+    expect(new Set(r.value.chunks.map((c) => c.source))).toEqual(new Set(['folder/sub/a.txt', 'folder/b.md']));
+  });
+
+  it('rechunks stored documents with new settings, with progress, and previews one document', async () => {
+    const ing = await api.ingest('ing', docs.slice(0, 6), {});
+    if (!ing.ok) throw new Error(ing.error.message);
+    const stored = ing.value.docs.map((d) => ({ source: d.source, text: d.text }));
+    const events: Progress[] = [];
+    const r = await api.chunk('rechunk', stored, { size: 20, overlap: 5 }, Comlink.proxy((p: Progress) => void events.push(p)));
+    if (!r.ok) throw new Error(r.error.message);
+    expect(r.value).toEqual(chunkDocuments(stored, { size: 20, overlap: 5 }));
+    expect(r.value.length).toBeGreaterThan(ing.value.chunks.length); // smaller chunks, more of them
+    const p = await api.chunkPreview(stored[2], { size: 20, overlap: 5 });
+    if (!p.ok) throw new Error(p.error.message);
+    expect(p.value).toEqual(chunkText(stored[2].source, stored[2].text, { size: 20, overlap: 5 }));
+    expect(p.value).toEqual(r.value.filter((c) => c.source === stored[2].source));
+    await new Promise((res) => setTimeout(res, 20));
+    expect(events.map((e) => e.stage)).toContain('chunk');
+  });
+
+  it('scores mined examples by BM25 over all chunks (NaN for a text that is no chunk), and reports errors as data', async () => {
+    const chunks: Chunk[] = [
+      '燃气设施改动应当报批，由燃气主管部门审批。',
+      '城市道路占用需要许可，由市政部门审批。',
+      '供水管道维修应当提前公告。',
+      '燃气表的安装由燃气公司负责。',
+    ].map((t, i) => ({ id: `c${i}`, text: t, source: `s${i}`, start: 0, end: t.length }));
+    const examples = [
+      { query: '燃气设施改动要报批吗', pos: [chunks[0].text], neg: [chunks[3].text, chunks[1].text, 'not a chunk'] },
+      { query: '占用城市道路', pos: [chunks[1].text], neg: [chunks[2].text] },
+    ];
+    const events: Progress[] = [];
+    const r = await api.bm25Scores('bm25', chunks, examples, 'default', Comlink.proxy((p: Progress) => void events.push(p)));
+    if (!r.ok) throw new Error(r.error.message);
+    const tok = await createTokenizer('default');
+    const index = Bm25Index.build(chunks.map((c) => tok.tokenize(c.text)));
+    const want = (q: string, ids: number[]) => ids.map((i) => index.scores(tok.tokenize(q))[i]);
+    expect(r.value[0].pos).toEqual(want(examples[0].query, [0]));
+    expect(r.value[0].neg.slice(0, 2)).toEqual(want(examples[0].query, [3, 1]));
+    expect(r.value[0].neg[2]).toBeNaN();
+    expect(r.value[1]).toEqual({ pos: want(examples[1].query, [1]), neg: want(examples[1].query, [2]) });
+    expect(r.value[0].pos[0]).toBeGreaterThan(r.value[0].neg[1]); // the relevant chunk outscores the unrelated one
+    await new Promise((res) => setTimeout(res, 20));
+    expect(events.map((e) => e.stage)).toContain('BM25 index');
+    // other chunks: the kept index is not reused
+    const other = chunks.slice(1);
+    const r2 = await api.bm25Scores('bm25b', other, [{ query: '燃气表', pos: [other[2].text], neg: [] }], 'default');
+    if (!r2.ok) throw new Error(r2.error.message);
+    const index2 = Bm25Index.build(other.map((c) => tok.tokenize(c.text)));
+    expect(r2.value[0].pos).toEqual([index2.scores(tok.tokenize('燃气表'))[2]]);
+    const empty = await api.bm25Scores('bm25c', [], examples, 'default');
+    expect(empty).toEqual({ ok: false, error: { name: 'Error', message: expect.stringMatching(/empty/) } });
+  });
+
+  it('cancels a BM25 scoring job by id while it builds the index', async () => {
+    const big = Array.from({ length: 20000 }, (_, i) => ({ id: `b${i}`, text: `第${i}段：燃气设施改动应当报批，城市道路占用需要许可。`, source: `s${i % 50}`, start: 0, end: 20 }));
+    const p = api.bm25Scores('slow-bm25', big, [{ query: '燃气', pos: [big[0].text], neg: [] }], 'seed');
+    await new Promise((r) => setTimeout(r, 30));
+    expect(await api.cancel('slow-bm25')).toBe(true);
+    const r = await p;
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.error.name).toBe('AbortError');
+  });
+
+  it('zips the export, storing the named files uncompressed', async () => {
+    const weights = new Uint8Array(4096).map((_, i) => (i * 7) % 256);
+    const card = new TextEncoder().encode('# model\n'.repeat(200));
+    const r = await api.zip({ 'model/model.safetensors': weights, 'model/README.md': card }, ['model/model.safetensors']);
+    if (!r.ok) throw new Error(r.error.message);
+    const methods: Record<string, number> = {};
+    const out = unzipSync(r.value, { filter: (f) => ((methods[f.name] = f.compression), true) });
+    expect(out['model/model.safetensors']).toEqual(weights);
+    expect(out['model/README.md']).toEqual(card);
+    expect(methods).toEqual({ 'model/model.safetensors': 0, 'model/README.md': 8 }); // 0 stored, 8 deflate
   });
 });
