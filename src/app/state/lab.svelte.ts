@@ -9,7 +9,7 @@ import type { MineStats } from '../../data/mine.ts';
 import type { EvalReport } from '../../eval/report.ts';
 import type { RankingMetrics } from '../../eval/metrics.ts';
 import type { MemoryEstimate, ModelSummary, ProbeResult, TrainEvent, TrainOptions, TrainSummary } from '../../workers/train/protocol.ts';
-import type { ExampleScores } from '../workers/lab-api.ts';
+import type { ExampleScores } from '../../workers/data/api.ts';
 import { load, save } from './db.ts';
 import { LR_DEFAULT } from '../lib/suggest.ts';
 

@@ -1,15 +1,9 @@
-// Handles on the three workers the page uses. Components call these; none of them computes on the main thread.
+// Handles on the two workers the page uses (data, train). Components call these; none of them computes on the main
+// thread.
 import * as Comlink from 'comlink';
-import type { LabWorkerApi } from './lab-api.ts';
 import { createDataWorker, type DataWorker } from '../../workers/data/client.ts';
 
-let lab: Comlink.Remote<LabWorkerApi> | undefined;
 let data: DataWorker | undefined;
-
-export function labWorker(): Comlink.Remote<LabWorkerApi> {
-  lab ??= Comlink.wrap<LabWorkerApi>(new Worker(new URL('./lab.worker.ts', import.meta.url), { type: 'module', name: 'rerank-lab-page' }));
-  return lab;
-}
 
 export function dataWorker(): DataWorker['api'] {
   data ??= createDataWorker();
