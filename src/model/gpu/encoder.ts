@@ -74,6 +74,7 @@ interface Workspace {
   x0: Tensor; // [T,H]
   layers: LayerActs[];
   cls: Tensor; // [B,H]
+  pre: Tensor; // [B,H] dense(cls) before tanh
   pooled: Tensor; // [B,H]
   logits: Tensor; // [B,1]
   // backward scratch
@@ -151,6 +152,7 @@ export class GpuCrossEncoder {
       x0: await t([T, H], 'emb.out'),
       layers,
       cls: await t([B, H], 'head.cls'),
+      pre: await t([B, H], 'head.pre'),
       pooled: await t([B, H], 'head.pooled'),
       logits: await t([B, 1], 'logits'),
       dA: await t([T, H], 'grad.A'),
@@ -181,7 +183,7 @@ export class GpuCrossEncoder {
     const { hidden: H, intermediate: I, heads: nh, layers } = cfg;
     const T = B * L;
     const perLayer = T * (3 * H + H + H + H + I + H + H) + B * nh * L + 4 * T;
-    const rest = B * L + B + 2 * T * H + 2 * T + 3 * B * H + B + 2 * T * H + 3 * T * I + 3 * T * H + T * H + 3 * B * H;
+    const rest = B * L + B + 2 * T * H + 2 * T + 4 * B * H + B + 2 * T * H + 3 * T * I + 3 * T * H + T * H + 3 * B * H;
     return 4 * (layers * perLayer + rest);
   }
 
@@ -285,8 +287,8 @@ export class GpuCrossEncoder {
     await gatherRows(rt, { x, idx: ws.rows, out: ws.cls, n: B, cols: H, rowsIn: T });
     // XLM-R's classifier applies dropout before dense and before out_proj; BERT's pooler output gets dropout once.
     // Parity runs with dropout 0; training with a small dropout here matters little, so the head runs without it.
-    await matmul(rt, { a: ws.cls, b: h.denseW.p, c: ws.dPre, M: B, N: H, K: H, transB: true, bias: h.denseB.p });
-    await tanhForward(rt, { x: ws.dPre, y: ws.pooled, n: B * H });
+    await matmul(rt, { a: ws.cls, b: h.denseW.p, c: ws.pre, M: B, N: H, K: H, transB: true, bias: h.denseB.p });
+    await tanhForward(rt, { x: ws.pre, y: ws.pooled, n: B * H });
     await matmul(rt, { a: ws.pooled, b: h.outW.p, c: ws.logits, M: B, N: 1, K: H, transB: true, bias: h.outB.p });
   }
 
@@ -304,7 +306,6 @@ export class GpuCrossEncoder {
     const H = cfg.hidden;
     const P = this.params;
     const h = P.head;
-    const lastOut = cfg.layers > 0 ? ws.layers[cfg.layers - 1].out : ws.x0;
     // logits = pooled·Woutᵀ + bout
     await matmul(rt, { a: dLogits, b: ws.pooled, c: h.outW.g!, M: 1, N: H, K: B, transA: true, accumulate: true });
     await colSum(rt, { x: dLogits, out: h.outB.g!, rows: B, cols: 1, accumulate: true });
@@ -318,7 +319,6 @@ export class GpuCrossEncoder {
     // cls = out[rows]: the gradient of the last layer's output is zero except at the first token of each pair
     await fill(rt, { y: ws.dA, n: T * H, value: 0 });
     await scatterRows(rt, { dOut: ws.dCls, idx: ws.rows, dx: ws.dA, n: B, cols: H, rowsIn: T, accumulate: false });
-    void lastOut;
     // dA holds d(out of layer i); each layer leaves d(its input) in dA again.
     for (let i = cfg.layers - 1; i >= 0; i--) {
       const x = i > 0 ? ws.layers[i - 1].out : ws.x0;
