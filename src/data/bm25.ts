@@ -191,6 +191,11 @@ export class Bm25Index {
     return t;
   }
 
+  /** Distinct term ids of a document in no particular order (a view: do not modify). Cheaper than termsOf. */
+  distinctTerms(doc: number): Int32Array {
+    return this.docTerms.subarray(this.docTermStart[doc], this.docTermStart[doc + 1]);
+  }
+
   /** Document frequency of a token (0 if unknown). */
   df(token: string): number {
     const t = this.vocab.get(token);
@@ -271,10 +276,12 @@ export class Bm25Index {
     let cand: Int32Array;
     if (i < terms.length) {
       // probe phase: only documents that can still reach theta
+      // (a document dropped here is cleared at once; the kept ones are cleared by select below)
       const keep: number[] = [];
       for (let j = 0; j < nt; j++) {
         const d = touched[j];
         if (acc[d] + rest[i] >= theta && (!accept || accept(d))) keep.push(d);
+        else acc[d] = 0;
       }
       cand = Int32Array.from(keep).sort();
       for (; i < terms.length; i++) {
@@ -296,12 +303,10 @@ export class Bm25Index {
     } else {
       cand = touched.subarray(0, nt);
     }
-    const hits = this.select(cand, cand.length, k, accept);
-    for (let j = 0; j < nt; j++) {
-      const d = touched[j];
-      acc[d] = 0;
-      seen[d] = 0;
-    }
+    // select reads each candidate's score once and clears it in the same pass (the scratch must be all zero for the
+    // next query); \`seen\` is only written on the unpruned path.
+    const hits = this.select(cand, cand.length, k, accept, true);
+    if (!prunable) for (let j = 0; j < nt; j++) seen[touched[j]] = 0;
     return hits;
   }
 
@@ -311,8 +316,8 @@ export class Bm25Index {
     return hits.size < k ? -Infinity : hits.hs[0];
   }
 
-  private select(docs: Int32Array, n: number, k: number, accept?: (doc: number) => boolean): Hit[] {
-    const { hs, hd, size } = this.heapTop(docs, n, k, accept);
+  private select(docs: Int32Array, n: number, k: number, accept?: (doc: number) => boolean, clear = false): Hit[] {
+    const { hs, hd, size } = this.heapTop(docs, n, k, accept, clear);
     const hits: Hit[] = [];
     for (let i = 0; i < size; i++) hits.push({ doc: hd[i], score: hs[i] });
     hits.sort((a, b) => b.score - a.score || a.doc - b.doc);
@@ -323,8 +328,8 @@ export class Bm25Index {
   private hs = new Float64Array(64);
   private hd = new Int32Array(64);
 
-  /** Bounded min-heap of (score, doc) over docs[0..n): the root is the weakest kept hit. */
-  private heapTop(docs: Int32Array, n: number, k: number, accept?: (doc: number) => boolean): { hs: Float64Array; hd: Int32Array; size: number } {
+  /** Bounded min-heap of (score, doc) over docs[0..n): the root is the weakest kept hit. `clear` zeroes acc[d]. */
+  private heapTop(docs: Int32Array, n: number, k: number, accept?: (doc: number) => boolean, clear = false): { hs: Float64Array; hd: Int32Array; size: number } {
     const acc = this.acc;
     if (this.hs.length < k) {
       this.hs = new Float64Array(k);
@@ -336,6 +341,7 @@ export class Bm25Index {
     for (let i = 0; i < n; i++) {
       const d = docs[i];
       const s = acc[d];
+      if (clear) acc[d] = 0;
       if (size === k && (s < hs[0] || (s === hs[0] && d > hd[0]))) continue; // cheap reject first
       if (accept && !accept(d)) continue;
       if (size < k) {

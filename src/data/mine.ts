@@ -165,6 +165,26 @@ export async function mine(chunks: readonly Chunk[], queries: readonly QueryReco
   const sidePool: number[][] = [[], []];
   for (let i = 0; i < chunks.length; i++) sidePool[split.side[i]].push(i);
 
+  // Guard inputs as typed arrays: the inner loop runs ~16 times per query and must not chase chunk objects or
+  // compare source strings. srcId numbers the distinct sources.
+  const srcId = new Int32Array(chunks.length);
+  const startAt = new Float64Array(chunks.length);
+  const endAt = new Float64Array(chunks.length);
+  {
+    const ids = new Map<string, number>();
+    for (let i = 0; i < chunks.length; i++) {
+      const c = chunks[i];
+      let id = ids.get(c.source);
+      if (id === undefined) ids.set(c.source, (id = ids.size));
+      srcId[i] = id;
+      startAt[i] = c.start;
+      endAt[i] = c.end;
+    }
+  }
+  // Near-duplicate test against the positive: mark its distinct terms once per query (stamp = query number + 1),
+  // then count a candidate's marked terms. Same intersection and union as jaccard() on the sorted lists.
+  const stamp = new Int32Array(index.vocab.size);
+
   const removed = zeroGuards();
   const removedRandom = zeroGuards();
   const negCount = { fromRanking: 0, random: 0 };
@@ -181,33 +201,50 @@ export async function mine(chunks: readonly Chunk[], queries: readonly QueryReco
     const { q, pos } = usable[qi];
     const side = split.side[pos];
     const P = chunks[pos];
+    const pSrc = srcId[pos];
+    const pStart = startAt[pos];
+    const pEnd = endAt[pos];
+    const pHash = textHash[pos];
+    let posTerms = 0;
+    if (guards.nearDuplicate > 0) {
+      const pt = index.distinctTerms(pos);
+      for (let j = 0; j < pt.length; j++) stamp[pt[j]] = qi + 1;
+      posTerms = pt.length;
+    }
     const answers = guards.answerSpan ? (q.answers ?? []).map((a) => a.trim()).filter((a) => a.length >= 2) : [];
     const taken = new Set<number>(); // text hashes of chosen negatives
     const neg: string[] = [];
     const consider = (d: number, counts: GuardCounts): boolean => {
-      if (d === pos || textHash[d] === textHash[pos]) {
+      const h = textHash[d];
+      if (d === pos || h === pHash) {
         counts.positive++;
         return false;
       }
-      if (taken.has(textHash[d])) {
+      if (taken.has(h)) {
         counts.repeated++;
         return false;
       }
-      const C = chunks[d];
-      if (guards.overlap && C.source === P.source && C.start < P.end && P.start < C.end) {
+      if (guards.overlap && srcId[d] === pSrc && startAt[d] < pEnd && pStart < endAt[d]) {
         counts.overlap++;
         return false;
       }
-      if (answers.length && answers.some((a) => C.text.includes(a))) {
+      const text = chunks[d].text;
+      if (answers.length && answers.some((a) => text.includes(a))) {
         counts.answerSpan++;
         return false;
       }
-      if (guards.nearDuplicate > 0 && jaccard(index.termsOf(d), index.termsOf(pos)) >= guards.nearDuplicate) {
-        counts.nearDuplicate++;
-        return false;
+      if (guards.nearDuplicate > 0) {
+        const ct = index.distinctTerms(d);
+        let inter = 0;
+        for (let j = 0; j < ct.length; j++) if (stamp[ct[j]] === qi + 1) inter++;
+        const union = ct.length + posTerms - inter;
+        if ((union === 0 ? 1 : inter / union) >= guards.nearDuplicate) {
+          counts.nearDuplicate++;
+          return false;
+        }
       }
-      taken.add(textHash[d]);
-      neg.push(C.text);
+      taken.add(h);
+      neg.push(text);
       return true;
     };
     const hits = index.topK(queryTokens[qi], topK, sameSide(side));
