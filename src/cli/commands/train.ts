@@ -13,7 +13,7 @@ import { modelFiles } from '../model-source.ts';
 import { buildTinyModel } from '../../model/tiny.ts';
 import { holdOut } from '../../train/batches.ts';
 import { type Checkpoint, loadCheckpointNode, saveCheckpointNode } from '../../train/checkpoint.ts';
-import { train } from '../../train/trainer.ts';
+import { trainResilient } from '../../train/resilient.ts';
 import type { TrainEvent, TrainExample, TrainOptions } from '../../train/types.ts';
 import { abortOnSigint, createProgressBar } from '../progress-bar.ts';
 
@@ -196,7 +196,7 @@ export async function run(argv: string[]): Promise<number> {
   };
   let result;
   try {
-    result = await train(rt, model, { train: examples, val: valExamples }, opts, {
+    result = await trainResilient(rt, model, { train: examples, val: valExamples }, opts, {
       onEvent,
       signal: ac.signal,
       resumeFrom,

@@ -12,7 +12,7 @@ import { GpuModel } from '../../train/gpu-model.ts';
 import { estimateTrainingMemory, paramCount } from '../../train/memory.ts';
 import { probeBatchSize } from '../../train/probe.ts';
 import { CHECKPOINT_FILES, type Checkpoint, checkpointFromFiles, checkpointToFiles } from '../../train/checkpoint.ts';
-import { train as runTraining } from '../../train/trainer.ts';
+import { trainResilient } from '../../train/resilient.ts';
 import type { TrainEvent, TrainExample, TrainOptions } from '../../train/types.ts';
 import type { Progress } from '../../util/progress.ts';
 import { type TrainWorkerApi, type WorkerResult, toErrorData } from './protocol.ts';
@@ -107,7 +107,7 @@ async function scorer(which: 'base' | 'tuned'): Promise<GpuModel> {
   return scorers[which]!;
 }
 
-/** Trains from scratch or from the OPFS checkpoint; a lost device is recreated and training resumes, 3 times at most. */
+/** Trains from scratch or from the OPFS checkpoint; a lost device is recreated and training resumes (trainResilient). */
 async function trainJob(signal: AbortSignal, trainSet: TrainExample[], valSet: TrainExample[], opts: TrainOptions, emit: (e: TrainEvent) => void, resume: boolean) {
   const m = needModel();
   dropScorers();
@@ -119,29 +119,18 @@ async function trainJob(signal: AbortSignal, trainSet: TrainExample[], valSet: T
   } else {
     await opfsDelete(CHECKPOINT);
   }
-  for (let attempt = 0; ; attempt++) {
-    const rt = await gpu();
-    try {
-      const r = await runTraining(rt, m, { train: trainSet, val: valSet }, opts, {
-        signal,
-        onEvent: emit,
-        waitIfPaused: () => paused?.promise ?? Promise.resolve(),
-        resumeFrom,
-        onCheckpoint: async (c) => {
-          resumeFrom = c;
-          await opfsWriteFolder(CHECKPOINT, checkpointToFiles(c), CHECKPOINT_FILES.state);
-        },
-      });
-      tuned = r.best;
-      const shapes = new Map(paramSpecs(m.config).map((p) => [p.name, p.shape]));
-      await opfsWrite(TUNED, writeSafetensors(new Map([...r.best].map(([k, v]) => [k, { shape: shapes.get(k) ?? [v.length], data: v }]))));
-      return r.summary;
-    } catch (e) {
-      if (!(rt.lostError || e instanceof GpuDeviceLostError) || attempt >= 3) throw e;
-      emit({ type: 'warning', kind: 'device-lost', message: `The GPU device was lost (${(e as Error).message}); recreating it and resuming from the last checkpoint.` });
-      await rt.recreate();
-    }
-  }
+  const rt = await gpu();
+  const r = await trainResilient(rt, m, { train: trainSet, val: valSet }, opts, {
+    signal,
+    onEvent: emit,
+    waitIfPaused: () => paused?.promise ?? Promise.resolve(),
+    resumeFrom,
+    onCheckpoint: (c) => opfsWriteFolder(CHECKPOINT, checkpointToFiles(c), CHECKPOINT_FILES.state),
+  });
+  tuned = r.best;
+  const shapes = new Map(paramSpecs(m.config).map((p) => [p.name, p.shape]));
+  await opfsWrite(TUNED, writeSafetensors(new Map([...r.best].map(([k, v]) => [k, { shape: shapes.get(k) ?? [v.length], data: v }]))));
+  return r.summary;
 }
 
 const SCORE_BATCH = 16;
