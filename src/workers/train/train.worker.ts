@@ -13,6 +13,7 @@ import { estimateTrainingMemory, paramCount } from '../../train/memory.ts';
 import { probeBatchSize } from '../../train/probe.ts';
 import { CHECKPOINT_FILES, type Checkpoint, checkpointFromFiles, checkpointToFiles } from '../../train/checkpoint.ts';
 import { trainResilient } from '../../train/resilient.ts';
+import { stepCounts } from '../../train/trainer.ts';
 import type { TrainEvent, TrainExample, TrainOptions } from '../../train/types.ts';
 import type { Progress } from '../../util/progress.ts';
 import { type TrainWorkerApi, type WorkerResult, toErrorData } from './protocol.ts';
@@ -120,8 +121,13 @@ async function trainJob(signal: AbortSignal, trainSet: TrainExample[], valSet: T
     await opfsDelete(CHECKPOINT);
   }
   const rt = await gpu();
+  // A checkpoint copies the weights and both AdamW moments (3× the model) into OPFS: four times an epoch for models
+  // up to ~150M parameters, once an epoch for larger ones.
+  const perEpoch = stepCounts(trainSet.length, opts).perEpoch;
+  const checkpointEverySteps = paramCount(m.config) <= 150e6 ? Math.max(1, Math.ceil(perEpoch / 4)) : undefined;
   const r = await trainResilient(rt, m, { train: trainSet, val: valSet }, opts, {
     signal,
+    checkpointEverySteps,
     onEvent: emit,
     waitIfPaused: () => paused?.promise ?? Promise.resolve(),
     resumeFrom,
