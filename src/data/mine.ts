@@ -13,6 +13,7 @@ import type { QueryRecord, TrainExample } from './jsonl.ts';
 import { mulberry32 } from './rng.ts';
 import { splitBySource } from './split.ts';
 import { createTokenizer, type TokenMode, type Tokenizer } from './tokenize.ts';
+import type { TokenizePool } from './tokenize-pool.ts';
 import { throwIfAborted, type LongRunning } from '../util/progress.ts';
 
 export interface GuardOptions {
@@ -33,6 +34,10 @@ export interface MineOptions extends LongRunning {
   seedCompatible?: boolean;
   /** Reuse a tokenizer (the worker keeps one); otherwise one is created for the mode. */
   tokenizer?: Tokenizer;
+  /** Tokenising threads (see TokenizeAllOptions.threads; 1 = this thread only). */
+  threads?: number;
+  /** An open tokenising pool (e.g. Web Workers); mine() does not close it. */
+  tokenPool?: TokenizePool;
   guards?: GuardOptions;
   /** Fill up with random chunks when the ranking runs out (default true, as the seed). */
   topUpRandom?: boolean;
@@ -82,8 +87,64 @@ export function yieldToEventLoop(): Promise<void> {
   return new Promise((r) => setTimeout(r, 0));
 }
 
-/** Tokenises many texts with progress and cancel; yields to the event loop every `every` texts. */
-export async function tokenizeAll(texts: readonly string[], tok: Tokenizer, opts: LongRunning & { stage?: string; every?: number } = {}): Promise<string[][]> {
+export interface TokenizeAllOptions extends LongRunning {
+  stage?: string;
+  /** Single-thread path: yield to the event loop every `every` texts (default 2000). */
+  every?: number;
+  /**
+   * Threads to tokenise on. 1: this thread only. Default: in Node, every core (at most 4) once there are at least
+   * PARALLEL_MIN_TEXTS texts; elsewhere this thread (unless a pool is given). Output is identical either way.
+   */
+  threads?: number;
+  /** An open pool to use (e.g. Web Workers in the page, or one Node pool shared by several calls). */
+  pool?: TokenizePool;
+  /** Texts per message to a thread (default 500). */
+  batch?: number;
+}
+
+/** Below this many texts starting threads (each loads jieba) costs more than it saves. */
+export const PARALLEL_MIN_TEXTS = 4000;
+
+const isNode = typeof process !== 'undefined' && !!process.versions?.node && typeof window === 'undefined';
+
+/**
+ * In Node, a pool of worker threads for `count` texts, or undefined where threads would not pay or cannot start
+ * (the caller then tokenises on its own thread). The caller closes it.
+ */
+export async function openTokenizePool(count: number, threads?: number): Promise<TokenizePool | undefined> {
+  if (!isNode || threads === 1 || count < PARALLEL_MIN_TEXTS) return undefined;
+  try {
+    // a computed specifier keeps the page's bundler away from this Node-only module
+    const spec = './tokenize-pool-node.ts';
+    const mod = (await import(/* @vite-ignore */ spec)) as typeof import('./tokenize-pool-node.ts');
+    const n = threads ?? mod.defaultTokenizeThreads();
+    return n > 1 ? await mod.openNodeTokenizePool(n) : undefined;
+  } catch {
+    return undefined; // no worker threads here (e.g. a sandbox): tokenising on this thread gives the same tokens
+  }
+}
+
+/**
+ * Tokenises many texts with progress and cancel, on worker threads where that pays (see TokenizeAllOptions.threads);
+ * the token lists are the same as `texts.map(tok.tokenize)`. Tokenizers without a `spec` always run here.
+ */
+export async function tokenizeAll(texts: readonly string[], tok: Tokenizer, opts: TokenizeAllOptions = {}): Promise<string[][]> {
+  if (tok.spec && opts.threads !== 1) {
+    if (opts.pool) return opts.pool.tokenize(texts, tok.spec, opts);
+    const pool = await openTokenizePool(texts.length, opts.threads);
+    if (pool) {
+      try {
+        return await pool.tokenize(texts, tok.spec, opts);
+      } finally {
+        pool.close();
+      }
+    }
+  }
+  return tokenizeHere(texts, tok, opts);
+}
+
+/** The single-thread path: yields to the event loop every `every` texts so a cancel gets through. */
+export async function tokenizeHere(texts: readonly string[], tok: Tokenizer, opts: TokenizeAllOptions = {}): Promise<string[][]> {
   const out: string[][] = new Array(texts.length);
   const every = opts.every ?? 2000;
   for (let i = 0; i < texts.length; i++) {
@@ -130,24 +191,34 @@ export async function mine(chunks: readonly Chunk[], queries: readonly QueryReco
   chunks.forEach((c, i) => byId.set(c.id, i));
 
   let t0 = performance.now();
-  const docTokens = await tokenizeAll(
-    chunks.map((c) => c.text),
-    tok,
-    { ...opts, stage: 'tokenise' },
-  );
+  // one pool for chunks and queries (threads start once)
+  const ownPool = opts.tokenPool ? undefined : tok.spec && (await openTokenizePool(chunks.length + queries.length, opts.threads));
+  const pool = opts.tokenPool ?? ownPool;
+  const tokOpts = { signal: opts.signal, onProgress: opts.onProgress, threads: pool ? opts.threads : 1, pool };
+  let docTokens: string[][];
+  let queryTokens: string[][];
   const usable: { q: QueryRecord; pos: number }[] = [];
   const dropped = { unknownChunk: 0, empty: 0 };
-  for (const q of queries) {
-    const pos = byId.get(q.chunk_id);
-    if (pos === undefined) dropped.unknownChunk++;
-    else if (!q.query.trim()) dropped.empty++;
-    else usable.push({ q, pos });
+  try {
+    docTokens = await tokenizeAll(
+      chunks.map((c) => c.text),
+      tok,
+      { ...tokOpts, stage: 'tokenise' },
+    );
+    for (const q of queries) {
+      const pos = byId.get(q.chunk_id);
+      if (pos === undefined) dropped.unknownChunk++;
+      else if (!q.query.trim()) dropped.empty++;
+      else usable.push({ q, pos });
+    }
+    queryTokens = await tokenizeAll(
+      usable.map((u) => u.q.query),
+      tok,
+      { ...tokOpts, stage: 'tokenise queries' },
+    );
+  } finally {
+    ownPool?.close();
   }
-  const queryTokens = await tokenizeAll(
-    usable.map((u) => u.q.query),
-    tok,
-    { ...opts, stage: 'tokenise queries' },
-  );
   const tTok = (performance.now() - t0) / 1000;
 
   t0 = performance.now();

@@ -8,10 +8,18 @@ import { STOPWORDS } from './stopwords.ts';
 
 export type TokenMode = 'seed' | 'default';
 
+/** How to rebuild a tokenizer in another thread: its mode, and its stopwords when they are not the default list. */
+export interface TokenizerSpec {
+  mode: TokenMode;
+  stopwords?: string[];
+}
+
 export interface Tokenizer {
   mode: TokenMode;
   /** Tokens of one text, in order, with repetition (BM25 counts repeats). */
   tokenize(text: string): string[];
+  /** Set by makeTokenizer: lets tokenizeAll run the same tokenizer on worker threads. Absent: this thread only. */
+  spec?: TokenizerSpec;
 }
 
 // Whitespace, punctuation and symbols only (。，！ ... ( ) « » etc.). Numbers and letters never match.
@@ -36,11 +44,12 @@ export function cleanTokens(raw: string[], stopwords: ReadonlySet<string> = STOP
 }
 
 export function makeTokenizer(jieba: Jieba, mode: TokenMode = 'default', stopwords: ReadonlySet<string> = STOPWORDS): Tokenizer {
-  if (mode === 'seed') return { mode, tokenize: (text) => jieba.cut(text, true) };
-  return { mode, tokenize: (text) => cleanTokens(jieba.cut(text, true), stopwords) };
+  if (mode === 'seed') return { mode, tokenize: (text) => jieba.cut(text, true), spec: { mode } };
+  const spec: TokenizerSpec = stopwords === STOPWORDS ? { mode } : { mode, stopwords: [...stopwords] };
+  return { mode, tokenize: (text) => cleanTokens(jieba.cut(text, true), stopwords), spec };
 }
 
 /** Loads jieba (once) and returns a tokenizer for the mode. */
 export async function createTokenizer(mode: TokenMode = 'default', stopwords?: ReadonlySet<string>): Promise<Tokenizer> {
-  return makeTokenizer(await loadJieba(), mode, stopwords);
+  return makeTokenizer(await loadJieba(), mode, stopwords ?? STOPWORDS);
 }
