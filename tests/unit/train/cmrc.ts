@@ -1,6 +1,6 @@
 // CMRC 2018 trial data (tests/fixtures/data) as FlagEmbedding examples for the trainer tests: each question is a
-// query, its own paragraph the positive, random other paragraphs the negatives. Split by paragraph, so no validation
-// question shares its positive with a training one.
+// query, its own paragraph the positive, random other paragraphs of the same split the negatives. Split by paragraph,
+// so no validation paragraph appears in training at all (not even as a negative).
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { mulberry32 } from '../../../src/data/rng.ts';
@@ -27,14 +27,17 @@ export function cmrcExamples(negatives: number, seed = 7): { train: TrainExample
   const r = mulberry32(seed);
   const train: TrainExample[] = [];
   const val: TrainExample[] = [];
+  const isVal = (i: number) => i % 5 === 0;
+  const side = [ps.filter((_, i) => !isVal(i)), ps.filter((_, i) => isVal(i))];
   ps.forEach((p, i) => {
+    const pool = side[isVal(i) ? 1 : 0];
     for (const q of p.qas) {
       const neg: string[] = [];
       while (neg.length < negatives) {
-        const other = ps[Math.floor(r() * ps.length)].context;
+        const other = pool[Math.floor(r() * pool.length)].context;
         if (other !== p.context && !neg.includes(other)) neg.push(other);
       }
-      (i % 5 === 0 ? val : train).push({ query: q.question, pos: [p.context], neg });
+      (isVal(i) ? val : train).push({ query: q.question, pos: [p.context], neg });
     }
   });
   return { train, val };
