@@ -31,7 +31,7 @@ export type GenerateJobOptions = Omit<GenerateOptions, 'onProgress' | 'signal' |
   endpoint: Omit<GenerateOptions['endpoint'], 'fetch'>;
 };
 export type InPageJobOptions = Omit<InPageModelOptions, 'onProgress'> & { prompt?: string };
-export type MineJobOptions = Omit<MineOptions, 'onProgress' | 'signal' | 'tokenizer'>;
+export type MineJobOptions = Omit<MineOptions, 'onProgress' | 'signal' | 'tokenizer' | 'tokenPool'>;
 
 /** Pasted text or bytes, with the path it should be reported under. */
 export interface InMemoryFile {
