@@ -173,42 +173,38 @@ fn scatter_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
 fn norm_cdf(v: f32) -> f32 {
   let u = v * 0.70710678118654752;
   let t = abs(u);
-  let s = u * u;
   if (t > 0.927734375) {
-    var r = fma(-1.72853470e-5, t, 3.83197126e-4);
-    let q = fma(-3.88396438e-3, t, 2.42546219e-2);
-    r = fma(r, s, q);
-    r = fma(r, t, -1.06777877e-1);
-    r = fma(r, t, -6.34846687e-1);
-    r = fma(r, t, -1.28717512e-1);
-    r = fma(r, t, -t);
-    let e = exp(r);  // erfc(t)
+    let e = exp(erfc_log(t));  // erfc(t)
     return select(0.5 * e, 1.0 - 0.5 * e, u > 0.0);
   }
-  var r = -5.96761703e-4;
-  r = fma(r, s, 4.99119423e-3);
-  r = fma(r, s, -2.67681349e-2);
-  r = fma(r, s, 1.12819925e-1);
-  r = fma(r, s, -3.76125336e-1);
-  r = fma(r, s, 1.28379166e-1);
-  return 0.5 + 0.5 * fma(r, u, u);  // erf(u) = u + u·r
+  return 0.5 + 0.5 * erf_small(u);
 }
 
 // erf(u) itself (same method), exported for its own test through the `erf` entry point below.
 fn erf_f32(u: f32) -> f32 {
   let t = abs(u);
-  let s = u * u;
   if (t > 0.927734375) {
-    var r = fma(-1.72853470e-5, t, 3.83197126e-4);
-    let q = fma(-3.88396438e-3, t, 2.42546219e-2);
-    r = fma(r, s, q);
-    r = fma(r, t, -1.06777877e-1);
-    r = fma(r, t, -6.34846687e-1);
-    r = fma(r, t, -1.28717512e-1);
-    r = fma(r, t, -t);
-    let m = 1.0 - exp(r);
+    let m = 1.0 - exp(erfc_log(t));
     return select(-m, m, u >= 0.0);
   }
+  return erf_small(u);
+}
+
+// log(erfc(t)) for t > 0.927734375 (the tail polynomial).
+fn erfc_log(t: f32) -> f32 {
+  let s = t * t;
+  var r = fma(-1.72853470e-5, t, 3.83197126e-4);
+  let q = fma(-3.88396438e-3, t, 2.42546219e-2);
+  r = fma(r, s, q);
+  r = fma(r, t, -1.06777877e-1);
+  r = fma(r, t, -6.34846687e-1);
+  r = fma(r, t, -1.28717512e-1);
+  return fma(r, t, -t);
+}
+
+// erf(u) for |u| <= 0.927734375: u + u·r(u²).
+fn erf_small(u: f32) -> f32 {
+  let s = u * u;
   var r = -5.96761703e-4;
   r = fma(r, s, 4.99119423e-3);
   r = fma(r, s, -2.67681349e-2);
