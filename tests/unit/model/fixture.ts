@@ -1,4 +1,5 @@
 // Loads a tests/fixtures/hf-parity/<name> folder for the model tests (not a test file itself).
+import type { ParityFixture } from '../../../src/train/parity.ts';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { loadHfFolder, readFolderNode, type HfModel } from '../../../src/model/hf-folder.ts';
@@ -10,26 +11,9 @@ export function fixtureDir(name: string): string {
   return fileURLToPath(new URL(`../../fixtures/hf-parity/${name}/`, import.meta.url));
 }
 
-export interface FixtureBatch {
-  queries: string[];
-  documents: string[];
-  labels: number[];
-  group_size: number;
-  max_length: number;
-  input_ids: number[][];
-  attention_mask: number[][];
-  token_type_ids: number[][];
-}
-
-export interface FixtureExpected {
-  max_length: number;
-  group_size: number;
-  logits: number[];
-  loss_bce: number;
-  loss_listwise: number;
-  adamw: { lr: number; betas: [number, number]; eps: number; weight_decay: number; steps: { lr: number; loss_bce: number }[] };
-  logits_after_adamw: number[];
-}
+/** The dump's batch.json and expected.json, as the engine's parity check reads them. */
+export type FixtureBatch = ParityFixture['batch'];
+export type FixtureExpected = ParityFixture['expected'] & { max_length: number; group_size: number };
 
 export interface Fixture {
   model: HfModel;
