@@ -5,6 +5,7 @@
 //       from globalNorm() in reduce.ts) the step is skipped, p/m/v untouched, when the norm is NaN or Inf, and with
 //       `maxNorm` the gradient is clipped as clip_grad_norm_ does: all on the GPU, no round trip.
 
+import { needElements } from './checks.ts';
 import type { Tensor } from '../gpu/buffers.ts';
 import { numel } from '../gpu/buffers.ts';
 import { KernelShapeError } from '../gpu/errors.ts';
@@ -70,7 +71,7 @@ export async function adamwStep(rt: GpuRuntime, a: AdamwArgs): Promise<void> {
   if (!Number.isInteger(n) || n <= 0) throw new KernelShapeError(KERNEL, `n must be a positive integer (got ${n})`);
   const tensors = { p: a.p, g: a.g, m: a.m, v: a.v };
   for (const [name, t] of Object.entries(tensors)) {
-    if (numel(t.shape) < n) throw new KernelShapeError(KERNEL, `${name} '${t.label}' has ${numel(t.shape)} elements [${t.shape}], needs ${n}`);
+    needElements(KERNEL, t, n, name);
   }
   const bufs = new Set([a.p.buffer, a.g.buffer, a.m.buffer, a.v.buffer]);
   if (bufs.size !== 4) throw new KernelShapeError(KERNEL, `p '${a.p.label}', g, m and v need four separate buffers`);

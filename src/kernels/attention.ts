@@ -15,8 +15,8 @@
 //                          released again before attentionBackward returns.
 // Scale 1/sqrt(D). Attention dropout is 0 (see the shader header for where it would go).
 
+import { needElements } from './checks.ts';
 import type { Tensor } from '../gpu/buffers.ts';
-import { numel } from '../gpu/buffers.ts';
 import { KernelShapeError } from '../gpu/errors.ts';
 import { f32bits, grid, launch } from '../gpu/launch.ts';
 import type { GpuRuntime } from '../gpu/runtime.ts';
@@ -112,12 +112,18 @@ function checkShape(kernel: string, s: AttentionShape): void {
 }
 
 function need(kernel: string, t: Tensor, name: string, elements: number, s: AttentionShape, dtype: 'f32' | 'u32' = 'f32'): void {
-  const have = numel(t.shape);
-  const dims = `B=${s.batch} L=${s.seqLen} H=${s.heads} D=${s.headDim}`;
-  if (have < elements) {
-    throw new KernelShapeError(kernel, `${name} '${t.label}' has ${have} elements [${t.shape}], needs ${elements} (${dims})`);
-  }
+  needElements(kernel, t, elements, name, `B=${s.batch} L=${s.seqLen} H=${s.heads} D=${s.headDim}`);
   if (t.dtype !== dtype) throw new KernelShapeError(kernel, `${name} '${t.label}' is ${t.dtype}, must be ${dtype}`);
+}
+
+/** The shape and the four tensors forward writes and backward reads: qkv, mask, ctx, lse. */
+function checkActivations(kernel: string, x: AttentionForwardArgs): void {
+  checkShape(kernel, x);
+  const { batch: B, seqLen: L, heads: H, headDim: D } = x;
+  need(kernel, x.qkv, 'qkv', B * L * 3 * H * D, x);
+  need(kernel, x.mask, 'mask', B * L, x, 'u32');
+  need(kernel, x.ctx, 'ctx', B * L * H * D, x);
+  need(kernel, x.lse, 'lse', B * H * L, x);
 }
 
 function distinct(kernel: string, out: Tensor, name: string, inputs: Record<string, Tensor>): void {
@@ -129,13 +135,8 @@ function distinct(kernel: string, out: Tensor, name: string, inputs: Record<stri
 /** ctx = softmax(mask(Q·Kᵀ/sqrt(D)))·V per head; also writes lse for the backward pass. */
 export async function attentionForward(rt: GpuRuntime, x: AttentionForwardArgs): Promise<void> {
   const kernel = 'attention.forward';
-  checkShape(kernel, x);
+  checkActivations(kernel, x);
   const { batch: B, seqLen: L, heads: H, headDim: D } = x;
-  const Hd = H * D;
-  need(kernel, x.qkv, 'qkv', B * L * 3 * Hd, x);
-  need(kernel, x.mask, 'mask', B * L, x, 'u32');
-  need(kernel, x.ctx, 'ctx', B * L * Hd, x);
-  need(kernel, x.lse, 'lse', B * H * L, x);
   distinct(kernel, x.ctx, 'ctx', { qkv: x.qkv, mask: x.mask, lse: x.lse });
   distinct(kernel, x.lse, 'lse', { qkv: x.qkv, mask: x.mask });
   const t = attentionTiles(D, rt.info.limits.maxComputeWorkgroupStorageSize);
@@ -153,13 +154,9 @@ export async function attentionForward(rt: GpuRuntime, x: AttentionForwardArgs):
 /** dqkv from dCtx, recomputing the probabilities from qkv and lse (three dispatches: delta, dK/dV, dQ). */
 export async function attentionBackward(rt: GpuRuntime, x: AttentionBackwardArgs): Promise<void> {
   const kernel = 'attention.backward';
-  checkShape(kernel, x);
+  checkActivations(kernel, x);
   const { batch: B, seqLen: L, heads: H, headDim: D } = x;
   const Hd = H * D;
-  need(kernel, x.qkv, 'qkv', B * L * 3 * Hd, x);
-  need(kernel, x.mask, 'mask', B * L, x, 'u32');
-  need(kernel, x.ctx, 'ctx', B * L * Hd, x);
-  need(kernel, x.lse, 'lse', B * H * L, x);
   need(kernel, x.dCtx, 'dCtx', B * L * Hd, x);
   need(kernel, x.dqkv, 'dqkv', B * L * 3 * Hd, x);
   if (x.delta) {

@@ -7,8 +7,8 @@
 // Every launcher checks sizes and aliasing and throws KernelShapeError('elementwise', …); it records into the open
 // compute pass and does not flush.
 
+import { needElements } from './checks.ts';
 import type { Tensor } from '../gpu/buffers.ts';
-import { numel } from '../gpu/buffers.ts';
 import { KernelShapeError } from '../gpu/errors.ts';
 import { f32bits, grid, launch } from '../gpu/launch.ts';
 import type { GpuRuntime } from '../gpu/runtime.ts';
@@ -21,8 +21,7 @@ function checkCount(n: number, what: string): void {
 }
 
 function checkHas(t: Tensor, n: number, name: string, what: string): void {
-  const have = numel(t.shape);
-  if (have < n) throw new KernelShapeError(KERNEL, `${what}: ${name} '${t.label}' has ${have} elements [${t.shape}], needs ${n}`);
+  needElements(KERNEL, t, n, `${what}: ${name}`);
 }
 
 function checkDistinct(what: string, out: Tensor, ...ins: Tensor[]): void {

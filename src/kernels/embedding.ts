@@ -12,6 +12,7 @@
 // embeddings skip pad_token_id; XLM-R (RoBERTa) position embeddings skip padding_idx (= pad_token_id); BERT
 // position and token-type embeddings skip nothing.
 
+import { needElements } from './checks.ts';
 import type { Tensor } from '../gpu/buffers.ts';
 import { numel } from '../gpu/buffers.ts';
 import { KernelShapeError } from '../gpu/errors.ts';
@@ -29,8 +30,7 @@ function wgFor(cols: number): number {
 }
 
 function need(what: string, t: Tensor, n: number, name: string): void {
-  const have = numel(t.shape);
-  if (have < n) throw new KernelShapeError(KERNEL, `${what}: ${name} '${t.label}' has ${have} elements [${t.shape}], needs ${n}`);
+  needElements(KERNEL, t, n, `${what}: ${name}`);
 }
 
 function rowsOf(t: Tensor, cols: number, name: string, what: string): number {

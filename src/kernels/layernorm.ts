@@ -7,8 +7,8 @@
 // dgamma/dbeta are column sums over all rows, done without atomics in two deterministic steps: each workgroup of the
 // backward kernel sums its group of rows into a scratch row, then param_grads adds the scratch rows in a fixed order.
 
+import { needElements } from './checks.ts';
 import type { Tensor } from '../gpu/buffers.ts';
-import { numel } from '../gpu/buffers.ts';
 import { KernelShapeError } from '../gpu/errors.ts';
 import { f32bits, grid, launch } from '../gpu/launch.ts';
 import type { GpuRuntime } from '../gpu/runtime.ts';
@@ -76,8 +76,7 @@ function checkDims(what: string, rows: number, cols: number): void {
 }
 
 function need(what: string, t: Tensor, n: number, name: string): void {
-  const have = numel(t.shape);
-  if (have < n) throw new KernelShapeError(KERNEL, `${what}: ${name} '${t.label}' has ${have} elements [${t.shape}], needs ${n}`);
+  needElements(KERNEL, t, n, `${what}: ${name}`);
 }
 
 function distinct(what: string, outs: [Tensor, string][], ins: [Tensor, string][]): void {

@@ -7,8 +7,8 @@
 //       logits, dlogits [groups, groupSize], positive at index 0 of each group (FlagEmbedding's reranker loss):
 //       mean_k logsumexp(z_k) - z_k0;  d = (softmax(z_k) - onehot0)·gradScale/groups
 
+import { needElements } from './checks.ts';
 import type { Tensor } from '../gpu/buffers.ts';
-import { numel } from '../gpu/buffers.ts';
 import { KernelShapeError } from '../gpu/errors.ts';
 import { f32bits, launch } from '../gpu/launch.ts';
 import type { GpuRuntime } from '../gpu/runtime.ts';
@@ -49,13 +49,9 @@ function checkCommon(kernel: string, count: number, a: { logits: Tensor; loss: T
   const off = a.lossOffset ?? 0;
   if (!Number.isInteger(off) || off < 0) throw new KernelShapeError(kernel, `lossOffset must be a non-negative integer (got ${off})`);
   if (!Number.isFinite(a.gradScale ?? 1)) throw new KernelShapeError(kernel, `gradScale must be a finite number (got ${a.gradScale})`);
-  const need = (t: Tensor, want: number, what: string) => {
-    const have = numel(t.shape);
-    if (have < want) throw new KernelShapeError(kernel, `${what} '${t.label}' has ${have} elements [${t.shape}], needs ${want}`);
-  };
-  need(a.logits, count, 'logits');
-  need(a.dlogits, count, 'dlogits');
-  need(a.loss, off + 1, 'loss');
+  needElements(kernel, a.logits, count, 'logits');
+  needElements(kernel, a.dlogits, count, 'dlogits');
+  needElements(kernel, a.loss, off + 1, 'loss');
   if (a.dlogits.buffer === a.logits.buffer) throw new KernelShapeError(kernel, `dlogits '${a.dlogits.label}' may not alias logits`);
   if (a.loss.buffer === a.logits.buffer || a.loss.buffer === a.dlogits.buffer) {
     throw new KernelShapeError(kernel, `loss '${a.loss.label}' needs its own buffer (it aliases logits or dlogits)`);
@@ -74,9 +70,7 @@ export async function bceWithLogits(rt: GpuRuntime, a: BceArgs): Promise<void> {
   const kernel = 'bceWithLogits';
   if (!Number.isInteger(a.n) || a.n <= 0) throw new KernelShapeError(kernel, `n must be a positive integer (got ${a.n})`);
   const off = checkCommon(kernel, a.n, a);
-  if (numel(a.labels.shape) < a.n) {
-    throw new KernelShapeError(kernel, `labels '${a.labels.label}' has ${numel(a.labels.shape)} elements [${a.labels.shape}], needs ${a.n}`);
-  }
+  needElements(kernel, a.labels, a.n, 'labels');
   if (a.labels.buffer === a.dlogits.buffer || a.labels.buffer === a.loss.buffer) {
     throw new KernelShapeError(kernel, `labels '${a.labels.label}' may not share a buffer with an output`);
   }

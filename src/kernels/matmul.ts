@@ -3,6 +3,7 @@
 // Shapes (per batch entry): logical A [M,K] (stored [K,M] if transA), logical B [K,N] (stored [N,K] if transB),
 // C [M,N]. The named helpers below are the three forms training uses.
 
+import { needElements } from './checks.ts';
 import type { Tensor } from '../gpu/buffers.ts';
 import { numel } from '../gpu/buffers.ts';
 import { KernelShapeError } from '../gpu/errors.ts';
@@ -40,13 +41,8 @@ export async function matmul(rt: GpuRuntime, x: MatmulArgs): Promise<void> {
   const sA = x.strideA ?? x.M * x.K;
   const sB = x.strideB ?? x.K * x.N;
   const sC = x.strideC ?? x.M * x.N;
-  const need = (t: Tensor, stride: number, per: number, name: string) => {
-    const have = numel(t.shape);
-    const want = stride * (batch - 1) + per;
-    if (have < want) {
-      throw new KernelShapeError(KERNEL, `${name} '${t.label}' has ${have} elements [${t.shape}], needs ${want} (M=${x.M} N=${x.N} K=${x.K} batch=${batch})`);
-    }
-  };
+  const need = (t: Tensor, stride: number, per: number, name: string) =>
+    needElements(KERNEL, t, stride * (batch - 1) + per, name, `M=${x.M} N=${x.N} K=${x.K} batch=${batch}`);
   if (![x.M, x.N, x.K, batch].every((v) => Number.isInteger(v) && v > 0)) {
     throw new KernelShapeError(KERNEL, `M, N, K and batch must be positive integers (got ${x.M}, ${x.N}, ${x.K}, ${batch})`);
   }

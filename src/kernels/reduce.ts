@@ -8,6 +8,7 @@
 //   globalNorm(rt, {tensors, partials, out})         out[0] = sqrt(Σ over tensors of Σ x²)  (clip_grad_norm_'s norm)
 // Every launcher records into the open compute pass and does not flush.
 
+import { needElements } from './checks.ts';
 import type { Tensor } from '../gpu/buffers.ts';
 import { numel } from '../gpu/buffers.ts';
 import { KernelShapeError } from '../gpu/errors.ts';
@@ -83,8 +84,7 @@ function checkCount(kernel: string, what: Record<string, number>): void {
 }
 
 function checkSize(kernel: string, t: Tensor, want: number, what: string): void {
-  const have = numel(t.shape);
-  if (have < want) throw new KernelShapeError(kernel, `${what} '${t.label}' has ${have} elements [${t.shape}], needs ${want}`);
+  needElements(kernel, t, want, what);
 }
 
 function checkDistinct(kernel: string, a: Tensor, b: Tensor): void {

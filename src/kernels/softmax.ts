@@ -3,8 +3,8 @@
 //   softmaxBackward(rt, {y, dy, dx, rows, cols})      dx = y * (dy - Σ_c dy·y)             y, dy, dx [rows, cols]
 // Rows beyond the per-dimension workgroup limit (65535) run on a 2-D grid. Outputs may not alias inputs.
 
+import { needElements } from './checks.ts';
 import type { Tensor } from '../gpu/buffers.ts';
-import { numel } from '../gpu/buffers.ts';
 import { KernelShapeError } from '../gpu/errors.ts';
 import { grid, launch } from '../gpu/launch.ts';
 import type { GpuRuntime } from '../gpu/runtime.ts';
@@ -34,12 +34,7 @@ function check(kernel: string, rows: number, cols: number, inputs: Tensor[], out
   if (![rows, cols].every((v) => Number.isInteger(v) && v > 0)) {
     throw new KernelShapeError(kernel, `rows and cols must be positive integers (got ${rows}, ${cols})`);
   }
-  for (const t of [...inputs, ...outputs]) {
-    const have = numel(t.shape);
-    if (have < rows * cols) {
-      throw new KernelShapeError(kernel, `'${t.label}' has ${have} elements [${t.shape}], needs rows*cols = ${rows}*${cols}`);
-    }
-  }
+  for (const t of [...inputs, ...outputs]) needElements(kernel, t, rows * cols, '', `rows*cols = ${rows}*${cols}`);
   for (const o of outputs) {
     for (const i of inputs) {
       if (o.buffer === i.buffer) throw new KernelShapeError(kernel, `output '${o.label}' may not alias input '${i.label}'`);
