@@ -19,7 +19,7 @@
 struct Params {
   n: u32,     // elements (rows for gather/scatter)
   a: u32,     // alpha / value / dropout threshold / cols
-  b: u32,     // dropout scale (f32 bits) / rowsIn
+  b: u32,     // dropout scale (f32 bits) / rowsIn / fill's first element
   c: u32,     // dropout seed / accumulate flag
 }
 
@@ -84,7 +84,7 @@ fn dropout(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
 @compute @workgroup_size(WG)
 fn fill(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
   let i = flat(wid, nwg, li);
-  if (i < po.n) { yo[i] = bitcast<f32>(po.a); }
+  if (i < po.n) { yo[po.b + i] = bitcast<f32>(po.a); }  // b: first element
 }
 
 @compute @workgroup_size(WG)

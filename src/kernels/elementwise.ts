@@ -63,11 +63,13 @@ export async function axpy(rt: GpuRuntime, a: { x: Tensor; y: Tensor; n: number;
   return run(rt, 'axpy', [a.x, a.y], [a.n, f32bits(a.alpha ?? 1), 0, 0], a.n);
 }
 
-/** y[0:n] = value. */
-export async function fill(rt: GpuRuntime, a: { y: Tensor; n: number; value: number }): Promise<void> {
+/** y[offset : offset+n] = value (offset 0 by default). */
+export async function fill(rt: GpuRuntime, a: { y: Tensor; n: number; value: number; offset?: number }): Promise<void> {
+  const offset = a.offset ?? 0;
   checkCount(a.n, 'fill');
-  checkHas(a.y, a.n, 'y', 'fill');
-  return run(rt, 'fill', [a.y], [a.n, f32bits(a.value), 0, 0], a.n);
+  checkCount(offset, 'fill offset');
+  checkHas(a.y, offset + a.n, 'y', 'fill');
+  return run(rt, 'fill', [a.y], [a.n, f32bits(a.value), offset, 0], a.n);
 }
 
 /** y *= alpha. */

@@ -3,6 +3,7 @@
 
 import type { Tensor } from '../gpu/buffers.ts';
 import type { GpuRuntime } from '../gpu/runtime.ts';
+import { fill } from '../kernels/elementwise.ts';
 import type { ModelConfig } from '../model/config.ts';
 import { GpuCrossEncoder } from '../model/gpu/encoder.ts';
 import { GpuParams } from '../model/gpu/params.ts';
@@ -79,7 +80,7 @@ export class GpuModel {
       // A group softmax is unchanged by a shift shared by every score, so the classifier's output bias has an exactly
       // zero gradient; write the exact value instead of f32 rounding noise (which AdamW would amplify).
       const outB = this.params.head.outB;
-      this.rt.write(outB.g!.buffer, new Float32Array(outB.numel));
+      await fill(this.rt, { y: outB.g!, n: outB.numel, value: 0 });
     }
     const loss = (await this.rt.readF32(this.lossBuf!.buffer, 1))[0];
     const out = o.readLogits === false ? new Float32Array(0) : await this.rt.readF32(logits.buffer, B);

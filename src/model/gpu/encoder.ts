@@ -379,7 +379,7 @@ export class GpuCrossEncoder {
     await colSum(rt, { x: ws.dqkv, out: w.qkvB.g!, rows: T, cols: 3 * H, accumulate: true });
     // The key bias adds q_i·b_k to every score of query i: a shift shared by the whole softmax row, which softmax
     // ignores. Its gradient is exactly zero; write that instead of f32 rounding noise (AdamW would amplify it).
-    rt.write(w.qkvB.g!.buffer, new Float32Array(H), H * 4);
+    await fill(rt, { y: w.qkvB.g!, n: H, value: 0, offset: H });
     await matmul(rt, { a: ws.dqkv, b: w.qkvW.p, c: ws.dA, M: T, N: H, K: 3 * H, accumulate: true });
   }
 

@@ -348,4 +348,13 @@ describe('fill (large)', () => {
     expect(nonZero).toBe(0);
     rt.pool.release(X);
   });
+
+  it('fills a range at an offset and leaves the rest', async () => {
+    const rt = await gpu();
+    const X = await rt.pool.upload(new Float32Array(16), [16], 'range');
+    await fill(rt, { y: X, value: 2, n: 3, offset: 10 });
+    expect(Array.from(await rt.readF32(X.buffer))).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 0, 0, 0]);
+    await expect(fill(rt, { y: X, value: 1, n: 3, offset: 14 })).rejects.toThrow(/y 'range' has 16 elements \[16\], needs 17/);
+    rt.pool.release(X);
+  });
 });
