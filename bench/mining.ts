@@ -16,7 +16,7 @@ import type { Chunk } from '../src/data/chunk.ts';
 import type { QueryRecord } from '../src/data/jsonl.ts';
 import { mine, tokenizeAll } from '../src/data/mine.ts';
 import { naiveBm25 } from '../src/data/mine-naive.ts';
-import { mulberry32 } from '../src/data/rng.ts';
+import { mulberry32 } from '../src/util/rng.ts';
 import { createTokenizer, type TokenMode } from '../src/data/tokenize.ts';
 import { defaultTokenizeThreads } from '../src/data/tokenize-pool-node.ts';
 

@@ -2,7 +2,7 @@
 // rank_bm25's get_scores (one dict lookup per document per query token, every document scored), a full argsort,
 // the top-K minus the positive, deduplicated, topped up with random chunks. No guards, no inverted index.
 
-import { mulberry32 } from './rng.ts';
+import { mulberry32 } from '../util/rng.ts';
 
 export interface NaiveBm25 {
   docFreqs: Map<string, number>[];

@@ -10,7 +10,7 @@ import { Bm25Index, type Bm25Params } from './bm25.ts';
 import type { Chunk } from './chunk.ts';
 import { hash53, normaliseForDedupe } from './hash.ts';
 import type { QueryRecord, TrainExample } from './jsonl.ts';
-import { mulberry32 } from './rng.ts';
+import { mulberry32 } from '../util/rng.ts';
 import { splitBySource } from './split.ts';
 import { createTokenizer, type TokenMode, type Tokenizer } from './tokenize.ts';
 import type { TokenizePool } from './tokenize-pool.ts';

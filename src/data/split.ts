@@ -1,7 +1,7 @@
 // Train/validation split by source document: every chunk of one document lands on the same side, so no document
 // feeds both training and validation (not as a positive, not as a negative).
 
-import { mulberry32, shuffleInPlace } from './rng.ts';
+import { mulberry32, shuffleInPlace } from '../util/rng.ts';
 
 export interface SplitResult {
   /** Per chunk: 0 = train, 1 = validation. */

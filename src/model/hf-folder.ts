@@ -2,7 +2,7 @@
 // directory) and save a trained model back as one (model.safetensors in f32 with the original tensor names,
 // config.json, tokenizer and other non-weight files copied) that transformers and sentence-transformers load.
 
-import { mulberry32 } from '../data/rng.ts';
+import { mulberry32 } from '../util/rng.ts';
 import { configJsonForSave, parseModelConfig, type ModelConfig } from './config.ts';
 import { initNewHead, paramSpecs, validateParams, type ParamSpec } from './params.ts';
 import { readSafetensors, readShardedSafetensors, writeSafetensors, type ReadResult } from './safetensors.ts';

@@ -7,7 +7,7 @@
 // Nothing here keeps generator state between epochs: the plan of epoch e depends only on (seed, e), so a
 // checkpoint's "random state" is its position (epoch, next step) and a resumed run sees the very same batches.
 
-import { mulberry32, type Rng } from '../data/rng.ts';
+import { mulberry32, type Rng } from '../util/rng.ts';
 import type { TrainExample } from './types.ts';
 
 export interface Group {

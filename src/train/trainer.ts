@@ -21,7 +21,7 @@ import { GpuModel } from './gpu-model.ts';
 import { type AdamW, DEFAULT_ADAMW } from './optimizer.ts';
 import { lrAt, warmupStepsFromRatio } from './schedule.ts';
 import type { TrainEvent, TrainExample, TrainOptions, TrainSummary } from './types.ts';
-import { mulberry32 } from '../data/rng.ts';
+import { mulberry32 } from '../util/rng.ts';
 
 export interface TrainHooks {
   onEvent?(e: TrainEvent): void;

@@ -1,6 +1,6 @@
 // Shared by every GPU test file: one runtime per file, the adapter's name printed once, and a loud failure
 // (never a skip) when there is no adapter.
-import { mulberry32 } from '../../../src/data/rng.ts';
+import { mulberry32 } from '../../../src/util/rng.ts';
 import { GpuRuntime } from '../../../src/gpu/runtime.ts';
 
 let rt: Promise<GpuRuntime> | undefined;

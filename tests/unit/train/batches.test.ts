@@ -1,7 +1,7 @@
 // Groups, epoch plans, micro-batches and hold-out: reproducible from the seed, positive first, top-up rules.
 import { describe, expect, it } from 'vitest';
 import { buildGroups, documentPool, epochGroups, holdOut, microBatches, pairsOf, stepsOf } from '../../../src/train/batches.ts';
-import { mulberry32 } from '../../../src/data/rng.ts';
+import { mulberry32 } from '../../../src/util/rng.ts';
 import type { TrainExample } from '../../../src/train/types.ts';
 
 const ex = (i: number, negs: number): TrainExample => ({

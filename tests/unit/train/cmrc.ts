@@ -3,7 +3,7 @@
 // so no validation paragraph appears in training at all (not even as a negative).
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { mulberry32 } from '../../../src/data/rng.ts';
+import { mulberry32 } from '../../../src/util/rng.ts';
 import type { TrainExample } from '../../../src/train/types.ts';
 
 interface Paragraph {
