@@ -34,14 +34,8 @@ export class BufferPool {
   private readonly live = new Map<GPUBuffer, number>();
   /** Released buffers kept for reuse, by exact byte size. */
   private readonly free = new Map<number, GPUBuffer[]>();
-  private freeBytes = 0;
 
   constructor(private readonly rt: GpuRuntime) {}
-
-  /** Bytes held by the pool: live buffers plus released ones kept for reuse. */
-  get heldBytes(): number {
-    return this.currentBytes + this.freeBytes;
-  }
 
   resetPeak(): void {
     this.peakBytes = this.currentBytes;
@@ -65,18 +59,13 @@ export class BufferPool {
         label,
       );
     }
-    const reuse = this.free.get(size)?.pop();
-    let buf: GPUBuffer;
-    if (reuse) {
-      buf = reuse;
-      this.freeBytes -= size;
-    } else {
-      buf = await this.rt.scoped(
+    const buf =
+      this.free.get(size)?.pop() ??
+      (await this.rt.scoped(
         `allocating '${label}' (${fmtBytes(size)})`,
         () => this.rt.device.createBuffer({ size, usage: storageUsage(), label }),
         size,
-      );
-    }
+      ));
     this.live.set(buf, size);
     this.currentBytes += size;
     if (this.currentBytes > this.peakBytes) this.peakBytes = this.currentBytes;
@@ -106,7 +95,6 @@ export class BufferPool {
     let list = this.free.get(size);
     if (!list) this.free.set(size, (list = []));
     list.push(buf);
-    this.freeBytes += size;
   }
 
   /** Destroys the buffers kept for reuse (gives memory back to the driver). */
@@ -114,14 +102,6 @@ export class BufferPool {
     this.rt.submit();
     for (const list of this.free.values()) for (const b of list) b.destroy();
     this.free.clear();
-    this.freeBytes = 0;
-  }
-
-  /** Destroys everything (live buffers too). */
-  destroyAll(): void {
-    this.trim();
-    for (const b of this.live.keys()) b.destroy();
-    this.forgetAll();
   }
 
   /** Forgets every buffer without touching the device (after a device loss its buffers are gone anyway). */
@@ -129,13 +109,7 @@ export class BufferPool {
     this.live.clear();
     this.free.clear();
     this.currentBytes = 0;
-    this.freeBytes = 0;
   }
-}
-
-/** Throws a clear GpuOutOfMemoryError-compatible check for a planned footprint. */
-export function checkFits(bytes: number, budget: number, what: string): void {
-  if (bytes > budget) throw new GpuOutOfMemoryError(`${what} needs ${fmtBytes(bytes)}, over the ${fmtBytes(budget)} budget`, bytes, what);
 }
 
 export function fmtBytes(n: number): string {

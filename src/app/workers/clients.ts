@@ -1,5 +1,6 @@
 // Handles on the two workers the page uses (data, train). Components call these; none of them computes on the main
 // thread.
+import { type WorkerResult, toErrorData } from '../../workers/result.ts';
 import * as Comlink from 'comlink';
 import { createDataWorker, type DataWorker } from '../../workers/data/client.ts';
 
@@ -25,17 +26,15 @@ let jobN = 0;
 export const newJobId = (kind: string) => `${kind}-${++jobN}-${Date.now()}`;
 
 /** Calls a worker method and turns a thrown error (a method the worker lacks, a dead worker) into a Result. */
-export async function call<T>(p: () => Promise<{ ok: true; value: T } | { ok: false; error: { name: string; message: string } }>): Promise<
-  { ok: true; value: T } | { ok: false; error: { name: string; message: string } }
-> {
+export async function call<T>(p: () => Promise<WorkerResult<T>>): Promise<WorkerResult<T>> {
   try {
     return await p();
   } catch (e) {
-    const err = e as Error;
+    const err = toErrorData(e);
     // comlink reports a method the worker does not expose as this TypeError: say so plainly
-    if (/reading 'apply'/.test(err?.message ?? '')) {
+    if (/reading 'apply'/.test(err.message)) {
       return { ok: false, error: { name: 'NotImplemented', message: 'The worker does not offer this operation yet (its implementation is missing in this build).' } };
     }
-    return { ok: false, error: { name: err?.name ?? 'Error', message: err?.message ?? String(e) } };
+    return { ok: false, error: err };
   }
 }

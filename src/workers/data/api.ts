@@ -4,6 +4,7 @@
 // cancelled with cancel(jobId). The page's documents step, negatives table and export use it too: chunking of
 // stored documents, a one-document chunk preview, BM25 scores of mined examples, and zipping the export.
 
+import { type WorkerResult, toErrorData } from '../result.ts';
 import { zipSync, type Zippable } from 'fflate';
 import { chunkDocuments, chunkText, type Chunk, type ChunkOptions } from '../../data/chunk.ts';
 import { ingest, type IngestedDoc, type IngestOptions, type IngestReport } from '../../data/ingest.ts';
@@ -22,7 +23,7 @@ import { createExampleScorer, type ExampleScores, type ScoredExample } from './e
 
 export type { ExampleScores, ScoredExample } from './example-scores.ts';
 
-export type Result<T> = { ok: true; value: T } | { ok: false; error: { name: string; message: string } };
+export type Result<T> = WorkerResult<T>;
 
 /** Options that cross the worker boundary: plain data only (no callbacks, no signals). */
 export type ChunkJobOptions = Omit<ChunkOptions, 'countTokens' | 'unit'>;
@@ -113,8 +114,7 @@ export function createDataApi(options: { cache?: () => Promise<QueryCache> } = {
     try {
       return { ok: true, value: await fn() };
     } catch (e) {
-      const err = e instanceof Error || e instanceof DOMException ? e : new Error(String(e));
-      return { ok: false, error: { name: err.name, message: err.message } };
+      return { ok: false, error: toErrorData(e) };
     }
   }
   async function job<T>(jobId: string, fn: (signal: AbortSignal) => Promise<T>): Promise<Result<T>> {

@@ -4,6 +4,7 @@
 // A newer job supersedes an older one of the same kind: the old one is cancelled and answers { ok: false,
 // error: { name: 'AbortError' } }.
 
+import type { ErrorData, WorkerResult } from '../result.ts';
 import type { GpuInfo } from '../../gpu/runtime.ts';
 import type { Progress } from '../../util/progress.ts';
 import type {
@@ -17,14 +18,10 @@ import type {
   TrainSummary,
 } from '../../train/types.ts';
 
+export { toErrorData } from '../result.ts';
+export type { ErrorData, WorkerResult };
 export type { MemoryEstimate, ModelSummary, ProbeResult, ProbeStep, TrainEvent, TrainExample, TrainOptions, TrainSummary };
 
-export type WorkerResult<T> = { ok: true; value: T } | { ok: false; error: ErrorData };
-export interface ErrorData {
-  /** GpuOutOfMemoryError, GpuDeviceLostError, ModelConfigError, AbortError, … */
-  name: string;
-  message: string;
-}
 
 export interface ScoredPair {
   query: string;
@@ -55,9 +52,4 @@ export interface TrainWorkerApi {
   stop(): Promise<void>;
   /** The fine-tuned (best) model as a Hugging Face folder: file name → bytes. */
   exportModel(): Promise<WorkerResult<Record<string, Uint8Array>>>;
-}
-
-export function toErrorData(e: unknown): ErrorData {
-  const err = e instanceof Error ? e : new Error(String(e));
-  return { name: err.name, message: err.message };
 }
