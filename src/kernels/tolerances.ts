@@ -13,8 +13,8 @@ export const TOL = {
   parity: { logitsRel: 1e-5, lossAbs: 1e-6, gradRel: 1e-4, adamwRel: 1e-4 },
 } as const;
 
-/** max |a - b| / max |b| (with a floor so an all-zero reference compares absolutely). */
-export function maxRelErr(a: ArrayLike<number>, b: ArrayLike<number>, floor = 1e-30): number {
+/** max |a − b| (NaN counts as infinite) and max |b|. */
+function errorParts(a: ArrayLike<number>, b: ArrayLike<number>): { num: number; den: number } {
   if (a.length !== b.length) throw new Error(`length mismatch: ${a.length} vs ${b.length}`);
   let num = 0;
   let den = 0;
@@ -24,5 +24,17 @@ export function maxRelErr(a: ArrayLike<number>, b: ArrayLike<number>, floor = 1e
     const m = Math.abs(b[i]);
     if (m > den) den = m;
   }
+  return { num, den };
+}
+
+/** max |a - b| / max |b| (with a floor so an all-zero reference compares absolutely). */
+export function maxRelErr(a: ArrayLike<number>, b: ArrayLike<number>, floor = 1e-30): number {
+  const { num, den } = errorParts(a, b);
   return num / Math.max(den, floor);
+}
+
+/** The parity issue's per-tensor error: max |a − b| / max |b|, or max |a − b| where b is all zero. */
+export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  const { num, den } = errorParts(a, b);
+  return den === 0 ? num : num / den;
 }

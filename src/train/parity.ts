@@ -5,7 +5,7 @@
 // Per-tensor error = max |ours − theirs| / max |theirs|, then the max over tensors (the measure).
 
 import type { GpuRuntime } from '../gpu/runtime.ts';
-import { TOL } from '../kernels/tolerances.ts';
+import { TOL, relErr } from '../kernels/tolerances.ts';
 import type { HfModel } from '../model/hf-folder.ts';
 import type { PairBatch } from '../model/tokenize.ts';
 import { GpuModel } from './gpu-model.ts';
@@ -50,17 +50,6 @@ export interface ParityReport {
   zero_gradient_tensors: string[];
   adapter: string;
   pass: boolean;
-}
-
-export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i] - b[i]);
-    num = Number.isNaN(d) ? Infinity : Math.max(num, d);
-    den = Math.max(den, Math.abs(b[i]));
-  }
-  return den === 0 ? num : num / den;
 }
 
 function maxAbs(a: ArrayLike<number>): number {

@@ -2,7 +2,7 @@
 // counts, lengths, intermediate sizes), so nothing may assume hidden 32, 4 heads, 2 layers or length 48.
 // Same bounds as the transformers parity: logits 1e-5 relative, losses 1e-6 absolute, gradients and AdamW 1e-4.
 import { describe, expect, it } from 'vitest';
-import { TOL } from '../../../src/kernels/tolerances.ts';
+import { TOL, relErr } from '../../../src/kernels/tolerances.ts';
 import { parseModelConfig } from '../../../src/model/config.ts';
 import { paramSpecs } from '../../../src/model/params.ts';
 import { referenceBackward, referenceForward } from '../../../src/model/reference/index.ts';
@@ -10,7 +10,6 @@ import type { PairBatch } from '../../../src/model/tokenize.ts';
 import { adamwStepRef, createAdamWRefState } from '../../../src/train/adamw-ref.ts';
 import { GpuModel } from '../../../src/train/gpu-model.ts';
 import { bceWithLogitsRef, listwiseSoftmaxRef } from '../../../src/train/losses-ref.ts';
-import { relErr } from '../../../src/train/parity.ts';
 import { gpu, rng } from '../helpers/gpu.ts';
 
 interface Shape {

@@ -41,13 +41,4 @@ export async function loadFixture(name: string): Promise<Fixture> {
 }
 
 /** max |a − b| / max |b| (the issue's per-tensor error). */
-export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num = Math.max(num, Math.abs(a[i] - b[i]));
-    den = Math.max(den, Math.abs(b[i]));
-  }
-  return den === 0 ? num : num / den;
-}
+export { relErr } from '../../../src/kernels/tolerances.ts';
