@@ -3,27 +3,23 @@
 import { describe, expect, it } from 'vitest';
 import { GpuLimitError } from '../../../src/gpu/errors.ts';
 import { GpuModel } from '../../../src/train/gpu-model.ts';
-import { gpu } from '../helpers/gpu.ts';
+import { gpu, withLimit } from '../helpers/gpu.ts';
 import { loadFixture } from '../model/fixture.ts';
 
 describe('adapter limits', () => {
   it('names the tensor that exceeds maxStorageBufferBindingSize', async () => {
     const rt = await gpu();
     const fx = await loadFixture('bert-tiny');
-    const limits = rt.info.limits;
-    const saved = limits.maxStorageBufferBindingSize;
-    limits.maxStorageBufferBindingSize = 16 * 1024; // the word embeddings (vocab × hidden × 4 bytes) are larger
-    try {
-      const err = await GpuModel.create(rt, fx.model.config, fx.model.params).then(
+    // the word embeddings (vocab × hidden × 4 bytes) are larger than 16 KiB
+    const err = await withLimit(rt, 'maxStorageBufferBindingSize', 16 * 1024, () =>
+      GpuModel.create(rt, fx.model.config, fx.model.params).then(
         () => undefined,
         (e: unknown) => e,
-      );
-      expect(err).toBeInstanceOf(GpuLimitError);
-      expect(rt.pool.currentBytes).toBe(0); // what was allocated before the failing tensor was given back
-      expect((err as Error).message).toMatch(/bert\.embeddings\.word_embeddings\.weight.*16\.0 KiB \(maxStorageBufferBindingSize\)/);
-    } finally {
-      limits.maxStorageBufferBindingSize = saved;
-    }
+      ),
+    );
+    expect(err).toBeInstanceOf(GpuLimitError);
+    expect(rt.pool.currentBytes).toBe(0); // what was allocated before the failing tensor was given back
+    expect((err as Error).message).toMatch(/bert\.embeddings\.word_embeddings\.weight.*16\.0 KiB \(maxStorageBufferBindingSize\)/);
   });
 
   it('refuses a batch longer than the position table', async () => {

@@ -27,24 +27,13 @@ import {
   tanhRef,
 } from '../../../src/kernels/elementwise.ts';
 import { TOL, maxRelErr } from '../../../src/kernels/tolerances.ts';
-import { gpu, randomF32, rng } from '../helpers/gpu.ts';
+import { gpu, randomF32, rng, withGridLimit } from '../helpers/gpu.ts';
 
 // Sizes that are not multiples of the 256-wide workgroup, a tiny one, and one that needs several workgroups.
 const sizes = [1, 37, 24 * 37, 768 * 3 + 5];
 
 async function up(rt: GpuRuntime, data: Float32Array | Uint32Array, label: string) {
   return rt.pool.upload(data, [data.length], label);
-}
-
-/** Runs `fn` with maxComputeWorkgroupsPerDimension lowered, so the launcher must spread work over y as well. */
-async function withGridLimit<T>(rt: GpuRuntime, max: number, fn: () => Promise<T>): Promise<T> {
-  const saved = rt.info.limits.maxComputeWorkgroupsPerDimension;
-  rt.info.limits.maxComputeWorkgroupsPerDimension = max;
-  try {
-    return await fn();
-  } finally {
-    rt.info.limits.maxComputeWorkgroupsPerDimension = saved;
-  }
 }
 
 /** Largest per-element relative error, in units of f32 epsilon (2^-23), over elements with |ref| > floor. */

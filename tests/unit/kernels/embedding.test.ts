@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import type { GpuRuntime } from '../../../src/gpu/runtime.ts';
 import {
   bertPositionIds,
   embeddingBackward,
@@ -13,17 +12,7 @@ import {
   uploadEmbeddingGradPlan,
 } from '../../../src/kernels/embedding.ts';
 import { TOL, maxRelErr } from '../../../src/kernels/tolerances.ts';
-import { gpu, randomF32, rng } from '../helpers/gpu.ts';
-
-async function withGridLimit<T>(rt: GpuRuntime, max: number, fn: () => Promise<T>): Promise<T> {
-  const saved = rt.info.limits.maxComputeWorkgroupsPerDimension;
-  rt.info.limits.maxComputeWorkgroupsPerDimension = max;
-  try {
-    return await fn();
-  } finally {
-    rt.info.limits.maxComputeWorkgroupsPerDimension = saved;
-  }
-}
+import { gpu, randomF32, rng, withGridLimit } from '../helpers/gpu.ts';
 
 /** A padded batch like the tokenizer makes: [CLS]=2 … [SEP]=3, pad = padId after a random length. */
 function makeBatch(batch: number, seqLen: number, vocab: number, padId: number, r: () => number) {

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import type { GpuRuntime } from '../../../src/gpu/runtime.ts';
 import {
   layerNormBackward,
   layerNormBackwardRef,
@@ -8,7 +7,7 @@ import {
   layerNormScratchElements,
 } from '../../../src/kernels/layernorm.ts';
 import { TOL, maxRelErr } from '../../../src/kernels/tolerances.ts';
-import { gpu, randomF32, rng } from '../helpers/gpu.ts';
+import { gpu, randomF32, rng, withGridLimit } from '../helpers/gpu.ts';
 
 // Hidden sizes in use run 32…1024; these also do not divide the workgroup width.
 const cases = [
@@ -19,16 +18,6 @@ const cases = [
   { rows: 9, cols: 1024, eps: 1e-5, rowsPerGroup: 4 },
   { rows: 1000, cols: 32, eps: 1e-12 },
 ];
-
-async function withGridLimit<T>(rt: GpuRuntime, max: number, fn: () => Promise<T>): Promise<T> {
-  const saved = rt.info.limits.maxComputeWorkgroupsPerDimension;
-  rt.info.limits.maxComputeWorkgroupsPerDimension = max;
-  try {
-    return await fn();
-  } finally {
-    rt.info.limits.maxComputeWorkgroupsPerDimension = saved;
-  }
-}
 
 /** Rows with an offset and spread that differ per row (an offset is what breaks E[x²] − E[x]²). */
 function inputs(rows: number, cols: number, r: () => number): Float32Array {
