@@ -26,6 +26,8 @@ export function numel(shape: readonly number[]): number {
 export class BufferPool {
   currentBytes = 0;
   peakBytes = 0;
+  /** Bytes of released buffers kept for reuse (the free lists). */
+  freeBytes = 0;
   /**
    * Optional cap on live bytes, below what the device would allow: a user sharing a GPU can keep Rerank Lab under
    * a budget, and tests can exercise the out-of-memory path on adapters with plenty of memory.
@@ -39,6 +41,11 @@ export class BufferPool {
 
   resetPeak(): void {
     this.peakBytes = this.currentBytes;
+  }
+
+  /** Every byte the pool holds on the device: live buffers and the free lists. */
+  get heldBytes(): number {
+    return this.currentBytes + this.freeBytes;
   }
 
   /** A storage buffer of at least `bytes` (rounded up to 4). Raises GpuOutOfMemoryError / GpuLimitError. */
@@ -59,8 +66,10 @@ export class BufferPool {
         label,
       );
     }
+    const reused = this.free.get(size)?.pop();
+    if (reused) this.freeBytes -= size;
     const buf =
-      this.free.get(size)?.pop() ??
+      reused ??
       (await this.rt.scoped(
         `allocating '${label}' (${fmtBytes(size)})`,
         () => this.rt.device.createBuffer({ size, usage: storageUsage(), label }),
@@ -95,6 +104,7 @@ export class BufferPool {
     let list = this.free.get(size);
     if (!list) this.free.set(size, (list = []));
     list.push(buf);
+    this.freeBytes += size;
   }
 
   /** Destroys the buffers kept for reuse (gives memory back to the driver). */
@@ -102,6 +112,7 @@ export class BufferPool {
     this.rt.submit();
     for (const list of this.free.values()) for (const b of list) b.destroy();
     this.free.clear();
+    this.freeBytes = 0;
   }
 
   /** Forgets every buffer without touching the device (after a device loss its buffers are gone anyway). */
@@ -109,6 +120,7 @@ export class BufferPool {
     this.live.clear();
     this.free.clear();
     this.currentBytes = 0;
+    this.freeBytes = 0;
   }
 }
 
