@@ -43,7 +43,10 @@ function fillRandom(out: Float32Array, seed: number, a: number): void {
   }
 }
 
-export async function runBench(rt: GpuRuntime, arch: string, batch: number, length: number, steps: number, lengths?: [number, number]): Promise<BenchResult> {
+export async function runBench(
+  rt: GpuRuntime, arch: string, batch: number, length: number, steps: number, lengths?: [number, number],
+  onStep?: (s: { step: number; length: number; heldBytes: number }) => void,
+): Promise<BenchResult> {
   const cfg = presetConfig(arch);
   const params = new Map<string, Float32Array>();
   let seed = 1;
@@ -79,6 +82,7 @@ export async function runBench(rt: GpuRuntime, arch: string, batch: number, leng
       await gm.trainStep(L === maxLength ? fixed : tokensOf(L), { loss: 'bce', labels, groupSize: 2, dropout: 0, seed: 0, readLogits: false });
       await opt.update(2e-5);
       held.push(rt.pool.heldBytes);
+      onStep?.({ step: held.length, length: L, heldBytes: rt.pool.heldBytes });
     };
     for (let i = 0; i < 2; i++) await step(); // warm-up: pipelines, allocation
     await rt.flush();

@@ -57,7 +57,10 @@ export async function run(argv: string[]): Promise<number> {
     for (const b of batches) {
       try {
         rt.profiler?.reset();
-        const r = await runBench(rt, values.arch!, b, length, steps, lengths);
+        // Long runs on a software adapter: a line on stderr every 50 steps shows it is alive and how memory goes.
+        const r = await runBench(rt, values.arch!, b, length, steps, lengths, (s) => {
+          if (s.step % 50 === 0) console.error(JSON.stringify({ step: s.step, length: s.length, held_bytes: s.heldBytes, rss_peak_bytes: process.resourceUsage().maxRSS * 1024 }));
+        });
         // The process's high-water mark (with a software adapter, GPU buffers live in this process's memory).
         console.log(JSON.stringify({ ...r, rss_peak_bytes: process.resourceUsage().maxRSS * 1024 }));
         if (rt.profiler) printProfile(rt.profiler.report(), r.steps + 2);
