@@ -77,6 +77,7 @@ export async function runBench(
   params.clear();
   try {
     const opt = await gm.optimizer({ weightDecay: 0.01 });
+    await gm.reserve(batch, maxLength); // as the trainer does: one workspace for the longest batch
     const step = async () => {
       const L = drawLength();
       await gm.trainStep(L === maxLength ? fixed : tokensOf(L), { loss: 'bce', labels, groupSize: 2, dropout: 0, seed: 0, readLogits: false });

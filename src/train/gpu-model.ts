@@ -47,22 +47,34 @@ export class GpuModel {
     return new GpuModel(rt, cfg, p, new GpuCrossEncoder(rt, cfg, p));
   }
 
+  /**
+   * Makes room for micro-batches of up to `pairs` pairs × `length` tokens once, before the first step, so batches
+   * of any shorter length (and validation, and scoring) reuse the same buffers instead of adding new ones.
+   */
+  async reserve(pairs: number, length: number): Promise<void> {
+    await this.encoder.reserve(pairs, length);
+    await this.buffers(pairs);
+  }
+
   /** Raw logits [B] for a tokenised batch (no dropout, nothing kept for backward). */
   async score(batch: PairBatch): Promise<Float32Array> {
+    this.rt.pool.collect();
     const logits = await this.encoder.forward(batch, { train: false });
     return this.rt.readF32(logits.buffer, batch.batch);
   }
 
+  /** Loss buffers for up to B pairs (grow only; kernels are told the batch's own count). */
   private async buffers(B: number): Promise<void> {
-    if (this.dLogits && this.dLogits.shape[0] === B) return;
+    this.lossBuf ??= await this.rt.pool.tensor([4], 'loss');
+    if (this.dLogits && this.dLogits.shape[0] >= B) return;
     for (const t of [this.dLogits, this.labels]) if (t) this.rt.pool.release(t);
     this.dLogits = await this.rt.pool.tensor([B, 1], 'grad.logits');
     this.labels = await this.rt.pool.tensor([B], 'labels');
-    this.lossBuf ??= await this.rt.pool.tensor([4], 'loss');
   }
 
   /** Forward, loss, backward for one micro-batch: gradients are added into params' g buffers. */
   async trainStep(batch: PairBatch, o: TrainStepOptions): Promise<TrainStepResult> {
+    this.rt.pool.collect(); // frees scratch the previous step's shapes used and this one will not
     await this.params.allocGrads();
     const B = batch.batch;
     await this.buffers(B);
@@ -71,11 +83,12 @@ export class GpuModel {
       this.rt.write(this.labels!.buffer, o.labels);
     }
     const logits = await this.encoder.forward(batch, { train: true, dropout: o.dropout, seed: o.seed });
+    const dLogits: Tensor = { ...this.dLogits!, shape: [B, 1] }; // this batch's rows of the buffer
     await lossForwardBackward(this.rt, {
-      kind: o.loss, logits, labels: this.labels, dLogits: this.dLogits!, loss: this.lossBuf!, lossSlot: 0,
+      kind: o.loss, logits, labels: this.labels, dLogits, loss: this.lossBuf!, lossSlot: 0,
       pairs: B, groupSize: o.groupSize, gradScale: o.gradScale,
     });
-    await this.encoder.backward(this.dLogits!);
+    await this.encoder.backward(dLogits);
     if (o.loss === 'listwise') {
       // A group softmax is unchanged by a shift shared by every score, so the classifier's output bias has an exactly
       // zero gradient; write the exact value instead of f32 rounding noise (which AdamW would amplify).

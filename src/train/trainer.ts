@@ -150,6 +150,8 @@ export async function train(
   const activeSeconds = () => (performance.now() - t0 - pausedMs) / 1000;
 
   const gm = await GpuModel.create(rt, model.config, resume ? resume.params : model.params);
+  // One workspace for the largest micro-batch (training and validation alike), whatever lengths batches pad to.
+  await gm.reserve(microGroups * o.groupSize, o.maxLength);
   let opt: AdamW | undefined;
 
   const snapshot = async (): Promise<Checkpoint> => ({

@@ -76,6 +76,7 @@ export interface ProbeStep {
   ok: boolean;
   /** Why it failed: 'out-of-memory', 'device-lost', 'limit', or an error message. */
   failure?: string;
+  /** The most bytes the GPU buffer pool held during the trial (live buffers and free lists). */
   peakBytes: number;
   pairsPerSec?: number;
 }
@@ -85,5 +86,8 @@ export interface ProbeResult {
   largestOk: number;
   /** largestOk reduced by the margin. */
   recommended: number;
+  /** Tokens per pair every trial was padded to (the run's max length), and pairs per query group. */
+  maxLength: number;
+  groupSize: number;
 }
 

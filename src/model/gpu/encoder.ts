@@ -16,7 +16,7 @@
 // statistics. GELU's output is recomputed (cheap, and the largest activation). Dropout masks are recomputed from
 // their seeds. Weight gradients accumulate (+=) so several micro-batches can add into one optimizer step.
 
-import type { Tensor } from '../../gpu/buffers.ts';
+import { type Tensor, numel } from '../../gpu/buffers.ts';
 import { KernelShapeError } from '../../gpu/errors.ts';
 import type { GpuRuntime } from '../../gpu/runtime.ts';
 import { attentionBackward, attentionForward } from '../../kernels/attention.ts';
@@ -62,7 +62,7 @@ interface LayerActs {
   out: Tensor; // [T,H] this layer's output (the next layer's x)
 }
 
-/** Buffers for one batch shape (B pairs × L tokens), reused across steps of that shape. */
+/** The tensors of one batch shape (B pairs × L tokens): views over the workspace's buffers. */
 interface Workspace {
   B: number;
   L: number;
@@ -74,17 +74,53 @@ interface Workspace {
   x0: Tensor; // [T,H]
   layers: LayerActs[];
   cls: Tensor; // [B,H]
-  pre: Tensor; // [B,H] dense(cls) before tanh
+  clsIn: Tensor; // [B,H] the head's dense input: cls, after dropout for XLM-R's classifier
+  pre: Tensor; // [B,H] dense(clsIn) before tanh
   pooled: Tensor; // [B,H]
+  outIn: Tensor; // [B,H] the classifier's input: pooled after dropout
   logits: Tensor; // [B,1]
   // backward scratch
   dA: Tensor; dB: Tensor; // [T,H] ping-pong
   dG: Tensor; dF: Tensor; // [T,I]
   g: Tensor; // [T,I] recomputed GELU output
   dqkv: Tensor; // [T,3H]
+  delta: Tensor; // [B,nh,L] attention backward scratch
   tmpH: Tensor; // [T,H] dropout scratch
   dCls: Tensor; dPooled: Tensor; dPre: Tensor; // [B,H]
-  all: Tensor[];
+}
+
+/** Element counts of every workspace tensor for B pairs of L tokens (the layout of Workspace, per layer ×layers). */
+function workspaceShapes(cfg: ModelConfig, B: number, L: number) {
+  const { hidden: H, intermediate: I, heads: nh } = cfg;
+  const T = B * L;
+  return {
+    layer: { qkv: [T, 3 * H], ctx: [T, H], lse: [B, nh, L], h1p: [T, H], h1: [T, H], mean1: [T], rstd1: [T], f: [T, I], h2p: [T, H], mean2: [T], rstd2: [T], out: [T, H] },
+    f32: {
+      e: [T, H], meanE: [T], rstdE: [T], x0: [T, H], cls: [B, H], clsIn: [B, H], pre: [B, H], pooled: [B, H], outIn: [B, H], logits: [B, 1],
+      dA: [T, H], dB: [T, H], dG: [T, I], dF: [T, I], g: [T, I], dqkv: [T, 3 * H], delta: [B, nh, L], tmpH: [T, H],
+      dCls: [B, H], dPooled: [B, H], dPre: [B, H],
+    },
+    u32: { mask: [B, L], rows: [B] },
+  } as const;
+}
+
+type LayerName = keyof ReturnType<typeof workspaceShapes>['layer'];
+type F32Name = keyof ReturnType<typeof workspaceShapes>['f32'];
+type U32Name = keyof ReturnType<typeof workspaceShapes>['u32'];
+
+/**
+ * The buffers behind every Workspace: allocated once for the largest batch the run will see (`pairs` pairs and
+ * `tokens` = pairs × max length tokens), then viewed at each batch's own shape. Every tensor is a row-major prefix of
+ * its buffer ([T,H] rows are b·L + t), so a shorter or smaller batch simply uses less of it: memory does not grow
+ * with the number of distinct padded lengths.
+ */
+interface WorkspaceBuffers {
+  pairs: number;
+  tokens: number;
+  layers: Record<LayerName, GPUBuffer>[];
+  f32: Record<F32Name, GPUBuffer>;
+  u32: Record<U32Name, GPUBuffer>;
+  all: GPUBuffer[];
 }
 
 export interface ForwardOptions {
@@ -97,6 +133,7 @@ export interface ForwardOptions {
 }
 
 export class GpuCrossEncoder {
+  private bufs: WorkspaceBuffers | undefined;
   private ws: Workspace | undefined;
   private emb: EmbeddingBatchGpu | undefined;
   private fwd: Required<ForwardOptions> = { train: false, dropout: 0, seed: 0 };
@@ -114,65 +151,62 @@ export class GpuCrossEncoder {
       : robertaPositionIds(batch.input_ids, batch.batch, batch.length, this.cfg.padTokenId);
   }
 
-  private async workspace(B: number, L: number): Promise<Workspace> {
-    if (this.ws && this.ws.B === B && this.ws.L === L) return this.ws;
+  /**
+   * Makes room for batches of up to `pairs` pairs × `length` tokens (allocated once; grows only, never shrinks).
+   * The trainer reserves its micro-batch at max_length before the first step; without it the first batch sets the
+   * size and a larger one later grows it (the old buffers go back to the pool, which frees them).
+   */
+  async reserve(pairs: number, length: number): Promise<void> {
+    const b = this.bufs;
+    if (b && pairs <= b.pairs && pairs * length <= b.tokens) return;
+    const P = Math.max(pairs, b?.pairs ?? 0);
+    const T = Math.max(pairs * length, b?.tokens ?? 0);
     this.releaseWorkspace();
-    const { hidden: H, intermediate: I, heads: nh } = this.cfg;
-    const T = B * L;
-    const all: Tensor[] = [];
-    const t = async (shape: number[], label: string, dtype: 'f32' | 'u32' = 'f32') => {
-      const x = await this.rt.pool.tensor(shape, label, dtype);
+    const all: GPUBuffer[] = [];
+    const alloc = async (elements: number, label: string) => {
+      const x = await this.rt.pool.alloc(elements * 4, label);
       all.push(x);
       return x;
     };
-    const layers: LayerActs[] = [];
+    // Sized for P pairs and T tokens: [T,…] tensors by T, [B,…] by P, [B,nh,L] = nh·T.
+    const cap = workspaceShapes(this.cfg, P, T / P);
+    const count = (shape: readonly number[]) => Math.ceil(numel(shape));
+    const layers: Record<LayerName, GPUBuffer>[] = [];
     for (let i = 0; i < this.cfg.layers; i++) {
-      layers.push({
-        qkv: await t([T, 3 * H], `L${i}.qkv`),
-        ctx: await t([T, H], `L${i}.ctx`),
-        lse: await t([B, nh, L], `L${i}.lse`),
-        h1p: await t([T, H], `L${i}.h1p`),
-        h1: await t([T, H], `L${i}.h1`),
-        mean1: await t([T], `L${i}.mean1`),
-        rstd1: await t([T], `L${i}.rstd1`),
-        f: await t([T, I], `L${i}.f`),
-        h2p: await t([T, H], `L${i}.h2p`),
-        mean2: await t([T], `L${i}.mean2`),
-        rstd2: await t([T], `L${i}.rstd2`),
-        out: await t([T, H], `L${i}.out`),
-      });
+      const l = {} as Record<LayerName, GPUBuffer>;
+      for (const [k, shape] of Object.entries(cap.layer)) l[k as LayerName] = await alloc(count(shape), `L${i}.${k}`);
+      layers.push(l);
     }
-    this.ws = {
-      B, L, T,
-      mask: await t([B, L], 'mask', 'u32'),
-      rows: await t([B], 'cls.rows', 'u32'),
-      e: await t([T, H], 'emb.sum'),
-      meanE: await t([T], 'emb.mean'),
-      rstdE: await t([T], 'emb.rstd'),
-      x0: await t([T, H], 'emb.out'),
-      layers,
-      cls: await t([B, H], 'head.cls'),
-      pre: await t([B, H], 'head.pre'),
-      pooled: await t([B, H], 'head.pooled'),
-      logits: await t([B, 1], 'logits'),
-      dA: await t([T, H], 'grad.A'),
-      dB: await t([T, H], 'grad.B'),
-      dG: await t([T, I], 'grad.g'),
-      dF: await t([T, I], 'grad.f'),
-      g: await t([T, I], 'gelu.out'),
-      dqkv: await t([T, 3 * H], 'grad.qkv'),
-      tmpH: await t([T, H], 'dropout.tmp'),
-      dCls: await t([B, H], 'grad.cls'),
-      dPooled: await t([B, H], 'grad.pooled'),
-      dPre: await t([B, H], 'grad.pre'),
-      all,
-    };
+    const f32 = {} as Record<F32Name, GPUBuffer>;
+    for (const [k, shape] of Object.entries(cap.f32)) f32[k as F32Name] = await alloc(count(shape), k);
+    const u32 = {} as Record<U32Name, GPUBuffer>;
+    for (const [k, shape] of Object.entries(cap.u32)) u32[k as U32Name] = await alloc(count(shape), k);
+    this.bufs = { pairs: P, tokens: T, layers, f32, u32, all };
+  }
+
+  /** Views of the workspace at B pairs × L tokens (reserving room first when the batch does not fit). */
+  private async workspace(B: number, L: number): Promise<Workspace> {
+    if (this.ws && this.ws.B === B && this.ws.L === L) return this.ws;
+    await this.reserve(B, L);
+    const b = this.bufs!;
+    const shapes = workspaceShapes(this.cfg, B, L);
+    const view = (buffer: GPUBuffer, shape: readonly number[], label: string, dtype: 'f32' | 'u32' = 'f32'): Tensor => ({ buffer, shape: [...shape], dtype, label });
+    const layers = b.layers.map((l, i) => {
+      const a = {} as LayerActs;
+      for (const [k, shape] of Object.entries(shapes.layer)) a[k as LayerName] = view(l[k as LayerName], shape, `L${i}.${k}`);
+      return a;
+    });
+    const f32 = {} as Record<F32Name, Tensor>;
+    for (const [k, shape] of Object.entries(shapes.f32)) f32[k as F32Name] = view(b.f32[k as F32Name], shape, k);
+    this.ws = { B, L, T: B * L, layers, ...f32, mask: view(b.u32.mask, shapes.u32.mask, 'mask', 'u32'), rows: view(b.u32.rows, shapes.u32.rows, 'cls.rows', 'u32') };
     this.rt.write(this.ws.rows.buffer, firstTokenRows(B, L));
     return this.ws;
   }
 
+  /** Gives the workspace back to the pool (the next forward reserves again). */
   releaseWorkspace(): void {
-    if (this.ws) for (const t of this.ws.all) this.rt.pool.release(t);
+    if (this.bufs) for (const t of this.bufs.all) this.rt.pool.release(t);
+    this.bufs = undefined;
     this.ws = undefined;
     this.emb?.release();
     this.emb = undefined;
@@ -180,11 +214,9 @@ export class GpuCrossEncoder {
 
   /** Bytes the workspace for B pairs × L tokens takes (activations and backward scratch). */
   static workspaceBytes(cfg: ModelConfig, B: number, L: number): number {
-    const { hidden: H, intermediate: I, heads: nh, layers } = cfg;
-    const T = B * L;
-    const perLayer = T * (3 * H + H + H + H + I + H + H) + B * nh * L + 4 * T;
-    const rest = B * L + B + 2 * T * H + 2 * T + 4 * B * H + B + 2 * T * H + 3 * T * I + 3 * T * H + T * H + 3 * B * H;
-    return 4 * (layers * perLayer + rest);
+    const s = workspaceShapes(cfg, B, L);
+    const sum = (o: Record<string, readonly number[]>) => Object.values(o).reduce((a, shape) => a + 4 * Math.max(1, numel(shape)), 0);
+    return cfg.layers * sum(s.layer) + sum(s.f32) + sum(s.u32);
   }
 
   // ---- forward ------------------------------------------------------------------------------------------------
@@ -371,7 +403,7 @@ export class GpuCrossEncoder {
     await colSum(rt, { x: dLin1, out: w.aoB.g!, rows: T, cols: H, accumulate: true });
     await matmul(rt, { a: dLin1, b: w.aoW.p, c: ws.dB, M: T, N: H, K: H }); // dB = d(ctx)
     await attentionBackward(rt, {
-      qkv: a.qkv, mask: ws.mask, ctx: a.ctx, lse: a.lse, dCtx: ws.dB, dqkv: ws.dqkv,
+      qkv: a.qkv, mask: ws.mask, ctx: a.ctx, lse: a.lse, dCtx: ws.dB, dqkv: ws.dqkv, delta: ws.delta,
       batch: B, seqLen: L, heads: cfg.heads, headDim: cfg.headDim,
     });
     // qkv = x·Wqkvᵀ + b; d(x) = dA (residual) + dqkv·Wqkv
