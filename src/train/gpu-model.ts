@@ -18,6 +18,10 @@ export interface TrainStepOptions {
   groupSize: number;
   /** Hidden dropout probability (0 = off). */
   dropout: number;
+  /** Attention-probability dropout (0 or absent = off). */
+  attentionDropout?: number;
+  /** Classification-head dropout (0 or absent = off). */
+  classifierDropout?: number;
   seed: number;
   /** Multiplies the gradient (1/accumulation steps). */
   gradScale?: number;
@@ -82,7 +86,9 @@ export class GpuModel {
       if (!o.labels || o.labels.length !== B) throw new Error(`bce loss: need ${B} labels, got ${o.labels?.length ?? 0}`);
       this.rt.write(this.labels!.buffer, o.labels);
     }
-    const logits = await this.encoder.forward(batch, { train: true, dropout: o.dropout, seed: o.seed });
+    const logits = await this.encoder.forward(batch, {
+      train: true, dropout: o.dropout, attentionDropout: o.attentionDropout, classifierDropout: o.classifierDropout, seed: o.seed,
+    });
     const dLogits: Tensor = { ...this.dLogits!, shape: [B, 1] }; // this batch's rows of the buffer
     await lossForwardBackward(this.rt, {
       kind: o.loss, logits, labels: this.labels, dLogits, loss: this.lossBuf!, lossSlot: 0,

@@ -8,9 +8,10 @@
 //                h1p = dropout(ctx·Woᵀ + bo) + x                 [T,H]   → h1 = LN1(h1p)
 //                f   = h1·Wiᵀ + bi                               [T,I]   → g = gelu(f) (recomputed in backward)
 //                h2p = dropout(g·Wfoᵀ + bfo) + h1                [T,H]   → out = LN2(h2p)
-//   head         c = out[first token of each pair]               [B,H]
+//   head         c = out[first token of each pair]               [B,H]   (XLM-R: dropout)
 //                p = tanh(c·Wdᵀ + bd)                            [B,H]   (BERT pooler / XLM-R classifier.dense)
-//                logits = p·Woutᵀ + bout                         [B,1]
+//                logits = dropout(p)·Woutᵀ + bout                [B,1]
+// Attention drops its softmax probabilities inside the fused kernel. Rates and sites: src/model/dropout.ts.
 //
 // Kept for backward, per layer: x (the previous layer's output), qkv, ctx, lse, h1p, h1, f, h2p and the two LayerNorm
 // statistics. GELU's output is recomputed (cheap, and the largest activation). Dropout masks are recomputed from
@@ -19,7 +20,7 @@
 import { type Tensor, numel } from '../../gpu/buffers.ts';
 import { KernelShapeError } from '../../gpu/errors.ts';
 import type { GpuRuntime } from '../../gpu/runtime.ts';
-import { attentionBackward, attentionForward } from '../../kernels/attention.ts';
+import { type AttentionDropout, attentionBackward, attentionForward } from '../../kernels/attention.ts';
 import {
   copy,
   dropout,
@@ -45,6 +46,7 @@ import { layerNormBackward, layerNormForward } from '../../kernels/layernorm.ts'
 import { matmul } from '../../kernels/matmul.ts';
 import { colSum } from '../../kernels/reduce.ts';
 import type { ModelConfig } from '../config.ts';
+import { DROPOUT_SITE, siteSeed } from '../dropout.ts';
 import type { PairBatch } from '../tokenize.ts';
 import type { GpuParams, LayerSlots, Slot } from './params.ts';
 
@@ -128,6 +130,10 @@ export interface ForwardOptions {
   train: boolean;
   /** Hidden dropout probability (config.hidden_dropout_prob in training; 0 for parity and scoring). */
   dropout?: number;
+  /** Dropout on the attention probabilities (attention_probs_dropout_prob); 0 when absent. */
+  attentionDropout?: number;
+  /** Dropout in the classification head (classifier_dropout ?? hidden_dropout_prob); 0 when absent. */
+  classifierDropout?: number;
   /** Seed for this step's dropout masks. */
   seed?: number;
 }
@@ -136,7 +142,7 @@ export class GpuCrossEncoder {
   private bufs: WorkspaceBuffers | undefined;
   private ws: Workspace | undefined;
   private emb: EmbeddingBatchGpu | undefined;
-  private fwd: Required<ForwardOptions> = { train: false, dropout: 0, seed: 0 };
+  private fwd: Required<ForwardOptions> = { train: false, dropout: 0, attentionDropout: 0, classifierDropout: 0, seed: 0 };
 
   constructor(
     readonly rt: GpuRuntime,
@@ -228,7 +234,11 @@ export class GpuCrossEncoder {
     if (batch.length > cfg.maxSequenceLength) {
       throw new KernelShapeError('encoder', `batch length ${batch.length} exceeds the model's ${cfg.maxSequenceLength} positions; lower max_length`);
     }
-    this.fwd = { train: opts.train, dropout: opts.train ? (opts.dropout ?? 0) : 0, seed: opts.seed ?? 0 };
+    const rate = (p: number | undefined) => (opts.train ? (p ?? 0) : 0);
+    this.fwd = {
+      train: opts.train, dropout: rate(opts.dropout), attentionDropout: rate(opts.attentionDropout), classifierDropout: rate(opts.classifierDropout),
+      seed: opts.seed ?? 0,
+    };
     const ws = await this.workspace(batch.batch, batch.length);
     const { T } = ws;
     const H = cfg.hidden;
@@ -252,7 +262,7 @@ export class GpuCrossEncoder {
       out: ws.e, tokens: T, cols: H,
     });
     await layerNormForward(this.rt, { x: ws.e, gamma: P.emb.lnW.p, beta: P.emb.lnB.p, y: ws.x0, mean: ws.meanE, rstd: ws.rstdE, rows: T, cols: H, eps: cfg.layerNormEps });
-    await this.dropoutInPlace(ws.x0, T * H, 1);
+    await this.dropoutInPlace(ws.x0, T * H, DROPOUT_SITE.embeddings);
     let x = ws.x0;
     for (let i = 0; i < cfg.layers; i++) {
       await this.layerForward(i, x, ws);
@@ -264,7 +274,13 @@ export class GpuCrossEncoder {
 
   /** Dropout seed for (step seed, site): distinct per layer and site so masks are independent. */
   private siteSeed(site: number): number {
-    return (Math.imul(this.fwd.seed >>> 0, 0x9e3779b1) + Math.imul(site, 0x85ebca77)) >>> 0;
+    return siteSeed(this.fwd.seed, site);
+  }
+
+  /** Layer i's attention-probability dropout (the same for its forward and backward), or none. */
+  private attentionDropout(i: number): AttentionDropout | undefined {
+    const p = this.fwd.attentionDropout;
+    return p > 0 ? { p, seed: this.siteSeed(DROPOUT_SITE.attentionProbs(i)) } : undefined;
   }
 
   /** x = dropout(x) in place through tmpH (dropout is its own backward with the same seed). */
@@ -285,15 +301,15 @@ export class GpuCrossEncoder {
     // qkv [T,3H] = x·Wqkvᵀ + bqkv
     await matmul(rt, { a: x, b: w.qkvW.p, c: a.qkv, M: T, N: 3 * H, K: H, transB: true, bias: w.qkvB.p });
     // ctx [T,H] = softmax(QKᵀ/√d + mask)·V, per head
-    await attentionForward(rt, { qkv: a.qkv, mask: ws.mask, ctx: a.ctx, lse: a.lse, batch: B, seqLen: L, heads: cfg.heads, headDim: cfg.headDim });
+    await attentionForward(rt, { qkv: a.qkv, mask: ws.mask, ctx: a.ctx, lse: a.lse, batch: B, seqLen: L, heads: cfg.heads, headDim: cfg.headDim, dropout: this.attentionDropout(i) });
     // h1p = dropout(ctx·Woᵀ + bo) + x
-    await this.residualLinear(a.ctx, w.aoW, w.aoB, x, a.h1p, T, H, H, 10 + 2 * i);
+    await this.residualLinear(a.ctx, w.aoW, w.aoB, x, a.h1p, T, H, H, DROPOUT_SITE.attentionOutput(i));
     await layerNormForward(rt, { x: a.h1p, gamma: w.ln1W.p, beta: w.ln1B.p, y: a.h1, mean: a.mean1, rstd: a.rstd1, rows: T, cols: H, eps: cfg.layerNormEps });
     // f [T,I] = h1·Wiᵀ + bi; g = gelu(f)
     await matmul(rt, { a: a.h1, b: w.fiW.p, c: a.f, M: T, N: I, K: H, transB: true, bias: w.fiB.p });
     await geluForward(rt, { x: a.f, y: ws.g, n: T * I });
     // h2p = dropout(g·Wfoᵀ + bfo) + h1
-    await this.residualLinear(ws.g, w.foW, w.foB, a.h1, a.h2p, T, H, I, 11 + 2 * i);
+    await this.residualLinear(ws.g, w.foW, w.foB, a.h1, a.h2p, T, H, I, DROPOUT_SITE.ffnOutput(i));
     await layerNormForward(rt, { x: a.h2p, gamma: w.ln2W.p, beta: w.ln2B.p, y: a.out, mean: a.mean2, rstd: a.rstd2, rows: T, cols: H, eps: cfg.layerNormEps });
   }
 
@@ -317,11 +333,20 @@ export class GpuCrossEncoder {
     const H = cfg.hidden;
     const h = this.params.head;
     await gatherRows(rt, { x, idx: ws.rows, out: ws.cls, n: B, cols: H, rowsIn: T });
-    // XLM-R's classifier applies dropout before dense and before out_proj; BERT's pooler output gets dropout once.
-    // Parity runs with dropout 0; training with a small dropout here matters little, so the head runs without it.
-    await matmul(rt, { a: ws.cls, b: h.denseW.p, c: ws.pre, M: B, N: H, K: H, transB: true, bias: h.denseB.p });
+    // XLM-R's classifier applies dropout before dense and before out_proj; BERT's pooled output gets it once,
+    // before the classifier (HF: classifier_dropout ?? hidden_dropout_prob).
+    const { clsIn, outIn } = this.headInputs(ws);
+    if (clsIn !== ws.cls) await dropout(rt, { x: ws.cls, y: clsIn, n: B * H, p: this.fwd.classifierDropout, seed: this.siteSeed(DROPOUT_SITE.classifierDense) });
+    await matmul(rt, { a: clsIn, b: h.denseW.p, c: ws.pre, M: B, N: H, K: H, transB: true, bias: h.denseB.p });
     await tanhForward(rt, { x: ws.pre, y: ws.pooled, n: B * H });
-    await matmul(rt, { a: ws.pooled, b: h.outW.p, c: ws.logits, M: B, N: 1, K: H, transB: true, bias: h.outB.p });
+    if (outIn !== ws.pooled) await dropout(rt, { x: ws.pooled, y: outIn, n: B * H, p: this.fwd.classifierDropout, seed: this.siteSeed(DROPOUT_SITE.classifierOut) });
+    await matmul(rt, { a: outIn, b: h.outW.p, c: ws.logits, M: B, N: 1, K: H, transB: true, bias: h.outB.p });
+  }
+
+  /** What dense and the output layer read: the dropped copies when the head has dropout, else cls and pooled. */
+  private headInputs(ws: Workspace): { clsIn: Tensor; outIn: Tensor } {
+    const on = this.fwd.classifierDropout > 0;
+    return { clsIn: on && this.cfg.arch === 'xlm-roberta' ? ws.clsIn : ws.cls, outIn: on ? ws.outIn : ws.pooled };
   }
 
   // ---- backward -----------------------------------------------------------------------------------------------
@@ -338,26 +363,38 @@ export class GpuCrossEncoder {
     const H = cfg.hidden;
     const P = this.params;
     const h = P.head;
-    // logits = pooled·Woutᵀ + bout
-    await matmul(rt, { a: dLogits, b: ws.pooled, c: h.outW.g!, M: 1, N: H, K: B, transA: true, accumulate: true });
+    const { clsIn, outIn } = this.headInputs(ws);
+    const pc = this.fwd.classifierDropout;
+    // logits = outIn·Woutᵀ + bout, outIn = dropout(pooled) (the same mask: dropout is its own backward)
+    await matmul(rt, { a: dLogits, b: outIn, c: h.outW.g!, M: 1, N: H, K: B, transA: true, accumulate: true });
     await colSum(rt, { x: dLogits, out: h.outB.g!, rows: B, cols: 1, accumulate: true });
     await matmul(rt, { a: dLogits, b: h.outW.p, c: ws.dPooled, M: B, N: H, K: 1 });
+    let dPooled = ws.dPooled;
+    if (outIn !== ws.pooled) {
+      await dropout(rt, { x: ws.dPooled, y: ws.dCls, n: B * H, p: pc, seed: this.siteSeed(DROPOUT_SITE.classifierOut) });
+      dPooled = ws.dCls;
+    }
     // pooled = tanh(pre)
-    await tanhBackward(rt, { y: ws.pooled, dy: ws.dPooled, dx: ws.dPre, n: B * H });
-    // pre = cls·Wdᵀ + bd
-    await matmul(rt, { a: ws.dPre, b: ws.cls, c: h.denseW.g!, M: H, N: H, K: B, transA: true, accumulate: true });
+    await tanhBackward(rt, { y: ws.pooled, dy: dPooled, dx: ws.dPre, n: B * H });
+    // pre = clsIn·Wdᵀ + bd, clsIn = cls or (XLM-R) dropout(cls)
+    await matmul(rt, { a: ws.dPre, b: clsIn, c: h.denseW.g!, M: H, N: H, K: B, transA: true, accumulate: true });
     await colSum(rt, { x: ws.dPre, out: h.denseB.g!, rows: B, cols: H, accumulate: true });
     await matmul(rt, { a: ws.dPre, b: h.denseW.p, c: ws.dCls, M: B, N: H, K: H });
+    let dCls = ws.dCls;
+    if (clsIn !== ws.cls) {
+      await dropout(rt, { x: ws.dCls, y: ws.dPooled, n: B * H, p: pc, seed: this.siteSeed(DROPOUT_SITE.classifierDense) });
+      dCls = ws.dPooled;
+    }
     // cls = out[rows]: the gradient of the last layer's output is zero except at the first token of each pair
     await fill(rt, { y: ws.dA, n: T * H, value: 0 });
-    await scatterRows(rt, { dOut: ws.dCls, idx: ws.rows, dx: ws.dA, n: B, cols: H, rowsIn: T, accumulate: false });
+    await scatterRows(rt, { dOut: dCls, idx: ws.rows, dx: ws.dA, n: B, cols: H, rowsIn: T, accumulate: false });
     // dA holds d(out of layer i); each layer leaves d(its input) in dA again.
     for (let i = cfg.layers - 1; i >= 0; i--) {
       const x = i > 0 ? ws.layers[i - 1].out : ws.x0;
       await this.layerBackward(i, x, ws);
     }
     // x0 = dropout(LN(e))
-    await this.dropoutInPlace(ws.dA, T * H, 1);
+    await this.dropoutInPlace(ws.dA, T * H, DROPOUT_SITE.embeddings);
     await layerNormBackward(rt, {
       dy: ws.dA, x: ws.e, gamma: P.emb.lnW.p, mean: ws.meanE, rstd: ws.rstdE,
       dx: ws.dB, dgamma: P.emb.lnW.g!, dbeta: P.emb.lnB.g!, rows: T, cols: H,
@@ -384,7 +421,7 @@ export class GpuCrossEncoder {
     // out = LN2(h2p): dB = d(h2p)
     await layerNormBackward(rt, { dy: ws.dA, x: a.h2p, gamma: w.ln2W.p, mean: a.mean2, rstd: a.rstd2, dx: ws.dB, dgamma: w.ln2W.g!, dbeta: w.ln2B.g!, rows: T, cols: H });
     // h2p = dropout(g·Wfoᵀ + bfo) + h1: d(pre-dropout) = dropout(dB) (same mask), residual passes dB to h1
-    const dLin2 = await this.dropoutGrad(ws.dB, T * H, 11 + 2 * i);
+    const dLin2 = await this.dropoutGrad(ws.dB, T * H, DROPOUT_SITE.ffnOutput(i));
     await geluForward(rt, { x: a.f, y: ws.g, n: T * I }); // recompute g
     await matmul(rt, { a: dLin2, b: ws.g, c: w.foW.g!, M: H, N: I, K: T, transA: true, accumulate: true });
     await colSum(rt, { x: dLin2, out: w.foB.g!, rows: T, cols: H, accumulate: true });
@@ -398,13 +435,13 @@ export class GpuCrossEncoder {
     // h1 = LN1(h1p): dA = d(h1p)
     await layerNormBackward(rt, { dy: ws.dB, x: a.h1p, gamma: w.ln1W.p, mean: a.mean1, rstd: a.rstd1, dx: ws.dA, dgamma: w.ln1W.g!, dbeta: w.ln1B.g!, rows: T, cols: H });
     // h1p = dropout(ctx·Woᵀ + bo) + x
-    const dLin1 = await this.dropoutGrad(ws.dA, T * H, 10 + 2 * i);
+    const dLin1 = await this.dropoutGrad(ws.dA, T * H, DROPOUT_SITE.attentionOutput(i));
     await matmul(rt, { a: dLin1, b: a.ctx, c: w.aoW.g!, M: H, N: H, K: T, transA: true, accumulate: true });
     await colSum(rt, { x: dLin1, out: w.aoB.g!, rows: T, cols: H, accumulate: true });
     await matmul(rt, { a: dLin1, b: w.aoW.p, c: ws.dB, M: T, N: H, K: H }); // dB = d(ctx)
     await attentionBackward(rt, {
       qkv: a.qkv, mask: ws.mask, ctx: a.ctx, lse: a.lse, dCtx: ws.dB, dqkv: ws.dqkv, delta: ws.delta,
-      batch: B, seqLen: L, heads: cfg.heads, headDim: cfg.headDim,
+      batch: B, seqLen: L, heads: cfg.heads, headDim: cfg.headDim, dropout: this.attentionDropout(i),
     });
     // qkv = x·Wqkvᵀ + b; d(x) = dA (residual) + dqkv·Wqkv
     await matmul(rt, { a: ws.dqkv, b: x, c: w.qkvW.g!, M: 3 * H, N: H, K: T, transA: true, accumulate: true });
