@@ -22,6 +22,8 @@ export interface TrainStepOptions {
   attentionDropout?: number;
   /** Classification-head dropout (0 or absent = off). */
   classifierDropout?: number;
+  /** bce: torch's pos_weight for the positives (default 1). */
+  posWeight?: number;
   seed: number;
   /** Multiplies the gradient (1/accumulation steps). */
   gradScale?: number;
@@ -92,7 +94,7 @@ export class GpuModel {
     const dLogits: Tensor = { ...this.dLogits!, shape: [B, 1] }; // this batch's rows of the buffer
     await lossForwardBackward(this.rt, {
       kind: o.loss, logits, labels: this.labels, dLogits, loss: this.lossBuf!, lossSlot: 0,
-      pairs: B, groupSize: o.groupSize, gradScale: o.gradScale,
+      pairs: B, groupSize: o.groupSize, gradScale: o.gradScale, posWeight: o.posWeight,
     });
     await this.encoder.backward(dLogits);
     if (o.loss === 'listwise') {
