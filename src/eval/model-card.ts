@@ -52,7 +52,7 @@ export function modelCard(c: ModelCardInput): string {
   }
   if (c.report?.metrics) {
     lines.push('', '## Validation metrics 验证集指标', '', '| metric | base | fine-tuned |', '|---|---|---|');
-    for (const m of metricsRows(c.report.metrics)) lines.push(`| ${m.name} | ${m.base} | ${m.tuned} |`);
+    for (const m of metricsRows(c.report.metrics, { gap: false })) lines.push(`| ${m.name} | ${m.base} | ${m.tuned} |`);
   }
   if (c.report) {
     lines.push('', '## Conclusions 结论', '');
