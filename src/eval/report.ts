@@ -197,7 +197,11 @@ export function buildReport(
 
 /** Means over the cases on a scale (the mean of the scaled scores, not the scaled mean). */
 export function meansOn(rows: readonly CaseRow[], which: 'base' | 'tuned', scale: ScoreScale, activation: Activation): { gap: number; neg: number } {
-  const s = rows.map((r) => r[which]).filter((x): x is ModelCaseScores => !!x);
+  const s: ModelCaseScores[] = [];
+  for (const r of rows) {
+    const x = r[which];
+    if (x) s.push(x);
+  }
   const on = (x: number) => onScale(x, scale, activation);
   return { gap: mean(s.map((x) => on(x.pos) - on(x.neg))), neg: mean(s.map((x) => on(x.neg))) };
 }
