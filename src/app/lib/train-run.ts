@@ -113,6 +113,8 @@ export interface CheckpointFound {
   epoch?: number;
   sameModel: boolean;
   modelName: string;
+  /** False when the training set changed since the run started (the checkpoint's plan no longer fits). */
+  sameData?: boolean;
 }
 
 export type ResumePlan =
@@ -129,6 +131,9 @@ export function resumePlan(h: TrainHistory, ck: CheckpointFound | undefined, fie
   const opts = h.opts ?? fields;
   if (ck && !ck.sameModel) {
     return { action: 'refuse', message: `The saved checkpoint belongs to ${ck.modelName}, not to the loaded model: start a new run (Train), or load ${ck.modelName} again (step 4).` };
+  }
+  if (ck && ck.sameData === false) {
+    return { action: 'refuse', message: 'The training set changed since this run started (step 3), so its checkpoint cannot continue: start a new run.' };
   }
   if (!ck) {
     const at = h.steps.at(-1)?.step ?? 0;

@@ -66,6 +66,7 @@ describe('a reload during a run', () => {
     const plan = resumePlan(interruptedRun(), { step: 3, sameModel: false, modelName: 'bert-A' }, opts);
     expect(plan).toMatchObject({ action: 'refuse' });
     if (plan.action === 'refuse') expect(plan.message).toContain('belongs to bert-A');
+    expect(resumePlan(interruptedRun(), { step: 3, sameModel: true, sameData: false, modelName: 'A' }, opts)).toMatchObject({ action: 'refuse', message: expect.stringContaining('training set changed') });
   });
 });
 

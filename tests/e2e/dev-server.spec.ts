@@ -1,0 +1,69 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect, test } from '@playwright/test';
+import { writeSecondFolder } from './support/make-files.ts';
+
+// Issue 8 item 6: on a cold `npm start` (no pre-bundled dependencies yet), the first folder drop pulled mammoth,
+// pdfjs and jieba in for the first time, Vite pre-bundled them, reloaded the page, and the drop was lost. The dev
+// server must pre-bundle them at start (optimizeDeps) so the first drop works and the page never reloads.
+
+const PORT = 5199;
+let server: ChildProcess | undefined;
+let cacheDir = '';
+
+test.afterAll(async () => {
+  if (server?.pid) process.kill(-server.pid, 'SIGTERM');
+  if (cacheDir) rmSync(cacheDir, { recursive: true, force: true });
+});
+
+async function waitForServer(url: string, ms: number): Promise<void> {
+  const until = Date.now() + ms;
+  for (;;) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      /* not up yet */
+    }
+    if (Date.now() > until) throw new Error(`the dev server did not answer at ${url} within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
+test('a cold dev server takes the first folder drop (docx, pdf, html) without reloading the page', async ({ page }) => {
+  test.setTimeout(240_000);
+  // a fresh dependency cache: exactly what a first `npm start` meets
+  cacheDir = mkdtempSync(join(tmpdir(), 'rerank-vite-cache-'));
+  const log: string[] = [];
+  server = spawn('npx', ['vite', '--host', '127.0.0.1', '--port', String(PORT), '--strictPort'], {
+    env: { ...process.env, RERANK_LAB_VITE_CACHE: cacheDir },
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  server.stdout!.on('data', (d) => log.push(String(d)));
+  server.stderr!.on('data', (d) => log.push(String(d)));
+  const url = `http://127.0.0.1:${PORT}/`;
+  await waitForServer(url, 90_000);
+
+  let loads = 0;
+  page.on('load', () => loads++);
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(url);
+  await expect(page.getByRole('heading', { name: 'Rerank Lab' })).toBeVisible({ timeout: 60_000 });
+  await page.evaluate(() => ((window as unknown as { __sameDocument: boolean }).__sameDocument = true));
+
+  const docs = writeSecondFolder(mkdtempSync(join(tmpdir(), 'rerank-docs-')));
+  await page.getByTestId('docs-input').setInputFiles(docs);
+  const report = page.getByTestId('ingest-report');
+  await expect(report).toBeVisible({ timeout: 120_000 });
+  await expect(report.locator('tr', { hasText: '公积金提取.docx' })).toContainText('taken');
+  await expect(report.locator('tr', { hasText: 'parking.pdf' })).toContainText('taken');
+  await expect(page.getByTestId('chunk-count').locator('strong')).not.toHaveText('0');
+  // no reload happened: the same document, loaded once
+  expect(await page.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument)).toBe(true);
+  expect(loads).toBe(1);
+  expect(log.join('')).not.toMatch(/optimized dependencies changed\. reloading|new dependencies optimized/i);
+  expect(errors).toEqual([]);
+});
