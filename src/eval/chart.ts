@@ -39,13 +39,13 @@ export function escapeXml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
-const nice = (x: number) => (Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 10 ? x.toFixed(1) : x.toFixed(2));
 
 /**
  * Labels for the two ends of an axis that read differently: as many decimals as the span needs (a loss that moves
  * from 2.0794 to 2.0801 is labelled 2.0794 and 2.0801, not 2.08 twice), at most 6.
  */
 export function axisLabels(lo: number, hi: number): [string, string] {
+  if (Number.isInteger(lo) && Number.isInteger(hi) && Math.max(Math.abs(lo), Math.abs(hi)) >= 1) return [String(lo), String(hi)];
   const span = Math.abs(hi - lo);
   const mag = Math.max(Math.abs(lo), Math.abs(hi));
   let d = mag >= 100 ? 0 : mag >= 10 ? 1 : 2;
@@ -138,8 +138,9 @@ export function lineChartSvg(series: readonly LineSeries[], opts: { width?: numb
   const [yLo, yHi] = axisLabels(y0, y1);
   parts.push(`<text x="${left - 4}" y="${top + 4}" font-size="10" text-anchor="end" fill="#555">${yHi}</text>`);
   parts.push(`<text x="${left - 4}" y="${height - bottom}" font-size="10" text-anchor="end" fill="#555">${yLo}</text>`);
-  parts.push(`<text x="${left}" y="${height - 6}" font-size="10" fill="#555">${nice(x0)}</text>`);
-  parts.push(`<text x="${width - 10}" y="${height - 6}" font-size="10" text-anchor="end" fill="#555">${nice(x1)}${opts.xLabel ? ' ' + escapeXml(opts.xLabel) : ''}</text>`);
+  const [xLo, xHi] = axisLabels(x0, x1);
+  parts.push(`<text x="${left}" y="${height - 6}" font-size="10" fill="#555">${xLo}</text>`);
+  parts.push(`<text x="${width - 10}" y="${height - 6}" font-size="10" text-anchor="end" fill="#555">${xHi}${opts.xLabel ? ' ' + escapeXml(opts.xLabel) : ''}</text>`);
   series.forEach((s, i) => {
     const ps = s.points.filter((p) => Number.isFinite(p.y) && Number.isFinite(p.x));
     if (ps.length > 1) parts.push(`<polyline fill="none" stroke="${s.color}" stroke-width="1.5" points="${ps.map((p) => `${X(p.x).toFixed(1)},${Y(p.y).toFixed(1)}`).join(' ')}"/>`);

@@ -4,11 +4,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { unzipSync, strFromU8 } from 'fflate';
 import { startChatServer, type ChatServer } from './support/chat-server.ts';
+import { writeSecondFolder } from './support/make-files.ts';
 
 // The whole lab in headless Chromium on SwiftShader: a folder of Chinese documents (one GBK file, one PNG renamed
 // .txt, one empty file) → queries from a local OpenAI-format server → hard negatives → the tiny fixture model →
 // batch-size probe → a few training steps with a reload in the middle (resume from checkpoint) → evaluation →
-// export, whose model folder is loaded again and must score like the fine-tuned model. A screenshot per step.
+// export, whose model folder is loaded again and must score like the fine-tuned model; then a second folder is
+// dropped (it adds to the corpus) and every step built on the old documents is marked out of date, and the export
+// refuses to ship the first model's fine-tune under the name of the model loaded now. A screenshot per step.
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const DOCS = join(here, 'support', 'docs');
@@ -125,11 +128,19 @@ test('the lab: documents → queries → negatives → model → probe → train
     await page.getByTestId('train-start').click();
     await expect(page.getByTestId('train-progress').or(page.getByTestId('train-error'))).toBeVisible({ timeout: 300_000 });
     await expect(page.getByTestId('train-error')).toHaveCount(0);
+    // elapsed time keeps moving while training runs
+    const elapsed0 = await page.getByTestId('train-elapsed').textContent();
+    await expect(page.getByTestId('train-elapsed')).not.toHaveText(elapsed0!, { timeout: 5_000 });
+    // a checkpoint every 2 steps here (a quarter epoch): step 3 means the one at step 2 is written
+    await expect(page.getByTestId('train-progress')).toContainText(/step ([3-9]|\d\d) \//, { timeout: 300_000 });
     await shot(page, info, '6a-training');
     await page.reload();
-    await expect(page.getByTestId('train-interrupted')).toBeVisible();
+    // the reload shows the options the interrupted run really used, whatever the fields say now
+    await expect(page.getByTestId('train-interrupted')).toContainText('It used epochs 3');
+    await expect(page.getByTestId('train-interrupted')).toContainText(/last checkpoint is at step \d/);
     await shot(page, info, '6b-after-reload');
     await page.getByTestId('train-resume-checkpoint').click();
+    await expect(page.getByTestId('train-note')).toContainText(/Resumed from the checkpoint at step \d/);
     await expect(page.getByTestId('train-summary').or(page.getByTestId('train-error'))).toBeVisible({ timeout: 600_000 });
     await expect(page.getByTestId('train-error')).toHaveCount(0);
     await expect(page.getByTestId('loss-chart').locator('polyline')).toHaveCount(1, { timeout: 5_000 }).catch(() => {});
@@ -175,7 +186,51 @@ test('the lab: documents → queries → negatives → model → probe → train
     await page.getByTestId('score-base').click();
     await expect(page.getByTestId('base-metrics')).toBeVisible({ timeout: 120_000 });
     const reloaded = await page.getByTestId('base-metrics').locator('tbody tr td:nth-child(2)').allTextContents();
-    expect(reloaded).toEqual(tunedMetrics);
+    expect(reloaded.slice(0, tunedMetrics.length)).toEqual(tunedMetrics);
+    // the model switched: the probe and the training run made with the first model are out of date
+    await expect(page.getByTestId('model-switched')).toBeVisible();
+    await page.getByTestId('step-5').click();
+    await expect(page.getByTestId('stale-probe')).toContainText('the model (step 4) changed');
+  });
+
+  await test.step('9 a second folder after training: it adds to the corpus, and every step built on the old one is out of date', async () => {
+    await page.getByTestId('step-1').click();
+    const before = Number(await page.getByTestId('chunk-count').locator('strong').textContent());
+    await expect(page.getByTestId('mode-add')).toBeChecked();
+    await page.getByTestId('docs-input').setInputFiles(writeSecondFolder(info.outputPath('second')));
+    await expect(page.getByTestId('ingest-note')).toContainText('Added');
+    const report = page.getByTestId('ingest-report');
+    await expect(report.locator('tr', { hasText: '公积金提取.docx' })).toContainText('taken');
+    await expect(report.locator('tr', { hasText: '图书馆.txt' })).toContainText('taken'); // the first folder is still there
+    await expect.poll(async () => Number(await page.getByTestId('chunk-count').locator('strong').textContent())).toBeGreaterThan(before);
+    await expect(page.getByTestId('file-table')).toContainText('新增文档/公积金提取.docx');
+    // menus and footers of the web pages did not become chunks
+    await page.locator('select').selectOption({ label: '新增文档/site/医保报销.html' });
+    await expect(page.getByTestId('chunk-preview')).toContainText('门诊费用');
+    await expect(page.getByTestId('chunk-preview')).not.toContainText('版权所有');
+    await expect(page.getByTestId('chunk-preview')).not.toContainText('政务公开');
+    // the step bar marks every step downstream of the documents
+    for (const n of [2, 3, 6, 7]) await expect(page.getByTestId(`step-${n}`)).toHaveClass(/outdated/);
+    await expect(page.getByTestId('step-1')).toHaveClass(/done/);
+    await shot(page, info, '9a-second-folder');
+    await page.getByTestId('step-2').click();
+    await expect(page.getByTestId('stale-queries')).toContainText('the chunks (step 1) changed');
+    await expect(page.getByTestId('redo-queries')).toContainText(/Generate for the \d+ chunk/);
+    await page.getByTestId('step-3').click();
+    await expect(page.getByTestId('stale-dataset')).toContainText('changed since it was made');
+    await page.getByTestId('step-6').click();
+    await expect(page.getByTestId('stale-train')).toBeVisible();
+    await page.getByTestId('step-7').click();
+    await expect(page.getByTestId('stale-report')).toBeVisible();
+  });
+
+  await test.step('10 the export refuses the first model\'s fine-tune under the loaded model\'s name, with one click to redo', async () => {
+    await page.getByTestId('step-8').click();
+    await expect(page.getByTestId('export-refused')).toContainText('trained from bert-tiny, but the loaded model is exported-model');
+    await expect(page.getByTestId('export-zip')).toBeDisabled();
+    await expect(page.getByTestId('export-zip-why')).toContainText('another model');
+    await expect(page.getByTestId('export-train-again')).toContainText('Train again with exported-model');
+    await shot(page, info, '10-export-refused');
   });
 
   expect(errors).toEqual([]);

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Chunk } from '../../../src/data/chunk.ts';
 import { MemoryCache } from '../../../src/data/query-cache.ts';
 import { freshEta, generateQueries, testEndpoint, type ChunkOutcome } from '../../../src/data/query-generate.ts';
+import { createDataApi, type QueryBatch } from '../../../src/workers/data/api.ts';
 
 // Issue 8 items 7 and 8: an endpoint that dies mid-run stops the run after N failures in a row with the reason
 // (it used to crawl on with a 22-minute ETA, since give-up only fired when nothing had ever succeeded); every
@@ -15,16 +16,19 @@ afterEach(async () => {
   server = undefined;
 });
 
-/** A chat server that answers `alive` requests, then fails every one (503). */
-async function dyingServer(alive: number): Promise<{ url: string; count: () => number }> {
+/** A chat server that answers `alive` requests (each after `delayMs`), then fails every one (503). */
+async function dyingServer(alive: number, delayMs = 0): Promise<{ url: string; count: () => number }> {
   let n = 0;
   server = createServer((req, res) => {
     req.resume();
     req.on('end', () => {
       n++;
       if (n > alive) return void res.writeHead(503, { 'content-type': 'text/plain' }).end('model unloaded');
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ choices: [{ message: { content: `问题${n}？` } }] }));
+      const k = n;
+      setTimeout(() => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ choices: [{ message: { content: `问题${k}？` } }] }));
+      }, delayMs);
     });
   });
   await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
@@ -70,6 +74,26 @@ describe('an endpoint that dies mid-run', () => {
     expect(freshEta({ generated: 10, freshMs: 2000 }, 100)).toBeCloseTo(20, 9);
     expect(freshEta({ generated: 0, freshMs: 0 }, 100)).toBeUndefined();
     expect(freshEta({ generated: 3, freshMs: 10 }, 0)).toBe(0);
+  });
+});
+
+describe('the data worker hands answers to the page as they arrive', () => {
+  it('in batches during the run, and the last ones when the run is cancelled', async () => {
+    const s = await dyingServer(1000, 30);
+    const api = createDataApi({ cache: async () => new MemoryCache() });
+    const batches: QueryBatch[] = [];
+    const run = api.generateQueries('q1', chunks.slice(0, 40), { endpoint: { url: s.url, model: 'm' }, concurrency: 2 }, undefined, (b) => void batches.push(b));
+    await expect.poll(() => batches.reduce((n, b) => n + b.queries.length, 0), { timeout: 10_000 }).toBeGreaterThan(3);
+    const beforeCancel = batches.length;
+    expect(await api.cancel('q1')).toBe(true);
+    const r = await run;
+    expect(r.ok).toBe(false);
+    const got = batches.flatMap((b) => b.queries.map((q) => q.chunk_id));
+    expect(new Set(got).size).toBe(got.length);
+    expect(got.length).toBeGreaterThan(3);
+    expect(got.length).toBeLessThan(40);
+    expect(batches.length).toBeGreaterThanOrEqual(beforeCancel);
+    expect(batches.at(-1)!.stats.generated).toBe(got.length);
   });
 });
 

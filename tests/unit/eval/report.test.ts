@@ -163,7 +163,8 @@ describe('report', () => {
 
   it('axis ends read differently on a nearly flat curve (not 2.08 at top and bottom)', () => {
     expect(axisLabels(2.0794, 2.0801)).toEqual(['2.0794', '2.0801']);
-    expect(axisLabels(0, 1)).toEqual(['0.00', '1.00']);
+    expect(axisLabels(0, 1)).toEqual(['0', '1']); // steps and epochs: whole numbers
+    expect(axisLabels(0, 0.5)).toEqual(['0.00', '0.50']);
     expect(axisLabels(120, 180)).toEqual(['120', '180']);
     const svg = lineChartSvg([{ name: 'loss', color: '#000', points: [{ x: 1, y: 2.0794 }, { x: 2, y: 2.0801 }] }]);
     const ys = [...svg.matchAll(/text-anchor="end" fill="#555">([\d.]+)</g)].map((m) => m[1]);
