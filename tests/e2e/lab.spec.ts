@@ -122,8 +122,30 @@ test('the lab: documents → queries → negatives → model → probe → train
     await shot(page, info, '5-probe');
   });
 
+  await test.step('5b sweep: two short runs, a reload in the middle, continue, the winner goes to training', async () => {
+    await page.getByTestId('step-9').click();
+    await page.getByTestId('sweep-lrs').fill('2e-5, 3e-5');
+    await page.getByTestId('sweep-epochs').fill('1');
+    await page.getByTestId('sweep-max-train').fill('6');
+    await page.getByTestId('sweep-start').click();
+    const table = page.getByTestId('sweep-table');
+    await expect(table.locator('tr', { hasText: 'done' })).toHaveCount(1, { timeout: 300_000 });
+    await page.reload();
+    await expect(page.getByTestId('sweep-interrupted')).toContainText('1 trial(s) left');
+    await page.getByTestId('sweep-continue').click();
+    await expect(table.locator('tr', { hasText: 'done' })).toHaveCount(2, { timeout: 300_000 });
+    await expect(page.getByTestId('sweep-chart').locator('polyline')).toHaveCount(2);
+    await expect(page.getByTestId('sweep-winner')).toContainText('Best so far: lr');
+    const winnerLr = Number(/lr ([\d.e-]+),/.exec((await page.getByTestId('sweep-winner').textContent())!)![1]); // 2e-5 or 3e-5
+    await shot(page, info, '5b-sweep');
+    await page.getByTestId('sweep-use').click();
+    await expect(page.getByTestId('lr')).toHaveValue(String(winnerLr));
+    await expect(page.getByTestId('epochs')).toHaveValue('1');
+  });
+
   await test.step('6 training: start, reload mid-run, resume from the checkpoint, finish', async () => {
     await page.getByTestId('step-6').click();
+    await page.getByTestId('lr').fill('0.00002');
     await page.getByTestId('epochs').fill('3');
     await page.getByTestId('train-start').click();
     await expect(page.getByTestId('train-progress').or(page.getByTestId('train-error'))).toBeVisible({ timeout: 300_000 });

@@ -40,3 +40,6 @@ export function archLabel(arch: string, modelType: string): string {
   const name = ARCH_NAMES[arch] ?? arch;
   return modelType && modelType !== arch ? `${name} · model_type ${modelType}` : name;
 }
+
+/** A learning rate as people write it: 2e-5, not 0.00002. */
+export const lr = (x: number): string => (x > 0 && x < 1e-3 ? x.toExponential().replace(/\.?0+e/, 'e') : String(x));
