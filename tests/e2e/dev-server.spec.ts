@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
@@ -31,7 +31,7 @@ async function waitForServer(url: string, ms: number): Promise<void> {
   }
 }
 
-test('a cold dev server takes the first folder drop (docx, pdf, html) without reloading the page', async ({ page }) => {
+test('a cold dev server takes the first folder drop (docx, pdf, html), imports pairs and mines with jieba, without reloading the page', async ({ page }) => {
   test.setTimeout(240_000);
   // a fresh dependency cache: exactly what a first `npm start` meets
   cacheDir = mkdtempSync(join(tmpdir(), 'rerank-vite-cache-'));
@@ -61,6 +61,28 @@ test('a cold dev server takes the first folder drop (docx, pdf, html) without re
   await expect(report.locator('tr', { hasText: '公积金提取.docx' })).toContainText('taken');
   await expect(report.locator('tr', { hasText: 'parking.pdf' })).toContainText('taken');
   await expect(page.getByTestId('chunk-count').locator('strong')).not.toHaveText('0');
+  // the rest of the data path on the dev server: import pairs (step 2) and mine with jieba (step 3)
+  const pairs = join(docs, '..', 'pairs.jsonl');
+  writeFileSync(
+    pairs,
+    [
+      { query: '公积金怎么提取？', positive: '住房公积金提取须提供身份证和购房合同。' },
+      { query: '医保怎么报销？', positive: '门诊费用在定点医院直接结算' },
+      { query: '居住证怎么办？', positive: '居住证申领需要在居住地连续居住半年以上' },
+      { query: '护照在哪里办？', positive: '护照申请可以在全市任一出入境接待大厅办理' },
+    ]
+      .map((x) => JSON.stringify(x))
+      .join('\n'),
+  );
+  await page.getByTestId('step-2').click();
+  await page.getByTestId('import-queries').setInputFiles(pairs);
+  await expect(page.getByTestId('query-count')).toHaveText('4');
+  await page.getByTestId('step-3').click();
+  await page.getByTestId('mine-negatives').fill('2');
+  await page.getByTestId('mine-val-ratio').fill('0');
+  await page.getByTestId('mine').click();
+  await expect(page.getByTestId('mine-report')).toBeVisible({ timeout: 60_000 });
+  await expect(page.getByTestId('mined-example').first()).toContainText(/BM25 \d/);
   // no reload happened: the same document, loaded once
   expect(await page.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument)).toBe(true);
   expect(loads).toBe(1);
