@@ -80,7 +80,8 @@ describe('an endpoint that dies mid-run', () => {
 describe('the data worker hands answers to the page as they arrive', () => {
   it('in batches during the run, and the last ones when the run is cancelled', async () => {
     const s = await dyingServer(1000, 30);
-    const api = createDataApi({ cache: async () => new MemoryCache() });
+    const cache = new MemoryCache();
+    const api = createDataApi({ cache: async () => cache });
     const batches: QueryBatch[] = [];
     const run = api.generateQueries('q1', chunks.slice(0, 40), { endpoint: { url: s.url, model: 'm' }, concurrency: 2 }, undefined, (b) => void batches.push(b));
     await expect.poll(() => batches.reduce((n, b) => n + b.queries.length, 0), { timeout: 10_000 }).toBeGreaterThan(3);
@@ -94,6 +95,8 @@ describe('the data worker hands answers to the page as they arrive', () => {
     expect(got.length).toBeLessThan(40);
     expect(batches.length).toBeGreaterThanOrEqual(beforeCancel);
     expect(batches.at(-1)!.stats.generated).toBe(got.length);
+    // every answer the endpoint gave (and the cache kept) reached the page, the last ones included
+    expect(got.length).toBe(cache.map.size);
   });
 });
 
