@@ -213,6 +213,7 @@ test('the lab: documents → queries → negatives → model → probe → train
     await expect(page.getByTestId('model-switched')).toBeVisible();
     await page.getByTestId('step-5').click();
     await expect(page.getByTestId('stale-probe')).toContainText('the model (step 4) changed');
+    await expect(page.getByTestId('probe-use')).toBeDisabled(); // the old model's batch size is not offered as current
   });
 
   await test.step('9 a second folder after training: it adds to the corpus, and every step built on the old one is out of date', async () => {
