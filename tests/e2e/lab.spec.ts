@@ -71,6 +71,8 @@ test('the lab: documents → queries → negatives → model → probe → train
     await page.getByTestId('step-2').click();
     await page.getByTestId('endpoint-url').fill(server.url);
     await page.getByTestId('endpoint-model').fill('test-model');
+    await page.getByTestId('test-connection').click();
+    await expect(page.getByTestId('connection-result')).toContainText('Connected: test-model answered');
     await page.getByTestId('generate-queries').click();
     await expect(page.getByTestId('query-table')).toBeVisible();
     await expect.poll(async () => Number(await page.getByTestId('query-count').textContent())).toBeGreaterThan(15);
@@ -113,11 +115,20 @@ test('the lab: documents → queries → negatives → model → probe → train
 
   await test.step('5 batch-size probe', async () => {
     await page.getByTestId('step-5').click();
+    await expect(page.getByTestId('probe-length')).toHaveText('32'); // the length training will use, from step 4
+    // a long probe can be cancelled, and its elapsed time moves
+    await page.getByTestId('probe-max').fill('4096');
+    await page.getByTestId('probe').click();
+    const t0 = await page.getByTestId('probe-elapsed').textContent();
+    await expect(page.getByTestId('probe-elapsed')).not.toHaveText(t0!, { timeout: 5_000 });
+    await page.getByTestId('probe-cancel').click();
+    await expect(page.getByTestId('probe-error')).toContainText('Cancelled', { timeout: 120_000 });
     await page.getByTestId('probe-max').fill('4');
     await page.getByTestId('probe').click();
     await expect(page.getByTestId('probe-result').or(page.getByTestId('probe-error'))).toBeVisible({ timeout: 300_000 });
     await expect(page.getByTestId('probe-error')).toHaveCount(0);
     await expect(page.getByTestId('probe-table')).toBeVisible();
+    await expect(page.getByTestId('probe-table').locator('tbody tr').first().locator('td').nth(1)).toHaveText('32');
     expect(Number(await page.getByTestId('probe-picked').textContent())).toBeGreaterThanOrEqual(1);
     await shot(page, info, '5-probe');
   });
