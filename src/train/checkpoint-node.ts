@@ -3,9 +3,9 @@
 //   2. rename `checkpoint/` → `.checkpoint.old-<pid>-<n>/`          (rename-old)
 //   3. rename the temporary → `checkpoint/`                        (install-new)
 //   4. delete the old one                                          (delete-old)
-// A kill between 1 and 2 leaves the previous checkpoint in place; between 2 and 3 the old one and a complete new one
-// beside it; between 3 and 4 the new one in place. recoverCheckpointFolder() (run before every load and save) puts
-// the newest complete one back in place and removes the rest, so --resume never says "no checkpoint" while a complete
+// A kill between 1 and 2 leaves the previous checkpoint in place and a complete new one beside it; between 2 and 3
+// the old one and the new one beside an empty place; between 3 and 4 the new one in place. recoverCheckpointFolder()
+// (run before every load and save) puts the newest complete one in place and removes the rest, so --resume never says "no checkpoint" while a complete
 // one lies beside it, and no temporary is left in the model folder. A temporary is complete when its
 // trainer_state.json exists (written, through its own temporary, only after every tensor file was flushed).
 
@@ -71,8 +71,9 @@ export interface Recovery {
 }
 
 /**
- * Makes `dir` hold the newest complete checkpoint there is (the one in place, else a complete new or old copy an
- * interrupted save left beside it) and removes every other copy. Folders of a process still running are left alone.
+ * Makes `dir` hold the newest complete checkpoint there is, by step: the one in place, or a complete new or old copy
+ * an interrupted save left beside it (a kill right after the new copy was flushed leaves it newer than the one in
+ * place), and removes every other copy. Folders of a process still running are left alone.
  */
 export async function recoverCheckpointFolder(dir: string): Promise<Recovery> {
   const { temps, olds } = await sideFolders(dir);
@@ -87,24 +88,25 @@ export async function recoverCheckpointFolder(dir: string): Promise<Recovery> {
     }
   }
   let result: Recovery;
-  if (await exists(join(dir, CHECKPOINT_FILES.state))) {
-    // in place (even when its state cannot be parsed: loading it says why; it is never silently replaced)
-    stale.push(...side.map((c) => c.path));
-    result = { found: 'current', step: await stateStep(dir) };
-  } else if (side.length) {
-    // newest first; at the same step a new copy beats an old one (it was written later)
-    side.sort((a, b) => b.step - a.step || (a.kind < b.kind ? -1 : 1));
-    const best = side[0];
+  const inPlace = await exists(join(dir, CHECKPOINT_FILES.state));
+  const currentStep = inPlace ? await stateStep(dir) : undefined;
+  // newest first; at the same step the one in place wins, then a new copy over an old one (written later)
+  side.sort((a, b) => b.step - a.step || (a.kind < b.kind ? -1 : 1));
+  const newer = side[0] && (!inPlace || (currentStep !== undefined && side[0].step > currentStep)) ? side[0] : undefined;
+  if (newer) {
+    const aside = join(dirname(dir), `.${basename(dir)}.old-${process.pid}-r${++counter}`);
     try {
-      if (await exists(dir)) await rm(dir, { recursive: true, force: true }); // an incomplete folder (no state)
-      await rename(best.path, dir);
+      if (await exists(dir)) await rename(dir, aside); // an incomplete or older folder: removed below
+      await rename(newer.path, dir);
     } catch (e) {
-      throw ioError(dir, e, `recover the checkpoint into`);
+      throw ioError(dir, e, 'recover the checkpoint into');
     }
-    stale.push(...side.slice(1).map((c) => c.path));
-    result = { found: best.kind, step: best.step, note: `recovered the checkpoint of step ${best.step} that an interrupted save left complete (${basename(best.path)}) into ${dir}` };
+    stale.push(aside, ...side.slice(1).map((c) => c.path));
+    result = { found: newer.kind, step: newer.step, note: `recovered the checkpoint of step ${newer.step} that an interrupted save left complete (${basename(newer.path)}) into ${dir}` };
   } else {
-    result = { found: 'none' };
+    // the one in place (even when its state cannot be parsed: loading it says why; it is never silently replaced)
+    stale.push(...side.map((c) => c.path));
+    result = inPlace ? { found: 'current', step: currentStep } : { found: 'none' };
   }
   for (const p of stale) await rm(p, { recursive: true, force: true });
   if (stale.length && !result.note) result.note = `removed ${stale.length} leftover folder(s) of an interrupted checkpoint save`;
@@ -123,6 +125,7 @@ export async function saveCheckpointFolder(dir: string, c: Checkpoint): Promise<
   try {
     const tensors = new Map([...files].filter(([n]) => n !== CHECKPOINT_FILES.state));
     await writeFilesAtomic(tmp, tensors);
+    testPoint('checkpoint:tensors-written');
     await writeFileAtomic(join(tmp, CHECKPOINT_FILES.state), files.get(CHECKPOINT_FILES.state)!);
   } catch (e) {
     await rm(tmp, { recursive: true, force: true }).catch(() => undefined);

@@ -2,7 +2,8 @@
 // with SIGKILL when it reaches a named point, so tests can check what a kill at that exact moment leaves on disk.
 // Points: write:<file name> (an atomic file write, temporary flushed, before its rename),
 // write-folder:<folder name> (every temporary of a folder flushed, before the renames),
-// checkpoint:written | checkpoint:old-moved | checkpoint:installed (the three moments of a checkpoint swap).
+// checkpoint:tensors-written | checkpoint:written | checkpoint:old-moved | checkpoint:installed (the moments of a
+// checkpoint swap, see train/checkpoint-node.ts).
 // Does nothing unless the variable is set (and nothing in the page, which has no process).
 
 const seen = new Map<string, number>();
