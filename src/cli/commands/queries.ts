@@ -3,7 +3,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { checkChunk, decodeJsonl, type QueryRecord } from '../../data/jsonl.ts';
+import { checkChunk, decodeJsonl, type DecodedJsonl, type QueryRecord } from '../../data/jsonl.ts';
 import { ioError, jsonlPieces, writeFileAtomic } from '../../util/atomic-file.ts';
 import { readJsonlFile } from '../read-jsonl.ts';
 import { FileCache } from '../../data/query-cache-node.ts';
@@ -29,14 +29,16 @@ export const help = `rerank-lab queries chunks.jsonl --out queries.jsonl (--endp
   --round-trip K       keep a query only if BM25 ranks its chunk in the top K`;
 
 /** A text input (prompt, pairs to import), its encoding detected like JSON Lines; errors name the file. */
-async function readText(path: string): Promise<string> {
-  let bytes: Uint8Array;
+async function readDecoded(path: string): Promise<DecodedJsonl> {
   try {
-    bytes = new Uint8Array(await readFile(path));
+    return decodeJsonl(new Uint8Array(await readFile(path)));
   } catch (e) {
     throw ioError(path, e, 'read');
   }
-  const d = decodeJsonl(bytes);
+}
+
+async function readText(path: string): Promise<string> {
+  const d = await readDecoded(path);
   for (const [line, why] of d.badLines) console.error(`${path}:${line}: skipped: ${why}`);
   return d.text;
 }
@@ -79,7 +81,7 @@ export async function run(argv: string[]): Promise<number> {
   let queries: QueryRecord[];
   const lines: string[] = [];
   if (values.import) {
-    const r = importPairs(await readText(values.import), values.import, chunks);
+    const r = importPairs(await readDecoded(values.import), values.import, chunks);
     for (const e of r.errors.slice(0, 10)) console.error(`${values.import}:${e.line}: ${e.message}`);
     queries = r.queries;
     chunks = [...chunks, ...r.newChunks];
