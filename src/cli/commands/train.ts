@@ -185,7 +185,7 @@ export async function run(argv: string[]): Promise<number> {
     try {
       resumeFrom = await loadCheckpointFolder(ckptDir, (note) => console.error(`checkpoint: ${note}`));
     } catch (e) {
-      console.error(`--resume: no usable checkpoint in ${ckptDir}: ${(e as Error).message}`);
+      console.error(`--resume: no usable checkpoint: ${(e as Error).message}`);
       return 1;
     }
     console.error(`resuming at step ${resumeFrom.step} of ${resumeFrom.totalSteps} (epoch ${resumeFrom.epoch + 1})`);
