@@ -1,7 +1,7 @@
 // Issue 10, item 4: every output is written to a temporary beside it, flushed, then renamed — a kill during the final
 // write leaves the previous file whole (it left queries.jsonl at 0 bytes), a full disk leaves the previous file (or
 // folder) unchanged and names the file it could not write (`ENOSPC … write` named none). The full disk is simulated
-// by making node:fs/promises' file handles fail with ENOSPC after a few bytes.
+// by making node:fs/promises' file handles fail with ENOSPC after a few bytes (support/full-disk.ts).
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,26 +12,11 @@ import { writeFolderNode } from '../../../src/model/hf-folder.ts';
 import { writeFileAtomic } from '../../../src/util/atomic-file.ts';
 import { CLI, runTs } from './support/child.ts';
 import { capture } from './support/capture.ts';
+import { disk } from './support/full-disk.ts';
 import { writeChunksAndPairs } from './support/make-data.ts';
 import { tinyFiles } from './support/models.ts';
 
-const disk = vi.hoisted(() => ({ full: false }));
-vi.mock('node:fs/promises', async (importOriginal) => {
-  const fs = await importOriginal<typeof import('node:fs/promises')>();
-  const enospc = () => Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28, syscall: 'write' });
-  const open: typeof fs.open = async (...args: Parameters<typeof fs.open>) => {
-    const fh = await fs.open(...args);
-    if (!disk.full) return fh;
-    // a handle that writes a few bytes, then reports the disk full — what a real full disk does
-    const writeFile = async (data: string | Uint8Array) => {
-      await fs.appendFile(fh, typeof data === 'string' ? data.slice(0, 3) : data.subarray(0, 3));
-      throw enospc();
-    };
-    return new Proxy(fh, { get: (t, k) => (k === 'writeFile' ? writeFile : typeof t[k as keyof typeof t] === 'function' ? (t[k as keyof typeof t] as (...a: unknown[]) => unknown).bind(t) : t[k as keyof typeof t]) });
-  };
-  return { ...fs, default: { ...fs, open }, open };
-});
-
+vi.mock('node:fs/promises', async (orig) => (await import('./support/full-disk.ts')).fullDiskFs(await orig()));
 afterEach(() => {
   disk.full = false;
   vi.restoreAllMocks();

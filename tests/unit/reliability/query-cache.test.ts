@@ -5,13 +5,17 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Chunk } from '../../../src/data/chunk.ts';
 import { MemoryCache, type QueryCache } from '../../../src/data/query-cache.ts';
 import { FileCache } from '../../../src/data/query-cache-node.ts';
 import { generateQueries } from '../../../src/data/query-generate.ts';
 import { type ChatServer, startChatServer } from './support/chat-server.ts';
+import { disk } from './support/full-disk.ts';
 import { chunkTexts } from './support/make-data.ts';
+
+vi.mock('node:fs/promises', async (orig) => (await import('./support/full-disk.ts')).fullDiskFs(await orig()));
+afterEach(() => void (disk.full = false));
 
 let server: ChatServer;
 beforeAll(async () => (server = await startChatServer()));
@@ -37,6 +41,24 @@ describe('the query cache', () => {
     );
     // 3 kept, the 4th failed to be kept, at most the 3 others already in flight: never the remaining 50+
     expect(server.requests.length).toBeLessThanOrEqual(4 + 3);
+  });
+
+  it('a full disk under the file cache: the run stops, the file cache names its file, what was cached is kept', async () => {
+    server.requests.length = 0;
+    server.handle = (r) => ({ content: `第${r.prompt.length % 97}条要带什么材料？` });
+    const path = join(fresh(), 'q.cache.jsonl');
+    const cache = await FileCache.open(path);
+    await generateQueries(chunks(2), { endpoint: endpoint(), cache });
+    disk.full = true;
+    await expect(generateQueries(chunks(60), { endpoint: endpoint(), concurrency: 4, cache })).rejects.toThrow(
+      /query cache could not be written: cannot write the query cache .*q\.cache\.jsonl: the disk is full \(ENOSPC\)/,
+    );
+    disk.full = false;
+    expect(server.requests.length).toBeLessThanOrEqual(2 + 1 + 3);
+    await cache.close();
+    const reopened = await FileCache.open(path); // the torn 3 bytes are repaired away, the 2 answers kept
+    expect(reopened.size).toBe(2);
+    await reopened.close();
   });
 
   it('one writer: concurrent multi-megabyte answers stay two whole records', async () => {
