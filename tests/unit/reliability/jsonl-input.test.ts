@@ -113,7 +113,12 @@ describe('truncation counts', () => {
   it('counts exactly what pair tokenisation cuts', async () => {
     const model = await loadHfFolder(buildTinyModel({ corpus, hidden: 8, heads: 2, layers: 1, maxPositions: 128, seed: 1 }));
     const examples = corpus.slice(0, 5).map((t, i) => ({ query: t.slice(0, 4 + i * 6), pos: [t], neg: [corpus[(i + 1) % 10].slice(0, 10 + i * 9)] }));
-    for (const maxLength of [8, 20, 40, 128]) {
+    // at the boundaries: the max length that holds a pair exactly, and one token less
+    const one = examples[2];
+    const fits = model.tokenizer.encodeText(one.query).length + model.tokenizer.encodeText(one.pos[0]).length + model.tokenizer.specialCount;
+    expect(countPairTruncation(model.tokenizer, [{ ...one, neg: [] }], fits).documents).toBe(0);
+    expect(countPairTruncation(model.tokenizer, [{ ...one, neg: [] }], fits - 1).documents).toBe(1);
+    for (const maxLength of [8, 20, 40, 128, fits - 1, fits]) {
       const pairs = examples.flatMap((e) => [...e.pos, ...e.neg].map((d) => [e.query, d] as const));
       const b = model.tokenizer.encodePairs(pairs.map((p) => p[0]), pairs.map((p) => p[1]), { maxLength });
       expect(countPairTruncation(model.tokenizer, examples, maxLength)).toEqual({ pairs: pairs.length, documents: b.truncatedDocuments, queries: b.truncatedQueries });
