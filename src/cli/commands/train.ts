@@ -204,6 +204,9 @@ export async function run(argv: string[]): Promise<number> {
   const rt = await GpuRuntime.create();
   console.error(`adapter: ${rt.info.name}${rt.info.isSoftware ? ' (software: slow)' : ''}`);
   const ac = abortOnSigint();
+  // --restart: the earlier run is given up now (everything before could still fail), so a later --resume can only
+  // continue this run
+  if (values.restart) await removeCheckpointFolder(ckptDir);
   // A bar only on a terminal (between loss lines); in logs the loss lines say it all.
   const tty = !!process.stderr.isTTY;
   const onEvent = (e: TrainEvent) => {
