@@ -64,6 +64,6 @@ describe('train with an existing checkpoint in --out', () => {
     vi.restoreAllMocks();
     expect(code).toBe(2);
     expect(c.text()).toMatch(/cannot read .*missing\.jsonl: no such file or folder \(ENOENT\)/);
-    expect(existsSync(join(out, 'checkpoint', 'trainer_state.json'))).toBe(true); // replaced only by the new run's first save
+    expect(existsSync(join(out, 'checkpoint', 'trainer_state.json'))).toBe(true); // given up only once the model and the GPU are ready
   });
 });
