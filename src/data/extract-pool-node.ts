@@ -3,7 +3,7 @@
 // replaced for the next file — instead of taking `ingest` and everything it read so far down.
 
 import { Worker } from 'node:worker_threads';
-import { ExtractSkip, type DocxLimits } from './extract.ts';
+import { docxText, ExtractSkip, pdfText, type DocxLimits } from './extract.ts';
 import type { ExtractReply, ExtractRequest } from './extract-thread-node.ts';
 
 export interface ExtractThreadOptions {
@@ -29,6 +29,9 @@ export function openExtractThread(opts: ExtractThreadOptions = {}): ExtractThrea
   let nextId = 0;
   let pending: { id: number; w: Worker; resolve(t: string): void; reject(e: Error): void } | undefined;
   let queue: Promise<unknown> = Promise.resolve();
+  // A thread that cannot start at all (a single-file bundle without the thread's entry beside it) means extracting
+  // here, as the page does: the size limits still hold, only the heap limit is lost.
+  let inProcess = false;
 
   const start = () => {
     const w = new Worker(opts.entry ?? new URL('./extract-thread-node.mjs', import.meta.url), { resourceLimits: { maxOldGenerationSizeMb: maxMemoryMb } });
@@ -59,9 +62,19 @@ export function openExtractThread(opts: ExtractThreadOptions = {}): ExtractThrea
   };
 
   const runOne = async (format: 'docx' | 'pdf', bytes: Uint8Array): Promise<string> => {
+    if (inProcess) return format === 'docx' ? docxText(bytes, opts.docx) : pdfText(bytes);
     if (!worker) start();
     const w = worker!;
-    await ready;
+    try {
+      await ready;
+    } catch (e) {
+      if (!opts.entry) {
+        inProcess = true;
+        console.warn(`extraction thread unavailable (${(e as Error).message}); extracting .docx/.pdf in this process`);
+        return runOne(format, bytes);
+      }
+      throw e;
+    }
     const id = ++nextId;
     return new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => {
