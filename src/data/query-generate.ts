@@ -3,12 +3,16 @@
 // a configuration error (401/403/404) or `giveUpAfter` failures in a row (an endpoint that died mid-run, or never
 // answered) stop early with one clear message. Each result is handed to `onResult` as it arrives, so a caller can
 // show and keep what is paid for before the run ends.
+// Nothing is paid for twice and nothing for nothing: an answer the query filters reject (empty, too long, copied
+// from the chunk) is not cached, so a rerun asks again (and a cached one they reject counts as a miss); a cache
+// write that fails stops the run at once instead of paying for answers that cannot be kept.
 
 import type { Chunk } from './chunk.ts';
-import { chatComplete, EndpointError, type EndpointOptions } from './query-endpoint.ts';
+import { chatComplete, EndpointError, type EndpointOptions, type RetryWait } from './query-endpoint.ts';
 import { MemoryCache, queryCacheKey, type QueryCache } from './query-cache.ts';
 import { cleanGeneratedQuery, DEFAULT_QUERY_PROMPT, renderPrompt } from './query-prompt.ts';
 import type { QueryRecord } from './jsonl.ts';
+import { rejectReason, type FilterOptions } from './query-filter.ts';
 import { throwIfAborted, type LongRunning } from '../util/progress.ts';
 
 export interface GenerateOptions extends LongRunning {
@@ -20,6 +24,8 @@ export interface GenerateOptions extends LongRunning {
   cache?: QueryCache;
   /** Stop after this many failures in a row, whether or not earlier requests succeeded (default 8). */
   giveUpAfter?: number;
+  /** The query filters' limits (the same as filterQueries gets): rejected answers are not cached. */
+  filter?: FilterOptions;
   /** Hears every chunk's outcome as it arrives, with the running counts. */
   onResult?: (r: ChunkOutcome, stats: GenerateStats) => void;
 }
@@ -37,6 +43,8 @@ export interface GenerateStats {
   generated: number;
   failed: number;
   retries: number;
+  /** Answers the filters reject (empty, too long, copied): returned for the filters to count, not cached. */
+  rejected: number;
   seconds: number;
   /** Failures in a row right now (the give-up counter). */
   streak: number;
@@ -71,6 +79,12 @@ export interface GenerateResult {
   stats: GenerateStats;
 }
 
+class CacheWriteError extends Error {
+  constructor(cause: Error) {
+    super(`The query cache could not be written: ${cause.message.replace(/\.?$/, '.')}`);
+  }
+}
+
 export async function generateQueries(chunks: readonly Chunk[], opts: GenerateOptions): Promise<GenerateResult> {
   const prompt = opts.prompt ?? DEFAULT_QUERY_PROMPT;
   const cache = opts.cache ?? new MemoryCache();
@@ -79,7 +93,7 @@ export async function generateQueries(chunks: readonly Chunk[], opts: GenerateOp
   const t0 = performance.now();
   const results: (QueryRecord | undefined)[] = new Array(chunks.length);
   const failures: { chunk_id: string; error: string }[] = [];
-  const stats: GenerateStats = { chunks: chunks.length, fromCache: 0, generated: 0, failed: 0, retries: 0, seconds: 0, streak: 0, freshMs: 0 };
+  const stats: GenerateStats = { chunks: chunks.length, fromCache: 0, generated: 0, failed: 0, retries: 0, rejected: 0, seconds: 0, streak: 0, freshMs: 0 };
   let firstSent: number | undefined;
   const origin = `endpoint:${opts.endpoint.model}`;
   // one controller for the pool: the caller's cancel or a fatal configuration error stops every request
@@ -101,15 +115,30 @@ export async function generateQueries(chunks: readonly Chunk[], opts: GenerateOp
       try {
         const key = await queryCacheKey(c.text, prompt, opts.endpoint.model);
         let query = await cache.get(key);
-        const fromCache = query !== undefined;
+        const fromCache = query !== undefined && !rejectReason(query, c.text, opts.filter);
         if (fromCache) stats.fromCache++;
         else {
+          const onRetry = (e: EndpointError, attempt: number, w: RetryWait) => {
+            stats.retries++;
+            const asked = w.askedMs !== undefined && w.askedMs > w.waitMs ? ` (the endpoint asked for ${Math.round(w.askedMs / 1000)} s)` : '';
+            report(`${c.id}: retry ${attempt} in ${(w.waitMs / 1000).toFixed(1)} s${asked} after ${e.message.slice(0, 80)}`);
+          };
           firstSent ??= performance.now();
-          const raw = await chatComplete(opts.endpoint, [{ role: 'user', content: renderPrompt(prompt, c.text) }], pool.signal, () => stats.retries++);
-          query = cleanGeneratedQuery(raw!);
-          await cache.set(key, query);
+          const raw = await chatComplete(opts.endpoint, [{ role: 'user', content: renderPrompt(prompt, c.text) }], pool.signal, onRetry);
+          query = cleanGeneratedQuery(raw);
           stats.generated++;
           stats.freshMs = performance.now() - firstSent;
+          if (rejectReason(query, c.text, opts.filter)) stats.rejected++;
+          else {
+            try {
+              await cache.set(key, query);
+            } catch (e) {
+              results[i] = { query, chunk_id: c.id, origin };
+              // paid for: the caller keeps it even though the cache could not
+              opts.onResult?.({ chunk_id: c.id, query: results[i], fromCache: false }, stats);
+              throw new CacheWriteError(e as Error);
+            }
+          }
         }
         streak = 0;
         stats.streak = 0;
@@ -118,12 +147,17 @@ export async function generateQueries(chunks: readonly Chunk[], opts: GenerateOp
       } catch (e) {
         if (pool.signal.aborted) return;
         const err = e as Error;
+        if (err instanceof CacheWriteError) {
+          fatal = new Error(`${err.message} Stopped so that no more answers are paid for that cannot be kept (${stats.generated} generated in this run; those cached before the failure are kept).`);
+          pool.abort(fatal);
+          return;
+        }
         stats.failed++;
         failures.push({ chunk_id: c.id, error: err.message });
         streak++;
         stats.streak = streak;
         opts.onResult?.({ chunk_id: c.id, error: err.message }, stats);
-        if (err instanceof EndpointError && !err.retryable) {
+        if (err instanceof EndpointError && err.fatal) {
           fatal = new Error(`The endpoint refused the request: ${err.message}. Fix the URL, model or key and run again (cached queries are kept).`);
           pool.abort(fatal);
         } else if (streak >= giveUpAfter) {

@@ -26,6 +26,9 @@ export type { MemoryEstimate, ModelSummary, ProbeResult, ProbeStep, TrainEvent, 
 export type { RunRecord, RunSlot, RunTag };
 
 
+/** How a training run treats an existing checkpoint (see TrainWorkerApi.train). */
+export type TrainMode = 'new' | 'resume' | 'restart';
+
 export interface ScoredPair {
   query: string;
   doc: string;
@@ -72,11 +75,13 @@ export interface TrainWorkerApi {
     onStep?: (s: ProbeStep) => void,
   ): Promise<WorkerResult<ProbeResult>>;
   /**
-   * Trains on `train`, evaluates on `val` after each epoch, keeps the best checkpoint. Resumes when asked to (from
-   * a checkpoint of the same model only). The 'main' slot's result becomes the fine-tuned model; a 'sweep' trial
-   * keeps its own checkpoint and leaves the fine-tuned model alone.
+   * Trains on `train`, evaluates on `val` after each epoch, keeps the best checkpoint. `mode`: 'new' (the default;
+   * answers CheckpointExistsError when an unfinished run's checkpoint exists, so the page can ask), 'resume' (from
+   * that checkpoint, of the same model only), 'restart' (delete it and start over). `true`/`false` mean
+   * 'resume'/'new'. The 'main' slot's result becomes the fine-tuned model; a 'sweep' trial keeps its own checkpoint
+   * and leaves the fine-tuned model alone.
    */
-  train(train: TrainExample[], val: TrainExample[], opts: TrainOptions, onEvent?: (e: TrainEvent) => void, resume?: boolean, tag?: RunTag): Promise<WorkerResult<TrainSummary>>;
+  train(train: TrainExample[], val: TrainExample[], opts: TrainOptions, onEvent?: (e: TrainEvent) => void, mode?: TrainMode | boolean, tag?: RunTag): Promise<WorkerResult<TrainSummary>>;
   pause(): Promise<void>;
   resume(): Promise<void>;
   stop(): Promise<void>;

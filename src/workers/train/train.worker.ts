@@ -11,22 +11,32 @@ import { readSafetensors, writeSafetensors } from '../../model/safetensors.ts';
 import { GpuModel } from '../../train/gpu-model.ts';
 import { estimateTrainingMemory, paramCount } from '../../train/memory.ts';
 import { probeBatchSize } from '../../train/probe.ts';
-import { CHECKPOINT_FILES, type Checkpoint, checkpointFromFiles, checkpointToFiles } from '../../train/checkpoint.ts';
+import { CHECKPOINT_FILES, type Checkpoint, checkCheckpointTensors, checkpointFromFiles, checkpointToFiles } from '../../train/checkpoint.ts';
+import { assertFinite } from '../../model/finite.ts';
 import { trainResilient } from '../../train/resilient.ts';
 import { stepCounts } from '../../train/trainer.ts';
 import type { TrainEvent, TrainExample, TrainOptions } from '../../train/types.ts';
 import type { Progress } from '../../util/progress.ts';
-import { type JobKind, type LoadedModel, type SavedRunInfo, type TrainWorkerApi, type WorkerResult, toErrorData } from './protocol.ts';
-import { opfsDelete, opfsRead, opfsReadFolder, opfsWrite, opfsWriteFolder } from './opfs.ts';
+import { type JobKind, type LoadedModel, type SavedRunInfo, type TrainMode, type TrainWorkerApi, type WorkerResult, toErrorData } from './protocol.ts';
+import { checkpointSlot, opfsDelete, opfsDeleteCheckpoint, opfsLoadCheckpoint, opfsRead, opfsSaveCheckpoint, opfsWrite } from './opfs.ts';
 import { activationOf } from '../../eval/report.ts';
 import { modelFingerprint } from './fingerprint.ts';
 import { type RunRecord, type RunSlot, type RunTag, checkSameModel, parseRunRecord, runRecordBytes } from './runs.ts';
 
-/** Each slot's checkpoint folder; the main run's fine-tuned weights and what they were trained from. */
-const CHECKPOINT: Record<RunSlot, string> = { main: 'checkpoint', sweep: 'sweep/checkpoint' };
+/**
+ * Each slot's checkpoint lives under its own prefix (opfs.ts swaps its two folders); the record of what a checkpoint
+ * was made from is one of its files, so it swaps with it. The main run's fine-tuned weights have their own record.
+ */
+const CHECKPOINT_PREFIX: Record<RunSlot, string> = { main: '', sweep: 'sweep/' };
 const RUN_FILE = 'run.json';
+const CHECKPOINT_NAMES = [...Object.values(CHECKPOINT_FILES), RUN_FILE];
 const TUNED = 'tuned.safetensors';
 const TUNED_RUN = 'tuned.run.json';
+
+/** A new run was asked for while an unfinished run's checkpoint exists: the page asks whether to resume or replace it. */
+class CheckpointExistsError extends Error {
+  override name = 'CheckpointExistsError';
+}
 
 let runtime: Promise<GpuRuntime> | undefined;
 function gpu(): Promise<GpuRuntime> {
@@ -122,22 +132,30 @@ async function scorer(which: 'base' | 'tuned'): Promise<GpuModel> {
   return scorers[which]!;
 }
 
-/** Trains from scratch or from the OPFS checkpoint; a lost device is recreated and training resumes (trainResilient). */
-async function trainJob(signal: AbortSignal, trainSet: TrainExample[], valSet: TrainExample[], opts: TrainOptions, emit: (e: TrainEvent) => void, resume: boolean, tag: RunTag) {
+/**
+ * Trains from scratch or from the OPFS checkpoint; a lost device is recreated and training resumes (trainResilient).
+ * A new run never replaces an unfinished run's checkpoint unless asked to ('restart'): it answers CheckpointExistsError.
+ * A checkpoint of another model is refused (TunedModelMismatch). The 'sweep' slot's trials keep their own checkpoint
+ * and leave the fine-tuned model alone.
+ */
+async function trainJob(signal: AbortSignal, trainSet: TrainExample[], valSet: TrainExample[], opts: TrainOptions, emit: (e: TrainEvent) => void, mode: TrainMode, tag: RunTag) {
   const m = needModel();
   const slot = tag.slot ?? 'main';
-  const dir = CHECKPOINT[slot];
-  dropScorers();
+  const prefix = CHECKPOINT_PREFIX[slot];
   let resumeFrom: Checkpoint | undefined;
-  if (resume) {
-    const files = await opfsReadFolder(dir, Object.values(CHECKPOINT_FILES));
+  if (mode === 'resume') {
+    const files = await opfsLoadCheckpoint(CHECKPOINT_NAMES, CHECKPOINT_FILES.state, prefix);
     // the page asks checkpointInfo() first and starts over itself when there is none; this is the last guard
-    if (!files.has(CHECKPOINT_FILES.state)) throw new Error('No checkpoint was saved before the interruption: start the run again.');
-    checkSameModel('checkpoint', await readRun(`${dir}/${RUN_FILE}`), baseId!);
+    if (!files) throw new Error('No checkpoint was saved before the interruption: start the run again.');
+    checkSameModel('checkpoint', parseRunRecord(files.get(RUN_FILE)), baseId!);
     resumeFrom = checkpointFromFiles(files);
+  } else if (mode === 'restart') {
+    await opfsDeleteCheckpoint(prefix);
   } else {
-    await opfsDelete(dir);
+    const ck = await checkpointSlot(CHECKPOINT_FILES.state, prefix);
+    if (ck) throw new CheckpointExistsError(`An unfinished run's checkpoint (step ${ck.step}) is saved in this browser. Resume it, or start again (which deletes it).`);
   }
+  dropScorers();
   const record = (step: number, totalSteps?: number, epoch?: number): RunRecord => ({
     model: baseId!.fingerprint, modelName: baseId!.name, dataset: tag.dataset, options: opts, step, totalSteps, epoch, savedAt: new Date().toISOString(),
   });
@@ -153,17 +171,31 @@ async function trainJob(signal: AbortSignal, trainSet: TrainExample[], valSet: T
     waitIfPaused: () => paused?.promise ?? Promise.resolve(),
     resumeFrom,
     onCheckpoint: async (c) => {
-      await opfsWrite(`${dir}/${RUN_FILE}`, runRecordBytes(record(c.step, c.totalSteps, c.epoch)));
-      await opfsWriteFolder(dir, checkpointToFiles(c), CHECKPOINT_FILES.state);
+      // a checkpoint of broken weights would only be refused on resume: keep the previous one instead
+      try {
+        checkCheckpointTensors(c);
+      } catch (e) {
+        emit({ type: 'warning', kind: 'other', message: `checkpoint at step ${c.step} not saved (the previous one is kept): ${(e as Error).message}` });
+        return;
+      }
+      const files = new Map(checkpointToFiles(c));
+      files.set(RUN_FILE, runRecordBytes(record(c.step, c.totalSteps, c.epoch)));
+      await opfsSaveCheckpoint(files, CHECKPOINT_FILES.state, prefix);
     },
   });
-  if (slot === 'sweep') return r.summary; // a trial's weights are not the fine-tuned model
+  if (slot === 'sweep') {
+    if (r.summary.stopped === 'finished') await opfsDeleteCheckpoint(prefix);
+    return r.summary; // a trial's weights are not the fine-tuned model
+  }
+  // never store (or later export) broken weights: the previous fine-tuned model stays
+  assertFinite(r.best, 'refusing to keep the trained model', 'training diverged (a learning rate too high?); the previous fine-tuned model and the checkpoint are kept');
   // the record goes first and is removed with the weights: weights without a record are refused, never misread
   await opfsDelete(TUNED_RUN);
   tuned = r.best;
   const shapes = new Map(paramSpecs(m.config).map((p) => [p.name, p.shape]));
   await opfsWrite(TUNED, writeSafetensors(new Map([...r.best].map(([k, v]) => [k, { shape: shapes.get(k) ?? [v.length], data: v }]))));
   await opfsWrite(TUNED_RUN, runRecordBytes(record(r.summary.steps, r.summary.totalSteps, r.summary.epochs)));
+  if (r.summary.stopped === 'finished') await opfsDeleteCheckpoint(prefix);
   return r.summary;
 }
 
@@ -244,12 +276,13 @@ const api: TrainWorkerApi = {
       });
     }),
 
-  train: (trainSet, valSet, opts, onEvent, resume, tag) =>
+  train: (trainSet, valSet, opts, onEvent, mode, tag) =>
     result(async () => {
       const signal = newJob('train');
       paused?.release();
       paused = undefined;
-      return exclusive(() => trainJob(signal, trainSet, valSet, opts, (e) => onEvent?.(e), resume ?? false, tag ?? {}));
+      const m: TrainMode = mode === true ? 'resume' : mode === false || mode === undefined ? 'new' : mode;
+      return exclusive(() => trainJob(signal, trainSet, valSet, opts, (e) => onEvent?.(e), m, tag ?? {}));
     }),
 
   async pause() {
@@ -275,7 +308,9 @@ const api: TrainWorkerApi = {
 
   checkpointInfo: (slot) =>
     result(async () => {
-      const dir = CHECKPOINT[slot ?? 'main'];
+      const found = await checkpointSlot(CHECKPOINT_FILES.state, CHECKPOINT_PREFIX[slot ?? 'main']);
+      if (!found) return undefined;
+      const dir = found.slot;
       const state = await opfsRead(`${dir}/${CHECKPOINT_FILES.state}`);
       if (!state) return undefined;
       // the position comes from the checkpoint itself; the record says which model it belongs to
