@@ -25,7 +25,7 @@ export interface RecipeInput {
   /** The model the recipe fine-tunes, as the GPU machine will reach it: a hub id, or a path there. */
   baseModel: string;
   train: readonly ScoredExample[];
-  val?: readonly TrainExample[];
+  val?: readonly ScoredExample[];
   /** The lab's settings (batchSize = query groups per step on one GPU, as the probe or the user chose). */
   options: TrainOptions;
   /** Where the settings came from, for the README (e.g. "batch size 8: the probe's recommendation on RTX 3090"). */
@@ -153,7 +153,7 @@ the world size, steps, losses and whether every process ended with the same weig
 | warmup_ratio | ${o.warmupRatio} | |
 | weight_decay | ${s.weight_decay} | AdamW, not on biases and LayerNorm |
 | max_grad_norm | ${s.max_grad_norm} | gradient clipping |
-| max_length | ${o.maxLength} | tokens per pair, document cut first |
+| max_length | ${o.maxLength} | tokens per pair, document cut first (as in the lab; longest-first if some query alone is too long) |
 | seed | ${o.seed} | |
 | hidden_dropout_prob | ${o.dropout ?? "the model's own"} | |
 

@@ -250,11 +250,12 @@ async function exportRecipeCommand(values: Values): Promise<number> {
   const val = values.val ? await readExamples(values.val as string) : undefined;
   const spec = values.model as string;
   let scored: ScoredExample[] = train;
-  if (values['teacher-scores']) scored = await teacherScores(spec, train, options.maxLength);
+  let scoredVal: ScoredExample[] | undefined = val;
+  if (values['teacher-scores']) [scored, scoredVal] = await teacherScores(spec, [train, val ?? []], options.maxLength);
   const files = await recipeFiles({
     baseModel: existsSync(spec) ? resolve(spec) : spec,
     train: scored,
-    val,
+    val: val ? scoredVal : undefined,
     options,
     provenance: [...provenance, values['teacher-scores'] ? `teacher scores: raw logits of ${spec} computed by Rerank Lab's engine at max length ${options.maxLength}` : ''].filter(Boolean),
   });
@@ -264,8 +265,8 @@ async function exportRecipeCommand(values: Values): Promise<number> {
   return 0;
 }
 
-/** The base model's raw logits for every pair, on this machine's GPU. */
-async function teacherScores(spec: string, examples: TrainExample[], maxLength: number): Promise<ScoredExample[]> {
+/** The base model's raw logits for every pair of each set, on this machine's GPU. */
+async function teacherScores(spec: string, sets: TrainExample[][], maxLength: number): Promise<ScoredExample[][]> {
   const bar = createProgressBar();
   const model = await loadHfFolder(await modelFiles(spec, bar.onProgress), { onProgress: bar.onProgress });
   if (model.newHead.length) console.error(`warning: ${spec} has no classification head; its "teacher scores" would come from a random head`);
@@ -274,7 +275,10 @@ async function teacherScores(spec: string, examples: TrainExample[], maxLength: 
   const ac = abortOnSigint();
   try {
     const gm = await GpuModel.create(rt, model.config, model.params);
-    const out = await addTeacherScores(examples, async (q, d) => gm.score(model.tokenizer.encodePairs(q, d, { maxLength: length })), { onProgress: bar.onProgress, signal: ac.signal, batch: 16 });
+    const out: ScoredExample[][] = [];
+    for (const examples of sets) {
+      out.push(await addTeacherScores(examples, async (q, d) => gm.score(model.tokenizer.encodePairs(q, d, { maxLength: length })), { onProgress: bar.onProgress, signal: ac.signal, batch: 16 }));
+    }
     gm.release();
     return out;
   } finally {

@@ -119,6 +119,20 @@ def build_dataset(groups: list[dict], loss_name: str, group_size: int):
                               "labels": [[float(s) for s in g["scores"]] for g in scored]})
 
 
+def pair_truncation(model, queries: list[str], max_length: int) -> None:
+    """Cut the document, never the query, as Rerank Lab does (its training, scoring and teacher scores):
+    "only_second" instead of sentence-transformers' "longest_first". The tokenizer refuses "only_second" when a query
+    alone leaves no room for the document, so with such queries the default stays (and we say how many)."""
+    tok = model.tokenizer
+    room = max_length - tok.num_special_tokens_to_add(pair=True) - 1
+    long = sum(1 for ids in tok(list(dict.fromkeys(queries)), add_special_tokens=False)["input_ids"] if len(ids) > room)
+    if long:
+        print(f"{long} query(ies) longer than {room} tokens: pairs are truncated longest-first (sentence-transformers' default), "
+              "not document-first as in Rerank Lab", flush=True)
+        return
+    model[0].processing_kwargs = {**model[0].processing_kwargs, "text": {**model[0].processing_kwargs.get("text", {}), "truncation": "only_second"}}
+
+
 def make_loss(model, loss_name: str):
     from sentence_transformers.cross_encoder import losses
 
@@ -163,7 +177,11 @@ def main() -> None:
     train_dataset = build_dataset(train_groups, loss_name, group_size)
     eval_dataset = None
     if val_file:
-        eval_dataset = build_dataset(make_groups(read_jsonl(val_file), group_size, seed + 1, top_up=loss_name != "distill"), loss_name, group_size)
+        val_groups = make_groups(read_jsonl(val_file), group_size, seed + 1, top_up=loss_name != "distill")
+        if loss_name == "distill" and not any(all(x is not None for x in g["scores"]) for g in val_groups):
+            print(f"{val_file} has no teacher scores: no validation loss for --loss distill", flush=True)
+        else:
+            eval_dataset = build_dataset(val_groups, loss_name, group_size)
 
     config_kwargs = {}
     if recipe.get("hidden_dropout_prob") is not None:
@@ -214,6 +232,8 @@ def main() -> None:
 
     trainer = CrossEncoderTrainer(model=model, args=training_args, train_dataset=train_dataset, eval_dataset=eval_dataset,
                                   loss=make_loss(model, loss_name), callbacks=[LossLog()])
+    # After the trainer is built: its model card statistics tokenize single columns, which "only_second" refuses.
+    pair_truncation(model, [g["query"] for g in train_groups], int(recipe["max_length"]))
     world = training_args.world_size
     if trainer.is_world_process_zero():
         print(f"{len(train_dataset)} training rows ({loss_name}), {world} process(es) x {per_device} rows x "
