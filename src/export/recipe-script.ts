@@ -16,5 +16,6 @@ export async function recipeScript(): Promise<string> {
   // Indirect specifier: keeps Vite from bundling node:fs into the page.
   const fsName = 'node:fs/promises';
   const fs: typeof import('node:fs/promises') = await import(/* @vite-ignore */ fsName);
-  return fs.readFile(new URL(`./recipe/${RECIPE_SCRIPT}`, import.meta.url), 'utf8');
+  const here = import.meta.url; // not inline, so Vite does not emit the file as an asset as well
+  return fs.readFile(new URL('./recipe/' + RECIPE_SCRIPT, here), 'utf8');
 }

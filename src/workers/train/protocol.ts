@@ -50,6 +50,9 @@ export interface TrainWorkerApi {
   pause(): Promise<void>;
   resume(): Promise<void>;
   stop(): Promise<void>;
-  /** The fine-tuned (best) model as a Hugging Face folder: file name → bytes. */
-  exportModel(): Promise<WorkerResult<Record<string, Uint8Array>>>;
+  /**
+   * The fine-tuned (best) model as a Hugging Face folder: file name → bytes. With onnx, also onnx/model.onnx
+   * (+ onnx/model.onnx_data for very large models) and transformers.js_config in config.json (src/export/).
+   */
+  exportModel(opts?: { onnx?: boolean }): Promise<WorkerResult<Record<string, Uint8Array>>>;
 }
