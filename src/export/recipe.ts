@@ -136,6 +136,7 @@ Every setting below can be overridden on the command line (\`python train_rerank
 \`--model /data/models/base\`${isPath ? ' (the base model path above is the one on the machine that exported this recipe: copy the folder along, or point --model at it)' : ''},
 \`--epochs 1\`, \`--per-device-batch-groups 16\`, \`--loss bce\`.
 
+A checkpoint is saved after each epoch (the last two are kept): \`--resume\` continues an interrupted run.
 The result: \`output/final\` — a Hugging Face folder that sentence-transformers (\`CrossEncoder("output/final")\`),
 transformers and Rerank Lab load. \`output/train_log.jsonl\` has the loss per logging step, \`output/run_summary.json\`
 the world size, steps, losses and whether every process ended with the same weights.
@@ -156,6 +157,7 @@ the world size, steps, losses and whether every process ended with the same weig
 | max_length | ${o.maxLength} | tokens per pair, document cut first (as in the lab; longest-first if some query alone is too long) |
 | seed | ${o.seed} | |
 | hidden_dropout_prob | ${o.dropout ?? "the model's own"} | |
+| precision | bf16 where the GPU supports it, else fp32 | the lab trains in fp32; \`--precision fp32\` to match it exactly |
 
 The global batch is per_device_batch_groups × GPUs × gradient_accumulation_steps query groups: with N GPUs it is
 N times the lab's. If you want the lab's exact batch instead, divide \`--per-device-batch-groups\` by N (or raise

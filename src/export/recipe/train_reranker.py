@@ -52,6 +52,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--logging-steps", type=int)
     p.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"], default="auto",
                    help="auto: bf16 on GPUs that support it, else fp32")
+    p.add_argument("--resume", action="store_true", help="continue from the last checkpoint in the output folder")
     p.add_argument("--cpu", action="store_true", help="train on CPU with the gloo backend (a smoke test, not for real runs)")
     return p.parse_args()
 
@@ -239,7 +240,7 @@ def main() -> None:
         print(f"{len(train_dataset)} training rows ({loss_name}), {world} process(es) x {per_device} rows x "
               f"{training_args.gradient_accumulation_steps} accumulation = {world * per_device * training_args.gradient_accumulation_steps} rows per step, "
               f"precision {precision}", flush=True)
-    trainer.train()
+    trainer.train(resume_from_checkpoint=True if args.resume else None)
 
     # Every replica must hold the same weights after DDP's gradient all-reduce: compare a checksum across processes.
     checksum = torch.tensor([float(sum(p.detach().double().sum() for p in model.parameters()))], dtype=torch.float64)
