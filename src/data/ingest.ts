@@ -1,8 +1,12 @@
 // Ingest: sources (a folder in Node, dropped files in the page) → plain-text documents, plus a report that lists
-// every file with what happened to it. One bad file never stops the run: its error lands in the report.
+// every file with what happened to it. One bad file never stops the run: its error lands in the report — also what
+// the folder walk could not read (unreadable folders, symbolic links to folders, FIFOs; see source-node.ts).
+// .docx parts are size-checked before extraction; in Node, .docx/.pdf extraction runs in a thread with a heap limit
+// (extract-pool-node.ts) passed as `extractBinary`, so a file that exhausts memory fails alone.
 
 import { decodeSource, binaryReason, type TextEncodingName } from './decode.ts';
 import {
+  ExtractSkip,
   csvDocs,
   docxText,
   formatOf,
@@ -24,6 +28,8 @@ export interface IngestOptions extends ExtractOptions, LongRunning {
   maxBytes?: number;
   /** Read files with unknown extensions as plain text when they do not look binary (default false: skip them). */
   unknownAsText?: boolean;
+  /** Extracts a .docx/.pdf elsewhere (Node: a memory-limited thread); default: here, with docxText/pdfText. */
+  extractBinary?: (format: 'docx' | 'pdf', bytes: Uint8Array) => Promise<string>;
 }
 
 export interface IngestedDoc {
@@ -74,9 +80,9 @@ function tidy(text: string): string {
 }
 
 async function extract(src: SourceFile, format: Format, opts: IngestOptions): Promise<{ docs: ExtractedDoc[]; encoding?: TextEncodingName; notes: string[] }> {
-  if (format === 'docx') return { docs: [{ suffix: '', text: await docxText(await readAll(src)) }], notes: [] };
+  if (format === 'docx') return { docs: [{ suffix: '', text: opts.extractBinary ? await opts.extractBinary('docx', await readAll(src)) : await docxText(await readAll(src)) }], notes: [] };
   if (format === 'pdf') {
-    const text = await pdfText(await readAll(src));
+    const text = opts.extractBinary ? await opts.extractBinary('pdf', await readAll(src)) : await pdfText(await readAll(src));
     return { docs: [{ suffix: '', text }], notes: text ? [] : ['no text layer (scanned PDF? run OCR first)'] };
   }
   const head = await readHead(src);
@@ -127,6 +133,10 @@ export async function ingest(sources: readonly SourceFile[], opts: IngestOptions
       entry.status = status;
       entry.reason = reason;
     };
+    if (src.problem) {
+      skip(src.problem.reason, src.problem.status);
+      continue;
+    }
     try {
       let format = formatOf(src.path);
       if (!format) {
@@ -169,13 +179,13 @@ export async function ingest(sources: readonly SourceFile[], opts: IngestOptions
         if (dupes.length) skip(`duplicate of ${dupes[0]}`);
         else skip(notes.length ? `no text: ${notes.join('; ')}` : 'empty (no text after extraction)');
       } else {
-        const extra = [...notes];
+        const extra = [...(src.note ? [src.note] : []), ...notes];
         if (dupes.length) extra.push(`${dupes.length} duplicate record(s) dropped`);
         if (extra.length) entry.reason = extra.join('; ');
       }
     } catch (e) {
       if ((e as Error).name === 'AbortError') throw e;
-      if (e instanceof SkipError) skip(e.message);
+      if (e instanceof SkipError || e instanceof ExtractSkip) skip(e.message);
       else skip(`could not read: ${(e as Error).message}`, 'failed');
     } finally {
       doneBytes += src.size;

@@ -5,6 +5,7 @@
 // UNTESTED against a real model here (no network, no GPU in CI): the generation loop, cleaning, cache and cancel
 // are tested with a fake generator (tests/unit/data/query-inpage.test.ts); loading the model is the page's e2e job.
 
+import { rejectReason } from './query-filter.ts';
 import type { Chunk } from './chunk.ts';
 import type { QueryRecord } from './jsonl.ts';
 import { MemoryCache, queryCacheKey, type QueryCache } from './query-cache.ts';
@@ -72,6 +73,8 @@ export interface InPageGenerateOptions extends LongRunning {
   cache?: QueryCache;
 }
 
+class CacheStop extends Error {}
+
 /** One query per chunk with an in-page model; failures are reported per chunk, cancel stops between chunks. */
 export async function generateQueriesInPage(chunks: readonly Chunk[], gen: InPageGenerator, opts: InPageGenerateOptions = {}): Promise<GenerateResult> {
   const prompt = opts.prompt ?? DEFAULT_QUERY_PROMPT;
@@ -80,7 +83,7 @@ export async function generateQueriesInPage(chunks: readonly Chunk[], gen: InPag
   const t0 = performance.now();
   const queries: QueryRecord[] = [];
   const failures: { chunk_id: string; error: string }[] = [];
-  const stats = { chunks: chunks.length, fromCache: 0, generated: 0, failed: 0, retries: 0, seconds: 0 };
+  const stats = { chunks: chunks.length, fromCache: 0, generated: 0, failed: 0, retries: 0, rejected: 0, seconds: 0 };
   for (let i = 0; i < chunks.length; i++) {
     throwIfAborted(opts.signal);
     opts.onProgress?.({ stage: 'queries', done: i, total: chunks.length, detail: chunks[i].id });
@@ -88,14 +91,17 @@ export async function generateQueriesInPage(chunks: readonly Chunk[], gen: InPag
     try {
       const k = await queryCacheKey(c.text, prompt, key);
       let q = await cache.get(k);
-      if (q !== undefined) stats.fromCache++;
+      if (q !== undefined && !rejectReason(q, c.text)) stats.fromCache++;
       else {
         q = cleanGeneratedQuery(await gen.complete(renderPrompt(prompt, c.text)));
-        await cache.set(k, q);
         stats.generated++;
+        // as generateQueries: a rejected answer is not cached; a cache that cannot be written stops the run
+        if (rejectReason(q, c.text)) stats.rejected++;
+        else await cache.set(k, q).catch((e: Error) => Promise.reject(new CacheStop(`The query cache could not be written (${e.message}); stopped.`)));
       }
       queries.push({ query: q, chunk_id: c.id, origin: key });
     } catch (e) {
+      if (e instanceof CacheStop) throw e;
       stats.failed++;
       failures.push({ chunk_id: c.id, error: (e as Error).message });
     }

@@ -8,7 +8,7 @@ import { type WorkerResult, toErrorData } from '../result.ts';
 import { zipSync, type Zippable } from 'fflate';
 import { chunkDocuments, chunkText, type Chunk, type ChunkOptions } from '../../data/chunk.ts';
 import { ingest, type IngestedDoc, type IngestOptions, type IngestReport } from '../../data/ingest.ts';
-import type { QueryRecord, TrainExample } from '../../data/jsonl.ts';
+import { decodeJsonl, type QueryRecord, type TrainExample } from '../../data/jsonl.ts';
 import { mine, type MineOptions, type MineStats } from '../../data/mine.ts';
 import { MemoryCache, type QueryCache } from '../../data/query-cache.ts';
 import { IndexedDbCache } from '../../data/query-cache-idb.ts';
@@ -81,7 +81,8 @@ export interface DataWorkerApi {
    * The model loads on first use (progress stage 'download') and stays loaded. Untested against a real model.
    */
   generateQueriesInPage(jobId: string, chunks: Chunk[], opts: InPageJobOptions, onProgress?: OnProgress): Promise<Result<GenerateResult>>;
-  importPairs(text: string, fileName: string, chunks: Chunk[]): Promise<Result<ImportResult>>;
+  /** Pairs as text, or as the file's bytes (then the encoding is detected: BOM, UTF-16, UTF-8, GBK). */
+  importPairs(input: string | Uint8Array, fileName: string, chunks: Chunk[]): Promise<Result<ImportResult>>;
   filterQueries(
     jobId: string,
     queries: QueryRecord[],
@@ -167,7 +168,7 @@ export function createDataApi(options: { cache?: () => Promise<QueryCache> } = {
         const gen = await inPage.gen;
         return generateQueriesInPage(chunks, gen, { prompt: opts.prompt, cache: await getCache(), onProgress: safe(onProgress), signal });
       }),
-    importPairs: async (text, fileName, chunks) => job(`import-${fileName}`, async () => importPairs(text, fileName, chunks)),
+    importPairs: async (input, fileName, chunks) => job(`import-${fileName}`, async () => importPairs(typeof input === 'string' ? input : decodeJsonl(input), fileName, chunks)),
     filterQueries: (jobId, queries, chunks, opts, onProgress) =>
       job(jobId, async (signal) => {
         const f = filterQueries(queries, chunks, opts);

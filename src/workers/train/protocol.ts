@@ -23,6 +23,9 @@ export type { ErrorData, WorkerResult };
 export type { MemoryEstimate, ModelSummary, ProbeResult, ProbeStep, TrainEvent, TrainExample, TrainOptions, TrainSummary };
 
 
+/** How a training run treats an existing checkpoint (see TrainWorkerApi.train). */
+export type TrainMode = 'new' | 'resume' | 'restart';
+
 export interface ScoredPair {
   query: string;
   doc: string;
@@ -45,8 +48,12 @@ export interface TrainWorkerApi {
     opts: { groupSize: number; maxLength: number; loss: 'bce' | 'listwise'; maxBatch: number; marginPercent: number },
     onStep?: (s: ProbeStep) => void,
   ): Promise<WorkerResult<ProbeResult>>;
-  /** Trains on `train`, evaluates on `val` after each epoch, keeps the best checkpoint. Resumes when asked to. */
-  train(train: TrainExample[], val: TrainExample[], opts: TrainOptions, onEvent?: (e: TrainEvent) => void, resume?: boolean): Promise<WorkerResult<TrainSummary>>;
+  /**
+   * Trains on `train`, evaluates on `val` after each epoch, keeps the best checkpoint. `mode`: 'new' (the default;
+   * answers CheckpointExistsError when an unfinished run's checkpoint exists, so the page can ask), 'resume' (from
+   * that checkpoint), 'restart' (delete it and start over). `true`/`false` mean 'resume'/'new'.
+   */
+  train(train: TrainExample[], val: TrainExample[], opts: TrainOptions, onEvent?: (e: TrainEvent) => void, mode?: TrainMode | boolean): Promise<WorkerResult<TrainSummary>>;
   pause(): Promise<void>;
   resume(): Promise<void>;
   stop(): Promise<void>;

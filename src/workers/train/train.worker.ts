@@ -13,16 +13,21 @@ import { readSafetensors, writeSafetensors } from '../../model/safetensors.ts';
 import { GpuModel } from '../../train/gpu-model.ts';
 import { estimateTrainingMemory, paramCount } from '../../train/memory.ts';
 import { probeBatchSize } from '../../train/probe.ts';
-import { CHECKPOINT_FILES, type Checkpoint, checkpointFromFiles, checkpointToFiles } from '../../train/checkpoint.ts';
+import { CHECKPOINT_FILES, type Checkpoint, checkCheckpointTensors, checkpointFromFiles, checkpointToFiles } from '../../train/checkpoint.ts';
+import { assertFinite } from '../../model/finite.ts';
 import { trainResilient } from '../../train/resilient.ts';
 import { stepCounts } from '../../train/trainer.ts';
 import type { TrainEvent, TrainExample, TrainOptions } from '../../train/types.ts';
 import type { Progress } from '../../util/progress.ts';
-import { type TrainWorkerApi, type WorkerResult, toErrorData } from './protocol.ts';
-import { opfsDelete, opfsRead, opfsReadFolder, opfsWrite, opfsWriteFolder } from './opfs.ts';
+import { type TrainMode, type TrainWorkerApi, type WorkerResult, toErrorData } from './protocol.ts';
+import { checkpointSlot, opfsDeleteCheckpoint, opfsLoadCheckpoint, opfsRead, opfsSaveCheckpoint, opfsWrite } from './opfs.ts';
 
-const CHECKPOINT = 'checkpoint';
 const TUNED = 'tuned.safetensors';
+
+/** A new run was asked for while an unfinished run's checkpoint exists: the page asks whether to resume or replace it. */
+class CheckpointExistsError extends Error {
+  override name = 'CheckpointExistsError';
+}
 
 let runtime: Promise<GpuRuntime> | undefined;
 function gpu(): Promise<GpuRuntime> {
@@ -110,18 +115,24 @@ async function scorer(which: 'base' | 'tuned'): Promise<GpuModel> {
   return scorers[which]!;
 }
 
-/** Trains from scratch or from the OPFS checkpoint; a lost device is recreated and training resumes (trainResilient). */
-async function trainJob(signal: AbortSignal, trainSet: TrainExample[], valSet: TrainExample[], opts: TrainOptions, emit: (e: TrainEvent) => void, resume: boolean) {
+/**
+ * Trains from scratch or from the OPFS checkpoint; a lost device is recreated and training resumes (trainResilient).
+ * A new run never replaces an unfinished run's checkpoint unless asked to ('restart'): it answers CheckpointExistsError.
+ */
+async function trainJob(signal: AbortSignal, trainSet: TrainExample[], valSet: TrainExample[], opts: TrainOptions, emit: (e: TrainEvent) => void, mode: TrainMode) {
   const m = needModel();
-  dropScorers();
   let resumeFrom: Checkpoint | undefined;
-  if (resume) {
-    const files = await opfsReadFolder(CHECKPOINT, Object.values(CHECKPOINT_FILES));
-    if (files.has(CHECKPOINT_FILES.state)) resumeFrom = checkpointFromFiles(files);
+  if (mode === 'resume') {
+    const files = await opfsLoadCheckpoint(Object.values(CHECKPOINT_FILES), CHECKPOINT_FILES.state);
+    if (files) resumeFrom = checkpointFromFiles(files);
     else emit({ type: 'warning', kind: 'other', message: 'No checkpoint was found; training starts from the beginning.' });
+  } else if (mode === 'restart') {
+    await opfsDeleteCheckpoint();
   } else {
-    await opfsDelete(CHECKPOINT);
+    const ck = await checkpointSlot(CHECKPOINT_FILES.state);
+    if (ck) throw new CheckpointExistsError(`An unfinished run's checkpoint (step ${ck.step}) is saved in this browser. Resume it, or start again (which deletes it).`);
   }
+  dropScorers();
   const rt = await gpu();
   // A checkpoint copies the weights and both AdamW moments (3× the model) into OPFS: four times an epoch for models
   // up to ~150M parameters, once an epoch for larger ones.
@@ -133,11 +144,23 @@ async function trainJob(signal: AbortSignal, trainSet: TrainExample[], valSet: T
     onEvent: emit,
     waitIfPaused: () => paused?.promise ?? Promise.resolve(),
     resumeFrom,
-    onCheckpoint: (c) => opfsWriteFolder(CHECKPOINT, checkpointToFiles(c), CHECKPOINT_FILES.state),
+    onCheckpoint: async (c) => {
+      // a checkpoint of broken weights would only be refused on resume: keep the previous one instead
+      try {
+        checkCheckpointTensors(c);
+      } catch (e) {
+        emit({ type: 'warning', kind: 'other', message: `checkpoint at step ${c.step} not saved (the previous one is kept): ${(e as Error).message}` });
+        return;
+      }
+      await opfsSaveCheckpoint(checkpointToFiles(c), CHECKPOINT_FILES.state);
+    },
   });
+  // never store (or later export) broken weights: the previous fine-tuned model stays
+  assertFinite(r.best, 'refusing to keep the trained model', 'training diverged (a learning rate too high?); the previous fine-tuned model and the checkpoint are kept');
   tuned = r.best;
   const shapes = new Map(paramSpecs(m.config).map((p) => [p.name, p.shape]));
   await opfsWrite(TUNED, writeSafetensors(new Map([...r.best].map(([k, v]) => [k, { shape: shapes.get(k) ?? [v.length], data: v }]))));
+  if (r.summary.stopped === 'finished') await opfsDeleteCheckpoint();
   return r.summary;
 }
 
@@ -204,12 +227,13 @@ const api: TrainWorkerApi = {
       });
     }),
 
-  train: (trainSet, valSet, opts, onEvent, resume) =>
+  train: (trainSet, valSet, opts, onEvent, mode) =>
     result(async () => {
       const signal = newJob('train');
       paused?.release();
       paused = undefined;
-      return exclusive(() => trainJob(signal, trainSet, valSet, opts, (e) => onEvent?.(e), resume ?? false));
+      const m: TrainMode = mode === true ? 'resume' : mode === false || mode === undefined ? 'new' : mode;
+      return exclusive(() => trainJob(signal, trainSet, valSet, opts, (e) => onEvent?.(e), m));
     }),
 
   async pause() {
