@@ -1,46 +1,40 @@
-// Node only: writes an export (files given as chunks, names with sub-folders such as onnx/model.onnx) into a
-// directory, one chunk after another so a large model is never joined in memory. Each file is written under a
-// temporary name and renamed into place, so an interrupted export never leaves a truncated model.onnx behind.
+// Node only: writes an export (file name → chunks or bytes; names may have sub-folders, e.g. onnx/model.onnx or
+// data/train.jsonl) into a directory through the atomic writer (src/util/atomic-file.ts): each sub-folder's files go
+// to flushed temporaries and are then renamed into place, chunk by chunk, so a large model is never joined in memory
+// and an interrupted export never leaves a torn model.onnx. Sub-folders are written before the top level, so a
+// config.json that points at onnx/ only appears once onnx/ is complete.
 
-import { mkdir, open, rename, rm } from 'node:fs/promises';
-import { dirname, join, normalize, sep } from 'node:path';
+import { writeFilesAtomic } from '../util/atomic-file.ts';
 
 export class ExportWriteError extends Error {
   override name = 'ExportWriteError';
 }
 
-/** Refuses names that would land outside `dir` (absolute paths, '..'). */
-function target(dir: string, name: string): string {
-  const rel = normalize(name);
-  if (rel.startsWith('..') || rel.startsWith(sep) || /^[a-zA-Z]:/.test(rel) || rel.split(/[\\/]/).includes('..')) {
+/** Splits a relative name into its folder and file name; refuses names that would land outside the output folder. */
+function split(name: string): [folder: string, file: string] {
+  const parts = name.split(/[\\/]/);
+  if (name.startsWith('/') || /^[a-zA-Z]:/.test(name) || parts.some((p) => p === '..' || p === '.' || p === '')) {
     throw new ExportWriteError(`refusing to write ${name}: export file names must stay inside the output folder`);
   }
-  return join(dir, rel);
+  return [parts.slice(0, -1).join('/'), parts[parts.length - 1]];
 }
 
-export async function writeChunkedFile(path: string, chunks: readonly Uint8Array[]): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.partial-${process.pid}`;
-  const fh = await open(tmp, 'w');
-  try {
-    for (const c of chunks) await fh.write(c);
-    await fh.sync();
-  } catch (e) {
-    await fh.close().catch(() => undefined);
-    await rm(tmp, { force: true });
-    throw e;
-  }
-  await fh.close();
-  await rename(tmp, path);
-}
-
-/** Writes every file (name → chunks, or one buffer) under `dir`. */
+/** Writes every file under `dir`; returns the paths written. */
 export async function writeExportFolder(dir: string, files: ReadonlyMap<string, Uint8Array | readonly Uint8Array[]>): Promise<string[]> {
-  const written: string[] = [];
+  const byFolder = new Map<string, Map<string, Uint8Array | readonly Uint8Array[]>>();
   for (const [name, data] of files) {
-    const path = target(dir, name);
-    await writeChunkedFile(path, data instanceof Uint8Array ? [data] : data);
-    written.push(path);
+    const [folder, file] = split(name);
+    if (!byFolder.has(folder)) byFolder.set(folder, new Map());
+    byFolder.get(folder)!.set(file, data);
+  }
+  const written: string[] = [];
+  // Deepest folders first, the top level last.
+  const depth = (f: string) => (f ? f.split('/').length : 0);
+  for (const folder of [...byFolder.keys()].sort((a, b) => depth(b) - depth(a) || a.localeCompare(b))) {
+    const target = folder ? `${dir}/${folder}` : dir;
+    const group = byFolder.get(folder)!;
+    await writeFilesAtomic(target, group);
+    for (const file of group.keys()) written.push(`${target}/${file}`);
   }
   return written;
 }

@@ -7,9 +7,10 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { checkExample, parseJsonl } from '../../data/jsonl.ts';
+import { checkExample } from '../../data/jsonl.ts';
+import { readJsonlFile } from '../read-jsonl.ts';
 import { EXTERNAL_DATA_THRESHOLD, ONNX_OPSET } from '../../export/onnx.ts';
-import { ONNX_MODEL_PATH, onnxFolderFiles } from '../../export/onnx-folder.ts';
+import { ONNX_DATA_PATH, ONNX_MODEL_PATH, onnxFolderFiles } from '../../export/onnx-folder.ts';
 import { ONNX_LOGITS_TOLERANCE, maxAbsDiff, onnxLogits, openOnnx } from '../../export/onnx-run.ts';
 import { addTeacherScores, recipeFiles, type ScoredExample } from '../../export/recipe.ts';
 import { writeExportFolder } from '../../export/write-node.ts';
@@ -106,15 +107,11 @@ const SAMPLE_PAIRS = [
 ];
 
 async function readPairs(file: string): Promise<{ query: string; document: string }[]> {
-  const text = await readFile(file, 'utf8').catch((e: Error) => {
-    throw new UsageError(`cannot read --pairs ${file}: ${e.message}`);
-  });
-  const r = parseJsonl(text, (v) => {
+  const r = await readJsonlFile(file, (v) => {
     const o = v as Record<string, unknown>;
     return o && typeof o.query === 'string' && typeof o.document === 'string' ? { query: o.query, document: o.document } : 'expected {"query": str, "document": str}';
   });
-  for (const e of r.errors.slice(0, 5)) console.error(`${file}:${e.line}: skipped: ${e.message}`);
-  if (!r.items.length) throw new UsageError(`${file} has no valid pair`);
+  if (!r.items.length) throw new UsageError(`${file} has no valid pair: each line must be {"query": str, "document": str}`);
   return r.items;
 }
 
@@ -152,9 +149,8 @@ async function exportOnnxCommand(values: Values): Promise<number> {
 
 async function verifyOnnx(model: HfModel, out: string, pairs: { query: string; document: string }[]): Promise<number> {
   const ort = await import('onnxruntime-web');
-  const { readFile: rf } = await import('node:fs/promises');
-  const external = existsSync(join(out, 'onnx/model.onnx_data')) ? new Uint8Array(await rf(join(out, 'onnx/model.onnx_data'))) : undefined;
-  const session = await openOnnx(ort, new Uint8Array(await rf(join(out, ONNX_MODEL_PATH))), external);
+  const external = existsSync(join(out, ONNX_DATA_PATH)) ? new Uint8Array(await readFile(join(out, ONNX_DATA_PATH))) : undefined;
+  const session = await openOnnx(ort, new Uint8Array(await readFile(join(out, ONNX_MODEL_PATH))), external);
   const maxLength = Math.min(512, model.config.maxSequenceLength);
   const batch = model.tokenizer.encodePairs(pairs.map((p) => p.query), pairs.map((p) => p.document), { maxLength });
   const onnx = await onnxLogits(ort, session, batch);
@@ -180,13 +176,8 @@ async function verifyOnnx(model: HfModel, out: string, pairs: { query: string; d
 const TRAIN_DEFAULTS: TrainOptions = { loss: 'listwise', batchSize: 8, groupSize: 8, epochs: 2, lr: 2e-5, warmupRatio: 0.1, maxLength: 256, seed: 42 };
 
 async function readExamples(file: string): Promise<TrainExample[]> {
-  const text = await readFile(file, 'utf8').catch((e: Error) => {
-    throw new UsageError(`cannot read ${file}: ${e.message}`);
-  });
-  const r = parseJsonl(text, checkExample);
-  for (const e of r.errors.slice(0, 10)) console.error(`${file}:${e.line}: skipped: ${e.message}`);
-  if (r.errors.length > 10) console.error(`${file}: … and ${r.errors.length - 10} more bad line(s) skipped`);
-  if (!r.items.length) throw new UsageError(`${file} has no valid example: each line must be {"query": str, "pos": [str, …], "neg": [str, …]}`);
+  const r = await readJsonlFile(file, checkExample);
+  if (!r.items.length) throw new UsageError(`${file} has no valid example${r.errors.length ? ` (${r.errors.length} bad line(s))` : ''}: each line must be {"query": str, "pos": [str, …], "neg": [str, …]}`);
   return r.items;
 }
 

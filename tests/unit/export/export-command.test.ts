@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { run } from '../../../src/cli/commands/export.ts';
+import { writeExportFolder } from '../../../src/export/write-node.ts';
 import { fixtureDir } from '../model/fixture.ts';
 
 function capture() {
@@ -61,6 +62,14 @@ describe('rerank-lab export --onnx', () => {
     expect((await readdir(outDir)).sort()).toEqual(['config.json', 'onnx', 'tokenizer.json', 'tokenizer_config.json']);
     expect((await readdir(join(outDir, 'onnx'))).sort()).toEqual(['model.onnx', 'model.onnx_data']);
     expect(JSON.parse(await readFile(join(outDir, 'config.json'), 'utf8'))['transformers.js_config']).toEqual({ dtype: 'fp32', use_external_data_format: true });
+  });
+
+  it('never writes outside the output folder', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'rl-export-'));
+    for (const bad of ['../escape.txt', 'onnx/../../escape.txt', '/etc/escape.txt', 'a//b']) {
+      await expect(writeExportFolder(join(dir, 'out'), new Map([[bad, new Uint8Array([1])]]))).rejects.toThrow(/must stay inside the output folder/);
+    }
+    expect(await readdir(dir)).toEqual([]);
   });
 
   it('says what is missing', async () => {
