@@ -64,6 +64,11 @@ export function transpose(w: Float32Array, rows: number, cols: number): Float32A
   return t;
 }
 
+function allFinite(a: Float32Array): boolean {
+  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return false;
+  return true;
+}
+
 function checkedParams(cfg: ModelConfig, params: ReadonlyMap<string, Float32Array>): (name: string) => Float32Array {
   const bad: string[] = [];
   for (const s of paramSpecs(cfg)) {
@@ -71,7 +76,7 @@ function checkedParams(cfg: ModelConfig, params: ReadonlyMap<string, Float32Arra
     const n = s.shape.reduce((a, b) => a * b, 1);
     if (!p) bad.push(`missing ${s.name}`);
     else if (p.length !== n) bad.push(`${s.name} has ${p.length} values, expected ${n} for [${s.shape}]`);
-    else if (!p.every(Number.isFinite)) bad.push(`${s.name} holds NaN or infinite values`);
+    else if (!allFinite(p)) bad.push(`${s.name} holds NaN or infinite values`);
   }
   if (bad.length) throw new OnnxExportError(`cannot export the model to ONNX: ${bad.join('; ')}`);
   return (name) => params.get(name)!;
