@@ -86,6 +86,8 @@ export interface TrainSummary {
   valLosses?: { epoch: number; loss: number }[];
   /** The options the run used, defaults filled in (what the model card records). */
   options?: ResolvedTrainOptions;
+  /** Training pairs tokenised by this run and how many were cut to max length (document; query too). */
+  truncation?: { pairs: number; documents: number; queries: number };
 }
 
 export interface ProbeStep {
