@@ -178,12 +178,10 @@ async function scoreSetsWithEngine(rt: GpuRuntime, o: RunOptions, s: Settings, m
   }
 }
 
-async function scoreSetsWithSt(o: RunOptions, s: Settings, modelDir: string, runName: string, sets: string[]): Promise<void> {
-  await mkdir(join(o.dir, 'runs', runName), { recursive: true });
-  for (const set of sets) {
-    await runLogged([o.python, 'tests/python/experiment/st_run.py', 'score', '--model', modelDir, '--pairs', join(o.dir, 'data', `${set}.pairs.jsonl`),
-      '--out', join(o.dir, 'runs', runName, `${set}.scores.jsonl`), '--max-length', String(s.maxLength), '--batch', String(s.scoreBatch)], join(o.dir, 'runs', runName, `score-${set}.log`));
-  }
+/** Scores (model, set) jobs through sentence-transformers in one Python process: runs/<run>/<set>.scores.jsonl. */
+async function scoreWithSt(o: RunOptions, s: Settings, jobs: { model: string; run: string; set: string }[]): Promise<void> {
+  const args = jobs.flatMap((j) => ['--job', j.model, join(o.dir, 'data', `${j.set}.pairs.jsonl`), join(o.dir, 'runs', j.run, `${j.set}.scores.jsonl`)]);
+  await runLogged([o.python, 'tests/python/experiment/st_run.py', 'score', ...args, '--max-length', String(s.maxLength), '--batch', String(s.scoreBatch)], join(o.dir, 'runs', 'st', 'score.log'));
 }
 
 /** Training time and pairs/s of `rerank-lab train` from its last step line (pairs/s over every step so far). */
@@ -243,9 +241,11 @@ async function run(o: RunOptions): Promise<void> {
   if (o.stMaxSteps) stArgs.push('--max-steps', String(o.stMaxSteps));
   await mkdir(join(runs, 'st'), { recursive: true });
   await runLogged(stArgs, join(runs, 'st', 'train.log'));
-  await scoreSetsWithSt(o, s, join(runs, 'st', 'model'), 'st', sets);
-  await scoreSetsWithSt(o, s, o.model, 'base-in-st', ['val']);
-  await scoreSetsWithSt(o, s, tuned, 'ours-in-st', ['val']);
+  await scoreWithSt(o, s, [
+    ...sets.map((set) => ({ model: join(runs, 'st', 'model'), run: 'st', set })),
+    { model: o.model, run: 'base-in-st', set: 'val' },
+    { model: tuned, run: 'ours-in-st', set: 'val' },
+  ]);
   await writeJson(join(runs, 'timing.json'), timing);
 }
 

@@ -2,7 +2,7 @@
 scoring of any model folder through sentence-transformers (run 2's cross-check, run 4, and the export check of run 3).
 
   st_run.py train --base DIR --steps steps.json --lists val.lists.json --out DIR [settings]
-  st_run.py score --model DIR --pairs pairs.jsonl --out scores.jsonl [--max-length N]
+  st_run.py score --job MODEL_DIR PAIRS.jsonl OUT.jsonl [--job …] [--max-length N]
 
 Same settings as `rerank-lab train` (one JSON file of steps written by scripts/experiment/run.ts): the very groups of
 every epoch in the very steps the trainer forms (src/train/batches.ts), fed in that order by a batch sampler that does
@@ -247,11 +247,16 @@ def train_plain(a: argparse.Namespace, model, steps: list[list[dict]], after_ste
 
 
 def score(a: argparse.Namespace) -> None:
-    model = load_ce(a.model, a.max_length)
-    pairs = [json.loads(l) for l in Path(a.pairs).read_text(encoding='utf8').splitlines() if l.strip()]
-    logits = logits_of(model, [(p['query'], p['document']) for p in pairs], a.batch)
-    Path(a.out).write_text(''.join(json.dumps({'query': p['query'], 'document': p['document'], 'logit': x}, ensure_ascii=False) + '\n' for p, x in zip(pairs, logits)), encoding='utf8')
-    print(f'{len(pairs)} pairs scored by sentence-transformers ({a.model}) → {a.out}')
+    """Scores each --job MODEL PAIRS OUT in one process (Python and torch start once)."""
+    for model_dir, pairs_file, out in a.job:
+        model = load_ce(model_dir, a.max_length)
+        pairs = [json.loads(l) for l in Path(pairs_file).read_text(encoding='utf8').splitlines() if l.strip()]
+        t0 = time.perf_counter()
+        logits = logits_of(model, [(p['query'], p['document']) for p in pairs], a.batch)
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Path(out).write_text(''.join(json.dumps({'query': p['query'], 'document': p['document'], 'logit': x}, ensure_ascii=False) + '\n' for p, x in zip(pairs, logits)), encoding='utf8')
+        print(f'{len(pairs)} pairs scored by sentence-transformers ({model_dir}) in {time.perf_counter() - t0:.1f} s → {out}', flush=True)
+        del model
 
 
 def main() -> None:
@@ -273,9 +278,7 @@ def main() -> None:
     t.add_argument('--score-batch', type=int, default=64)
     t.add_argument('--plain-torch', action='store_true', help='train with the plain PyTorch loop even where CrossEncoderTrainer exists')
     s = sub.add_parser('score')
-    s.add_argument('--model', required=True)
-    s.add_argument('--pairs', required=True)
-    s.add_argument('--out', required=True)
+    s.add_argument('--job', nargs=3, action='append', required=True, metavar=('MODEL_DIR', 'PAIRS', 'OUT'))
     s.add_argument('--max-length', type=int, default=256)
     s.add_argument('--batch', type=int, default=64)
     a = ap.parse_args()
