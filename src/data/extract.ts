@@ -54,12 +54,18 @@ export function decodeEntities(s: string): string {
   });
 }
 
-/** Text of an HTML page without a DOM (works in Node and workers): block elements become line breaks. */
+/**
+ * Text of an HTML page without a DOM (works in Node and workers): block elements become line breaks. Site chrome
+ * (<nav>, <footer>, <aside>, <menu>, <form>, and <header> outside an <article>) is dropped: menus and footers are not
+ * content; lines every page repeats go later (dropRepeatedLines in boilerplate.ts).
+ */
 export function htmlToText(html: string): string {
   return decodeEntities(
     html
       .replace(/<!--[\s\S]*?-->/g, '')
-      .replace(/<(script|style|noscript|template|svg|head)\b[\s\S]*?<\/\1\s*>/gi, '')
+      .replace(/<(script|style|noscript|template|svg|head|nav|footer|aside|menu|form|button|select|iframe)\b[\s\S]*?<\/\1\s*>/gi, '')
+      .replace(/<article\b[\s\S]*?<\/article\s*>/gi, (a) => a.replace(/<\/?header\b[^>]*>/gi, '\n'))
+      .replace(/<header\b[\s\S]*?<\/header\s*>/gi, '')
       .replace(/<br\s*\/?>/gi, '\n')
       .replace(/<\/?(p|div|section|article|li|ul|ol|tr|table|h[1-6]|blockquote|pre|header|footer|title|dd|dt)\b[^>]*>/gi, '\n')
       .replace(/<\/?(td|th)\b[^>]*>/gi, '\t')

@@ -94,11 +94,18 @@ async function slotStep(slot: string, stateFile: string): Promise<number | undef
   }
 }
 
+/**
+ * Each run slot keeps its checkpoint under its own folder prefix: '' for the main training run (the paths above), e.g.
+ * 'sweep/' for the hyper-parameter sweep's trials, so a trial never touches the main run's checkpoint.
+ */
+const at = (prefix: string) => ({ slots: SLOTS.map((s) => `${prefix}${s}`), pointer: `${prefix}${POINTER}`, legacy: `${prefix}${LEGACY}` });
+
 /** The newest complete checkpoint's slot (and its step), or undefined when there is none. */
-export async function checkpointSlot(stateFile: string): Promise<{ slot: string; step: number } | undefined> {
-  const current = text(await opfsRead(POINTER)).trim();
+export async function checkpointSlot(stateFile: string, prefix = ''): Promise<{ slot: string; step: number } | undefined> {
+  const { slots, pointer, legacy } = at(prefix);
+  const current = text(await opfsRead(pointer)).trim();
   let best: { slot: string; step: number } | undefined;
-  for (const slot of [current, ...SLOTS, LEGACY].filter((s, i, all) => s && all.indexOf(s) === i)) {
+  for (const slot of [current, ...slots, legacy].filter((s, i, all) => s && all.indexOf(s) === i)) {
     const step = await slotStep(slot, stateFile);
     if (step !== undefined && (!best || step > best.step)) best = { slot, step };
   }
@@ -106,24 +113,26 @@ export async function checkpointSlot(stateFile: string): Promise<{ slot: string;
 }
 
 /** Saves a checkpoint (files by name; `stateFile` is written last) by the slot swap described above. */
-export async function opfsSaveCheckpoint(files: ReadonlyMap<string, Uint8Array>, stateFile: string): Promise<void> {
-  const current = (await checkpointSlot(stateFile))?.slot;
-  const target = current === SLOTS[0] ? SLOTS[1] : SLOTS[0];
+export async function opfsSaveCheckpoint(files: ReadonlyMap<string, Uint8Array>, stateFile: string, prefix = ''): Promise<void> {
+  const { slots, pointer, legacy } = at(prefix);
+  const current = (await checkpointSlot(stateFile, prefix))?.slot;
+  const target = current === slots[0] ? slots[1] : slots[0];
   await opfsDelete(target); // an interrupted save's partial slot, or the one before the current
   for (const [name, bytes] of files) if (name !== stateFile) await opfsWrite(`${target}/${name}`, bytes);
   const state = files.get(stateFile);
   if (state) await opfsWrite(`${target}/${stateFile}`, state);
-  await opfsWrite(POINTER, new TextEncoder().encode(target));
-  for (const s of [...SLOTS, LEGACY]) if (s !== target) await opfsDelete(s);
+  await opfsWrite(pointer, new TextEncoder().encode(target));
+  for (const s of [...slots, legacy]) if (s !== target) await opfsDelete(s);
 }
 
 /** The newest complete checkpoint's files, or undefined when there is none. */
-export async function opfsLoadCheckpoint(names: readonly string[], stateFile: string): Promise<Map<string, Uint8Array> | undefined> {
-  const at = await checkpointSlot(stateFile);
-  return at ? opfsReadFolder(at.slot, names) : undefined;
+export async function opfsLoadCheckpoint(names: readonly string[], stateFile: string, prefix = ''): Promise<Map<string, Uint8Array> | undefined> {
+  const found = await checkpointSlot(stateFile, prefix);
+  return found ? opfsReadFolder(found.slot, names) : undefined;
 }
 
 /** Deletes every checkpoint slot (a new run, or a finished one). */
-export async function opfsDeleteCheckpoint(): Promise<void> {
-  for (const s of [...SLOTS, LEGACY, POINTER]) await opfsDelete(s);
+export async function opfsDeleteCheckpoint(prefix = ''): Promise<void> {
+  const { slots, pointer, legacy } = at(prefix);
+  for (const s of [...slots, legacy, pointer]) await opfsDelete(s);
 }
