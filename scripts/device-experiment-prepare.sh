@@ -21,8 +21,15 @@ models=tests/python/experiment/models.py
 exp=out/devexp
 prep=out/experiment/device
 
-bash scripts/device-prepare.sh
+# scripts/device-prepare.sh's two steps; ../shared/device/prepare.sh run from a copy without its .git/info/exclude
+# line, which fails in a git worktree (.git is a file there; .devkit/ is in .gitignore anyway)
+npx vite build -c vite.cli.config.ts --logLevel warn
 npx vite build -c scripts/experiment/vite.config.ts --logLevel warn
+kit=$(mktemp -d)
+cp ../shared/device/prepare.sh ../shared/device/gpu-env.sh "$kit/"
+sed -i '/info\/exclude/d' "$kit/prepare.sh"
+bash "$kit/prepare.sh"
+rm -rf "$kit"
 dawn=.devkit/webgpu/dist/linux-x64/dawn.node
 if [ -f "$dawn" ]; then xz -T2 -6 -f "$dawn"; fi
 

@@ -9,7 +9,7 @@ export default defineConfig({
     emptyOutDir: false,
     target: 'node20',
     minify: false,
-    rollupOptions: { output: { format: 'es', entryFileNames: 'experiment.mjs', inlineDynamicImports: true } },
+    rollupOptions: { output: { format: 'es', entryFileNames: 'experiment.mjs', codeSplitting: false } },
   },
   ssr: { noExternal: true, target: 'node' },
 });
