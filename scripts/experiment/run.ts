@@ -8,9 +8,10 @@
 // prepare: SQuAD-format questions and paragraphs → chunks → mined training/validation sets (`mine`'s defaults, split
 //   by article), the validation lists every run reranks (each query's BM25 top --depth of the validation documents
 //   + its positive), the training steps of every epoch, and the settings, fixed here so every run uses the same.
-// run: 1. BM25's order; 2. the base model scored by our engine (and by sentence-transformers, a cross-check);
-//   3. `rerank-lab train` on WebGPU, its export scored by our engine and by sentence-transformers (the same scores:
-//   the export check); 4. sentence-transformers' CrossEncoder trained on the same steps (tests/python/experiment/st_run.py).
+// run: 1. BM25's order; 4. sentence-transformers' CrossEncoder trained on the same steps (tests/python/experiment/
+//   st_run.py); 2. the base model scored by our engine (and by sentence-transformers, a cross-check); 3. `rerank-lab
+//   train` on WebGPU, its export scored by our engine and by sentence-transformers (the same scores: the export check).
+//   Our engine goes last: on the GPU machine it is the riskiest part, and the others are written by then.
 //   Every run writes one logit per list entry (DIR/runs/<run>/<set>.scores.jsonl).
 // report: one scorer (report.ts) computes every metric from those files → DIR/report.json and a printed table.
 //
@@ -92,7 +93,9 @@ async function prepare(out: string, squadFile: string, evalFiles: string[], s: S
   const train = limits.train ? p.train.slice(0, limits.train) : p.train;
   const val = limits.val ? p.val.slice(0, limits.val) : p.val;
   if (!train.length || !val.length) throw new UsageError(`${squadFile} gave ${train.length} training and ${val.length} validation examples: both must be non-empty (more articles, or another --val-ratio)`);
-  const lists = await validationLists(val, s.depth);
+  // the lists search every validation document; --limit-val keeps the first N lists (a sample of the real lists)
+  const full = await validationLists(p.val, s.depth);
+  const lists = { ...full, lists: full.lists.slice(0, val.length) };
   const sets: Record<string, Lists> = { val: lists };
   for (const [i, f] of evalFiles.entries()) {
     const name = `eval${i + 1}`;
@@ -209,7 +212,31 @@ async function run(o: RunOptions): Promise<void> {
     await writeFile(join(runs, 'bm25', `${set}.scores.jsonl`), jsonl(bm25Scores(l).flat().map((logit) => ({ logit }))));
   }
 
-  // 3. our engine through the command line (first: it is what the GPU machine is lent for)
+  // 4. sentence-transformers first: on the GPU machine our engine is the riskiest part (its first real GPU run),
+  // so it goes last and whatever it does, runs 1, 2 and 4 are written already
+  const stArgs = [o.python, 'tests/python/experiment/st_run.py', 'train', '--base', o.model, '--steps', join(o.dir, 'data', 'steps.json'),
+    '--lists', join(o.dir, 'data', 'val.lists.json'), '--out', join(runs, 'st'), '--loss', s.loss, '--lr', String(s.lr),
+    '--warmup-ratio', String(s.warmupRatio), '--weight-decay', String(s.weightDecay), '--max-grad-norm', String(s.maxGradNorm),
+    '--max-length', String(s.maxLength), '--seed', String(s.seed), '--score-batch', String(s.scoreBatch)];
+  if (o.stMaxSteps) stArgs.push('--max-steps', String(o.stMaxSteps));
+  await mkdir(join(runs, 'st'), { recursive: true });
+  await runLogged(stArgs, join(runs, 'st', 'train.log'));
+  await scoreWithSt(o, s, [
+    ...sets.map((set) => ({ model: join(runs, 'st', 'model'), run: 'st', set })),
+    { model: o.model, run: 'base-in-st', set: 'val' },
+  ]);
+
+  // 2. the base model scored by our engine
+  let rt = await GpuRuntime.create();
+  log(`adapter: ${rt.info.name}${rt.info.isSoftware ? ' (software)' : ''}`);
+  timing.adapter = rt.info;
+  try {
+    await scoreSetsWithEngine(rt, o, s, o.model, 'base', sets);
+  } finally {
+    rt.destroy();
+  }
+
+  // 3. our engine through the command line, its export scored by the engine and by sentence-transformers
   const steps = await readJson<{ epochs: { docs: string[] }[][][] }>(join(o.dir, 'data', 'steps.json'));
   const totalPairs = steps.epochs.flat(2).reduce((n, g) => n + g.docs.length, 0);
   const tuned = join(runs, 'ours', 'model');
@@ -221,32 +248,40 @@ async function run(o: RunOptions): Promise<void> {
     '--max-grad-norm', String(s.maxGradNorm), '--log-every', '1'], join(runs, 'ours', 'train.log'));
   const trainLog = await readJson<{ summary: { bestEpoch?: number; seconds?: number } }>(join(tuned, 'rerank_lab_train.json')).catch(() => undefined);
   timing.ours = { ...oursTiming(stdout, totalPairs), pairs: totalPairs, totalSeconds: (performance.now() - t0) / 1000, keptEpoch: trainLog?.summary.bestEpoch, summary: trainLog?.summary };
-
-  // 2. and 3.: base and tuned scored by the engine (one GPU runtime for both)
-  const rt = await GpuRuntime.create();
-  log(`adapter: ${rt.info.name}${rt.info.isSoftware ? ' (software)' : ''}`);
+  await writeJson(join(runs, 'timing.json'), timing);
+  rt = await GpuRuntime.create();
   try {
-    await scoreSetsWithEngine(rt, o, s, o.model, 'base', sets);
     await scoreSetsWithEngine(rt, o, s, tuned, 'ours', sets);
   } finally {
     rt.destroy();
   }
-  timing.adapter = rt.info;
-
-  // 4. sentence-transformers on the same steps, then every cross-check through sentence-transformers
-  const stArgs = [o.python, 'tests/python/experiment/st_run.py', 'train', '--base', o.model, '--steps', join(o.dir, 'data', 'steps.json'),
-    '--lists', join(o.dir, 'data', 'val.lists.json'), '--out', join(runs, 'st'), '--loss', s.loss, '--lr', String(s.lr),
-    '--warmup-ratio', String(s.warmupRatio), '--weight-decay', String(s.weightDecay), '--max-grad-norm', String(s.maxGradNorm),
-    '--max-length', String(s.maxLength), '--seed', String(s.seed), '--score-batch', String(s.scoreBatch)];
-  if (o.stMaxSteps) stArgs.push('--max-steps', String(o.stMaxSteps));
-  await mkdir(join(runs, 'st'), { recursive: true });
-  await runLogged(stArgs, join(runs, 'st', 'train.log'));
-  await scoreWithSt(o, s, [
-    ...sets.map((set) => ({ model: join(runs, 'st', 'model'), run: 'st', set })),
-    { model: o.model, run: 'base-in-st', set: 'val' },
-    { model: tuned, run: 'ours-in-st', set: 'val' },
-  ]);
+  await scoreWithSt(o, s, [{ model: tuned, run: 'ours-in-st', set: 'val' }]);
   await writeJson(join(runs, 'timing.json'), timing);
+}
+
+// ---- baseline: runs 1 and 2 on the CPU through the Python reference ----------------------------------------------
+
+/** BM25's order and the base model scored by sentence-transformers (CPU is enough for a sample), one table. */
+async function baseline(o: RunOptions): Promise<void> {
+  const s = await readJson<Settings>(join(o.dir, 'data', 'settings.json'));
+  const prep = await readJson<{ lists: Record<string, unknown> }>(join(o.dir, 'data', 'prepare.json'));
+  const sets = Object.keys(prep.lists);
+  await mkdir(join(o.dir, 'runs', 'bm25'), { recursive: true });
+  await mkdir(join(o.dir, 'runs', 'st'), { recursive: true });
+  for (const set of sets) {
+    const l = await readJson<Lists>(join(o.dir, 'data', `${set}.lists.json`));
+    await writeFile(join(o.dir, 'runs', 'bm25', `${set}.scores.jsonl`), jsonl(bm25Scores(l).flat().map((logit) => ({ logit }))));
+  }
+  await scoreWithSt(o, s, sets.map((set) => ({ model: o.model, run: 'base-in-st', set })));
+  const out: Record<string, Record<string, RerankMetrics>> = {};
+  for (const set of sets) {
+    const l = await readJson<Lists>(join(o.dir, 'data', `${set}.lists.json`));
+    const m = async (run: string) => metricsOf(l, splitByList(l, parseScoreLines(await readFile(join(o.dir, 'runs', run, `${set}.scores.jsonl`), 'utf8'), run)));
+    out[set] = { bm25: await m('bm25'), base: await m('base-in-st') };
+    console.log(`\n${set} (${l.lists.length} lists, BM25 top ${s.depth} of ${l.corpus} documents + positives):\n${runsTable([
+      { name: '1. BM25 (floor)', metrics: out[set].bm25 }, { name: '2. base model (sentence-transformers, CPU)', metrics: out[set].base }])}`);
+  }
+  await writeJson(join(o.dir, 'baseline.json'), { settings: s, model: o.model, sets: out });
 }
 
 // ---- report ----------------------------------------------------------------------------------------------------
@@ -327,6 +362,7 @@ const HELP = `usage:
   run.ts prepare --out DIR [--squad FILE] [--eval FILE …] [--limit-train N] [--limit-val N] [settings]
   run.ts run --dir DIR --model BASE_DIR [--cli "CMD"] [--python PY] [--st-max-steps N]
   run.ts report --dir DIR
+  run.ts baseline --dir DIR --model BASE_DIR [--python PY]      (runs 1–2 only, the base through sentence-transformers)
   run.ts all --out DIR --model BASE_DIR [the options of prepare and run]
 settings (fixed at prepare, shared by every run): --loss listwise|bce (${DEFAULTS.loss}) --lr (${DEFAULTS.lr}) --epochs (${DEFAULTS.epochs})
   --batch (${DEFAULTS.batch} groups) --group-size (${DEFAULTS.groupSize}) --max-length (${DEFAULTS.maxLength}) --warmup-ratio (${DEFAULTS.warmupRatio})
@@ -354,7 +390,11 @@ async function main(argv: string[]): Promise<number> {
     return { dir: dir!, model: resolve(values.model), cli, python, stMaxSteps: values['st-max-steps'] ? Number(values['st-max-steps']) : undefined };
   };
   try {
-    if (!dir || !['prepare', 'run', 'report', 'all'].includes(cmd)) throw new UsageError(HELP);
+    if (!dir || !['prepare', 'run', 'report', 'all', 'baseline'].includes(cmd)) throw new UsageError(HELP);
+    if (cmd === 'baseline') {
+      await baseline(runOpts());
+      return 0;
+    }
     if (cmd === 'prepare' || cmd === 'all') {
       const limit = (k: 'limit-train' | 'limit-val') => (values[k] ? Number(values[k]) : undefined);
       const o = cmd === 'all' ? runOpts() : undefined;

@@ -54,7 +54,21 @@ def main() -> None:
     report = json.loads((OUT / 'report.json').read_text())
     check_report(report)
     check_metrics(report)
+    # the original model scores the validation pairs as the restored one did: the embedding cut kept every token
+    orig = OUT / 'runs' / 'original-in-st' / 'val.scores.jsonl'
+    sh([sys.executable, 'tests/python/experiment/st_run.py', 'score', '--job', str(TINY), str(OUT / 'data' / 'val.pairs.jsonl'), str(orig),
+        '--max-length', str(report['settings']['maxLength'])])
+    check_same_scores(orig, OUT / 'runs' / 'base-in-st' / 'val.scores.jsonl', 'original vs restored model (sentence-transformers)')
     print('experiment dry run: report complete, engine and sentence-transformers agree')
+
+
+def check_same_scores(a: Path, b: Path, what: str) -> None:
+    x = [json.loads(l)['logit'] for l in a.read_text().splitlines() if l.strip()]
+    y = [json.loads(l)['logit'] for l in b.read_text().splitlines() if l.strip()]
+    d = max(abs(p - q) for p, q in zip(x, y)) if len(x) == len(y) and x else float('inf')
+    print(f'{what}: max |Δlogit| {d:.2e} over {len(x)} pairs')
+    if d > TOLERANCE:
+        fail(f'{what}: scores differ by {d}')
 
 
 def check_restored(orig: Path, restored: Path, texts: Path) -> None:
