@@ -48,7 +48,7 @@ export interface Settings {
 }
 
 const DEFAULTS: Settings = {
-  loss: 'listwise', lr: 3e-5, epochs: 2, batch: 16, groupSize: 8, maxLength: 256, warmupRatio: 0.1, weightDecay: 0.01,
+  loss: 'listwise', lr: 5e-5, epochs: 2, batch: 16, groupSize: 8, maxLength: 256, warmupRatio: 0.1, weightDecay: 0.01,
   maxGradNorm: 1.0, seed: 42, valRatio: 0.2, depth: 30, scoreBatch: 64,
 };
 

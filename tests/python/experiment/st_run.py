@@ -254,7 +254,8 @@ def score(a: argparse.Namespace) -> None:
         t0 = time.perf_counter()
         logits = logits_of(model, [(p['query'], p['document']) for p in pairs], a.batch)
         Path(out).parent.mkdir(parents=True, exist_ok=True)
-        Path(out).write_text(''.join(json.dumps({'query': p['query'], 'document': p['document'], 'logit': x}, ensure_ascii=False) + '\n' for p, x in zip(pairs, logits)), encoding='utf8')
+        # one {"logit"} line per pair, in the pairs' order (the score command's field; the texts stay in the pairs file)
+        Path(out).write_text(''.join(json.dumps({'logit': x}) + '\n' for x in logits), encoding='utf8')
         print(f'{len(pairs)} pairs scored by sentence-transformers ({model_dir}) in {time.perf_counter() - t0:.1f} s → {out}', flush=True)
         del model
 
