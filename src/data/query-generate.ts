@@ -27,6 +27,8 @@ export interface GenerateStats {
   failed: number;
   retries: number;
   seconds: number;
+  /** Generation speed of a model run in this process (in-page / --model-file); endpoints do not report it. */
+  tokensPerSecond?: number;
 }
 
 export interface GenerateResult {

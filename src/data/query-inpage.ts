@@ -1,9 +1,8 @@
-// Query generation in the page with a small instruct model through @huggingface/transformers on WebGPU, for users
-// with no endpoint. The model runs in whatever worker calls this (the data worker); one chunk at a time, results
-// cached exactly like the endpoint path (key model = 'inpage:<model>').
-//
-// UNTESTED against a real model here (no network, no GPU in CI): the generation loop, cleaning, cache and cancel
-// are tested with a fake generator (tests/unit/data/query-inpage.test.ts); loading the model is the page's e2e job.
+// Query generation with a model running in this process (the page's data worker, or Node for the command line), for
+// users with no endpoint. One chunk at a time, cached exactly like the endpoint path (key model = 'inpage:<model>').
+// Two engines give an InPageGenerator: a local GGUF file through llama.cpp in WebAssembly (./query-gguf.ts, the one
+// the page offers; tested with real models), and a Hugging Face hub id through @huggingface/transformers (below;
+// needs the hub, so it has never loaded a model here: only its loop is tested, with a fake generator).
 
 import type { Chunk } from './chunk.ts';
 import type { QueryRecord } from './jsonl.ts';
@@ -16,8 +15,10 @@ export const DEFAULT_INPAGE_MODEL = 'onnx-community/Qwen2.5-0.5B-Instruct';
 
 export interface InPageGenerator {
   model: string;
-  /** One chat turn → the assistant's text. */
-  complete(userMessage: string): Promise<string>;
+  /** One chat turn → the assistant's text; the signal stops a generation in progress. */
+  complete(userMessage: string, signal?: AbortSignal): Promise<string>;
+  /** Tokens generated so far and the seconds they took, where the engine reports them (shown as tokens/s). */
+  throughput?(): { tokens: number; seconds: number };
   dispose(): Promise<void>;
 }
 
@@ -80,27 +81,33 @@ export async function generateQueriesInPage(chunks: readonly Chunk[], gen: InPag
   const t0 = performance.now();
   const queries: QueryRecord[] = [];
   const failures: { chunk_id: string; error: string }[] = [];
-  const stats = { chunks: chunks.length, fromCache: 0, generated: 0, failed: 0, retries: 0, seconds: 0 };
+  const stats: GenerateResult['stats'] = { chunks: chunks.length, fromCache: 0, generated: 0, failed: 0, retries: 0, seconds: 0 };
+  const speed = () => {
+    const t = gen.throughput?.();
+    if (t && t.seconds > 0) stats.tokensPerSecond = t.tokens / t.seconds;
+    return stats.tokensPerSecond === undefined ? '' : ` · ${stats.tokensPerSecond.toFixed(1)} tokens/s`;
+  };
   for (let i = 0; i < chunks.length; i++) {
     throwIfAborted(opts.signal);
-    opts.onProgress?.({ stage: 'queries', done: i, total: chunks.length, detail: chunks[i].id });
+    opts.onProgress?.({ stage: 'queries', done: i, total: chunks.length, detail: chunks[i].id + speed() });
     const c = chunks[i];
     try {
       const k = await queryCacheKey(c.text, prompt, key);
       let q = await cache.get(k);
       if (q !== undefined) stats.fromCache++;
       else {
-        q = cleanGeneratedQuery(await gen.complete(renderPrompt(prompt, c.text)));
+        q = cleanGeneratedQuery(await gen.complete(renderPrompt(prompt, c.text), opts.signal));
         await cache.set(k, q);
         stats.generated++;
       }
       queries.push({ query: q, chunk_id: c.id, origin: key });
     } catch (e) {
+      throwIfAborted(opts.signal); // a cancelled generation is a cancel, not a failed chunk
       stats.failed++;
       failures.push({ chunk_id: c.id, error: (e as Error).message });
     }
   }
-  opts.onProgress?.({ stage: 'queries', done: chunks.length, total: chunks.length });
+  opts.onProgress?.({ stage: 'queries', done: chunks.length, total: chunks.length, detail: speed().slice(3) || undefined });
   stats.seconds = (performance.now() - t0) / 1000;
   return { queries, failures, stats };
 }
