@@ -35,7 +35,7 @@ for (const which of values.models.split(',') as (keyof typeof MODELS)[]) {
   const p = await prove(gen, chunks, corpus, {
     onProgress: (e) => {
       const line = `  ${e.done}/${e.total} ${e.detail ?? ''}`;
-      if (line !== last && e.done % 5 === 0) console.log((last = line));
+      if (line !== last && (e.total <= 20 || e.done % 5 === 0)) console.log((last = line));
     },
   });
   await gen.dispose();
