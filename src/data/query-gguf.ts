@@ -29,7 +29,7 @@ export interface GgufLoadOptions {
 export interface GgufGenerator extends InPageGenerator {
   info: GgufInfo;
   device: GgufDevice;
-  /** Tokens generated so far and the seconds spent generating them (for tokens/s). */
+  /** Tokens generated so far and the seconds spent generating them, prompt reading excluded (for tokens/s). */
   throughput(): { tokens: number; seconds: number };
 }
 
@@ -73,21 +73,49 @@ export async function loadGgufGenerator(file: Blob, fileName: string, createWlla
     device,
     async complete(userMessage, signal) {
       const t0 = performance.now();
-      const r = await engine.createChatCompletion({
-        messages: [{ role: 'user', content: userMessage }],
-        max_tokens: opts.maxNewTokens ?? 64,
-        temperature: 0,
-        // a thinking model (Qwen3 and the like) would spend the token budget thinking: ask for the answer only
-        chat_template_kwargs: { enable_thinking: false },
-        abortSignal: signal,
-      });
-      tokens += r.usage?.completion_tokens ?? 0;
-      seconds += (performance.now() - t0) / 1000;
-      return r.choices[0]?.message?.content ?? '';
+      // streamed, and stopped once the first line is complete: the question is that line (cleanGeneratedQuery keeps
+      // only it), so a small model that runs on after it costs nothing more
+      const stop = new AbortController();
+      const onCancel = () => stop.abort();
+      signal?.addEventListener('abort', onCancel, { once: true });
+      let text = '';
+      let timing: { predicted_n: number; predicted_ms: number } | undefined;
+      let pieces = 0;
+      try {
+        await engine.createChatCompletion({
+          messages: [{ role: 'user', content: userMessage }],
+          max_tokens: opts.maxNewTokens ?? 64,
+          temperature: 0,
+          // a thinking model (Qwen3 and the like) would spend the token budget thinking: ask for the answer only
+          chat_template_kwargs: { enable_thinking: false },
+          timings_per_token: true,
+          stream: true,
+          abortSignal: stop.signal,
+          onData: (chunk) => {
+            text += chunk.choices[0]?.delta?.content ?? '';
+            pieces++;
+            timing = chunk.timings ?? timing;
+            if (hasFirstLine(text)) stop.abort();
+          },
+        });
+      } catch (e) {
+        if (signal?.aborted || !stop.signal.aborted) throw e; // our own early stop is not an error
+      } finally {
+        signal?.removeEventListener('abort', onCancel);
+      }
+      // generation speed as llama.cpp times it (prompt reading excluded); the wall clock where it gives no timings
+      tokens += timing?.predicted_n ?? pieces;
+      seconds += timing ? timing.predicted_ms / 1000 : (performance.now() - t0) / 1000;
+      return text;
     },
     throughput: () => ({ tokens, seconds }),
     dispose: () => engine.exit(),
   };
+}
+
+/** A non-empty line outside any <think> block has ended. */
+export function hasFirstLine(text: string): boolean {
+  return /\S[^\n]*\n/.test(text.replace(/<think>[\s\S]*?(<\/think>|$)/g, ''));
 }
 
 /** WebGPU when the browser offers a hardware adapter; a software one (SwiftShader) is slower than plain WASM. */

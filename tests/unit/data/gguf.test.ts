@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { checkGenerativeGguf, describeGguf, readGgufInfo, type GgufInfo } from '../../../src/data/gguf.ts';
+import { ggufModelKey, hasFirstLine } from '../../../src/data/query-gguf.ts';
 
 // GGUF headers written here byte by byte (the format: github.com/ggml-org/ggml/blob/master/docs/gguf.md), so every
 // refusal has a file that triggers it. The real models' headers are read by query-gguf.test.ts.
@@ -150,5 +151,23 @@ describe('GGUF header', () => {
   it('refuses a header cut inside its metadata', async () => {
     const whole = new Uint8Array(await gguf(instruct).arrayBuffer());
     expect(await refusal(new Blob([whole.subarray(0, 200)]))).toMatch(/ends at byte 200, inside its header/);
+  });
+
+  it('keys the cache by name, format and size, so a renamed copy hits the same cache entries', async () => {
+    const info = await readGgufInfo(gguf(instruct), 'a.gguf');
+    expect(ggufModelKey(info)).toBe(`gguf:Qwen2.5 0.5B Instruct:Q4_K_M:${info.fileBytes}`);
+    expect(ggufModelKey(await readGgufInfo(gguf(instruct), 'renamed.gguf'))).toBe(ggufModelKey(info));
+  });
+});
+
+describe('early stop of a streamed answer', () => {
+  it('stops once a non-empty line outside a <think> block has ended', () => {
+    expect(hasFirstLine('什么是尤金袋鼠？')).toBe(false);
+    expect(hasFirstLine('什么是尤金袋鼠？\n')).toBe(true);
+    expect(hasFirstLine('\n\n  \n')).toBe(false);
+    expect(hasFirstLine('\n问题：')).toBe(false);
+    expect(hasFirstLine('<think>\n先想一想\n')).toBe(false);
+    expect(hasFirstLine('<think>\n先想一想\n</think>\n')).toBe(false);
+    expect(hasFirstLine('<think>\n先想一想\n</think>\n尤金袋鼠分布在哪里？\n')).toBe(true);
   });
 });

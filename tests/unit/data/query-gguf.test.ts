@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openAsBlob } from 'node:fs';
 import { loadGgufGenerator, type GgufGenerator } from '../../../src/data/query-gguf.ts';
 import { createNodeWllama } from '../../../src/data/wllama-node.ts';
+import { createDataApi } from '../../../src/workers/data/api.ts';
 import { cmrcChunks, loadModel, modelPath, prove } from '../helpers/inpage-proof.ts';
 
 // The in-page / --model-file generator with a real model: SmolLM2-135M-Instruct (Q4_1 GGUF, shipped by PyPI's
@@ -10,8 +11,9 @@ import { cmrcChunks, loadModel, modelPath, prove } from '../helpers/inpage-proof
 // greedy decoding (so the questions are the same on every run), the page's filters and the top-5 BM25 round trip
 // over all 256 trial paragraphs. The larger sample and the Qwen model are `npm run check:inpage`.
 
-// SmolLM2-135M is an English model: on Chinese paragraphs it mostly names the paragraph's topic rather than asking
-// a question, but those words still find their paragraph. Measured: 3 of 3 here; 2 of 3 is the bar.
+// SmolLM2-135M is an English model: given the Chinese prompt it writes Chinese, but rarely a real question (greedy
+// decoding, so always the same three lines here). Measured: 2 of 3 pass the filters and the round trip; that is the
+// bar. Qwen2.5 does far better (npm run check:inpage).
 const MIN_ROUND_TRIP = 2;
 
 let gen: GgufGenerator;
@@ -25,6 +27,7 @@ afterAll(async () => {
 describe('GGUF generator with a real model (SmolLM2-135M-Instruct, WASM)', () => {
   it('names the model from its header and counts tokens', () => {
     expect(gen.info).toMatchObject({ architecture: 'llama', quantization: 'Q4_1', sizeLabel: '135M', hasChatTemplate: true });
+    expect(gen.info.expectedBytes).toBe(gen.info.fileBytes); // every tensor's size from its type and shape
     expect(gen.model).toBe('gguf:Smollm2 135M 8k Lc100K Mix1 Ep2:Q4_1:98362432');
     expect(gen.device).toBe('wasm');
   });
@@ -67,5 +70,15 @@ describe('GGUF generator refusals', () => {
     await expect(loadGgufGenerator(blob, 'model.safetensors', factory)).rejects.toThrow(/model\.safetensors is not a GGUF model file: it looks like a safetensors file/);
     expect(engines).toBe(0);
     expect(modelPath('smollm2')).toMatch(/SmolLM2/);
+  });
+
+  it('the data worker names a dropped model file or refuses it, as data', async () => {
+    const api = createDataApi();
+    const bad = await api.inspectModelFile(new File(['这不是模型 not a model'], 'notes.gguf'));
+    expect(bad).toEqual({ ok: false, error: expect.objectContaining({ name: 'GgufError', message: 'notes.gguf is not a GGUF model file: it looks like a text file.' }) });
+    const blob = await openAsBlob(modelPath('smollm2'));
+    const good = await api.inspectModelFile(new File([blob], 'SmolLM2-135M-Instruct.Q4_1.gguf'));
+    if (!good.ok) throw new Error(good.error.message);
+    expect(good.value).toMatchObject({ name: 'Smollm2 135M 8k Lc100K Mix1 Ep2', architecture: 'llama', quantization: 'Q4_1', fileBytes: 98362432 });
   });
 });
