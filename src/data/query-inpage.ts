@@ -107,7 +107,8 @@ export async function generateQueriesInPage(chunks: readonly Chunk[], gen: InPag
       failures.push({ chunk_id: c.id, error: (e as Error).message });
     }
   }
-  opts.onProgress?.({ stage: 'queries', done: chunks.length, total: chunks.length, detail: speed().slice(3) || undefined });
+  const rate = speed(); // also sets stats.tokensPerSecond, with or without a progress listener
+  opts.onProgress?.({ stage: 'queries', done: chunks.length, total: chunks.length, detail: rate.slice(3) || undefined });
   stats.seconds = (performance.now() - t0) / 1000;
   return { queries, failures, stats };
 }

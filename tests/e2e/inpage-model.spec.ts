@@ -56,7 +56,7 @@ test('in-page GGUF model: refuses a wrong file, names the model, writes one ques
   await expect(page.getByTestId('queries-error')).toHaveCount(0);
   const seconds = (Date.now() - t0) / 1000;
   await page.screenshot({ path: info.outputPath('inpage-queries.png'), fullPage: true });
-  const notes = await page.locator('.card p.muted.small').allTextContents();
+  const notes = (await page.locator('.card p.muted.small').allTextContents()).filter((t) => /生成 generated|过滤 Filters/.test(t));
   console.log(`[inpage] ${seconds.toFixed(0)} s for 3 chunks (model load included); ${notes.join(' | ')}`);
   expect(notes.join('\n')).toMatch(/生成 generated 3, .*, [\d.]+ tokens\/s \(SmolLM2-135M-Instruct\.Q4_1\.gguf\)/);
   const queries = await page.getByTestId('query-table').locator('tbody input').evaluateAll((els) => els.map((e) => (e as HTMLInputElement).value));
