@@ -14,8 +14,8 @@ import { cmrcChunks, loadModel, modelPath, prove } from '../helpers/inpage-proof
 // greedy decoding (so the questions are the same on every run), the page's filters and the top-5 BM25 round trip
 // over all 256 trial paragraphs. The larger sample and the Qwen model are `npm run check:inpage`.
 
-// Greedy decoding: the same three questions on every run. Measured: 3 of 3 pass the filters and the round trip; the
-// bar is 2 of 3, the share check:inpage measures on 30 paragraphs rounded down.
+// Greedy decoding: the same three questions on every run (and from `queries --model-file`, the same engine).
+// Measured: 3 of 3 pass the filters and the round trip; the bar is 2 of 3 (check:inpage's share, 80%, rounded down).
 const MIN_ROUND_TRIP = 2;
 
 let gen: GgufGenerator;
@@ -43,7 +43,7 @@ describe('GGUF generator with a real model (Qwen2.5-Coder-0.5B-Instruct, WASM)',
     for (const q of p.questions) console.log(`  [${q.dropped ?? 'pass'}] ${q.question}  ⇐ ${q.paragraph.slice(0, 40)}…`);
     for (const q of p.questions) {
       expect(q.question.trim().length, `empty question for ${q.chunk_id}`).toBeGreaterThan(1);
-      expect(q.dropped, `${q.chunk_id}: '${q.question}'`).not.toMatch(/^(empty|copied|failed|tooLong)$/);
+      expect(q.dropped ?? 'kept', `${q.chunk_id}: '${q.question}'`).not.toMatch(/^(empty|copied|failed|tooLong)$/);
       expect(q.paragraph.includes(q.question) && q.question.length > 0.9 * q.paragraph.length).toBe(false);
     }
     expect(p.passed).toBeGreaterThanOrEqual(MIN_ROUND_TRIP);
