@@ -1,6 +1,6 @@
 import { expect, test, type Page, type TestInfo } from '@playwright/test';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { unzipSync, strFromU8 } from 'fflate';
 import { startChatServer, type ChatServer } from './support/chat-server.ts';
@@ -203,7 +203,7 @@ test('the lab: documents → queries → negatives → model → probe → train
     await page.getByTestId('step-8').click();
     const zip = await downloadText(page, () => page.getByTestId('export-zip').click());
     const files = unzipSync(new Uint8Array(zip.bytes));
-    for (const f of ['model/model.safetensors', 'model/config.json', 'model/tokenizer.json', 'model/README.md', 'data/train.jsonl', 'data/val.jsonl', 'report/report.html', 'report/report.csv']) {
+    for (const f of ['model/model.safetensors', 'model/config.json', 'model/tokenizer.json', 'model/README.md', 'model/onnx/model.onnx', 'data/train.jsonl', 'data/val.jsonl', 'report/report.html', 'report/report.csv', 'recipe/train_reranker.py', 'recipe/recipe.json', 'recipe/data/train.jsonl']) {
       expect(Object.keys(files), f).toContain(f);
     }
     expect(strFromU8(files['model/README.md'])).toContain('MRR@10');
@@ -212,7 +212,11 @@ test('the lab: documents → queries → negatives → model → probe → train
     // reload the exported folder as the base model: its validation metrics must equal the fine-tuned ones
     const dir = info.outputPath('exported-model');
     mkdirSync(dir, { recursive: true });
-    for (const [name, bytes] of Object.entries(files)) if (name.startsWith('model/')) writeFileSync(join(dir, name.slice(6)), bytes);
+    for (const [name, bytes] of Object.entries(files)) {
+      if (!name.startsWith('model/')) continue;
+      mkdirSync(dirname(join(dir, name.slice(6))), { recursive: true }); // model/onnx/model.onnx
+      writeFileSync(join(dir, name.slice(6)), bytes);
+    }
     await page.getByTestId('step-4').click();
     await page.getByTestId('model-input').setInputFiles(dir);
     await expect(page.getByTestId('model-name')).toContainText('exported-model', { timeout: 120_000 });

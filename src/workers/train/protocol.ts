@@ -91,6 +91,10 @@ export interface TrainWorkerApi {
   checkpointInfo(slot?: RunSlot): Promise<WorkerResult<SavedRunInfo | undefined>>;
   /** What the fine-tuned weights in this browser were trained from (undefined: none yet). */
   tunedInfo(): Promise<WorkerResult<SavedRunInfo | undefined>>;
-  /** The fine-tuned (best) model as a Hugging Face folder; refused when it was trained from another model. */
-  exportModel(): Promise<WorkerResult<Record<string, Uint8Array>>>;
+  /**
+   * The fine-tuned (best) model as a Hugging Face folder: file name → bytes; refused when it was trained from another
+   * model. With onnx, also onnx/model.onnx (+ onnx/model.onnx_data for very large models) and transformers.js_config
+   * in config.json (src/export/).
+   */
+  exportModel(opts?: { onnx?: boolean }): Promise<WorkerResult<Record<string, Uint8Array>>>;
 }

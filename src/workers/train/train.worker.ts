@@ -6,6 +6,8 @@ import { GpuDeviceLostError } from '../../gpu/errors.ts';
 import { GpuRuntime } from '../../gpu/runtime.ts';
 import { type HfModel, loadHfFolder, saveHfFolder } from '../../model/hf-folder.ts';
 import { fetchHubModel } from '../../model/hub.ts';
+import { onnxFolderFiles } from '../../export/onnx-folder.ts';
+import { concatChunks } from '../../export/protobuf.ts';
 import { paramSpecs } from '../../model/params.ts';
 import { readSafetensors, writeSafetensors } from '../../model/safetensors.ts';
 import { GpuModel } from '../../train/gpu-model.ts';
@@ -321,10 +323,12 @@ const api: TrainWorkerApi = {
 
   tunedInfo: () => result(async () => ((await opfsRead(TUNED)) || tuned ? savedRun(TUNED_RUN) : undefined)),
 
-  exportModel: () =>
+  exportModel: (opts) =>
     result(async () => {
       const m = needModel();
-      const files = saveHfFolder({ config: m.config, params: await tunedParams(), extraFiles: m.extraFiles });
+      const params = await tunedParams();
+      const files = saveHfFolder({ config: m.config, params, extraFiles: m.extraFiles });
+      if (opts?.onnx) for (const [name, chunks] of onnxFolderFiles({ config: m.config, params }, files).files) files.set(name, concatChunks(chunks));
       return Object.fromEntries(files);
     }),
 };
