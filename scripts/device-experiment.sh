@@ -20,7 +20,8 @@ python3 -c 'import sys, torch, transformers, sentence_transformers as st; print(
 python3 -c 'import datasets' 2>/dev/null || echo "no datasets package: sentence-transformers trains through its plain PyTorch loop (st_run.py train_plain)" | tee -a "$out/python.txt"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$out/gpu.txt"
 tar -C "$work/run" -xJf out/devexp/data.tar.xz
-python3 tests/python/experiment/models.py unpack out/devexp/model.tar.xz --out "$work/model" | tee "$out/unpack.txt"
+python3 tests/python/experiment/models.py unpack out/devexp/model.tar.xz --out "$work/model" 2>&1 | tee "$out/unpack.txt"
+[ "${PIPESTATUS[0]}" = 0 ] || { echo "the model could not be unpacked (see unpack.txt)"; exit 1; }
 timeout "${EXPERIMENT_TIMEOUT:-540}" node .devbuild/experiment.mjs run --dir "$work/run" --model "$work/model" \
   --cli "node .devbuild/rerank-lab.mjs" --python python3 2>&1 | tee "$out/experiment.log"
 rc=${PIPESTATUS[0]}
