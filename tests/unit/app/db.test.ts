@@ -8,13 +8,23 @@ beforeEach(() => {
   vi.stubGlobal('localStorage', { clear: vi.fn() });
 });
 
+/** clearAll, failing fast when a connection of ours is left open (that blocks the deletion for ever). */
+async function clearAllSoon(): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('clearAll did not finish in 5 s: an open connection blocks deleting the database')), 5000);
+  });
+  await Promise.race([clearAll(), late]).finally(() => clearTimeout(timer));
+}
+
 afterEach(async () => {
   vi.restoreAllMocks();
-  await clearAll();
+  await clearAllSoon();
   vi.unstubAllGlobals();
 });
 
-describe('page state in IndexedDB', () => {
+// A connection left open would make every later open wait for ever: fail within seconds instead.
+describe('page state in IndexedDB', { timeout: 10_000 }, () => {
   it('loads what was saved (a structured clone), forgets what was removed', async () => {
     expect(await load('chunks')).toBeUndefined();
     const chunks = [{ id: 'a', text: '燃气设施', scores: new Float32Array([0.5, -1]) }];
@@ -40,7 +50,7 @@ describe('page state in IndexedDB', () => {
   });
 
   it('reads state that the hand-written store of earlier builds saved (same database, store and keys)', async () => {
-    await clearAll(); // no connection of ours is open
+    await clearAllSoon(); // no connection of ours is open
     const db = await openOldStyle('rerank-lab-state', 'kv');
     await new Promise<void>((resolve, reject) => {
       const tx = db.transaction('kv', 'readwrite');
@@ -54,7 +64,7 @@ describe('page state in IndexedDB', () => {
 
   it('clearAll deletes the database and local settings, and saving works again afterwards', async () => {
     await save('step', 4);
-    await clearAll();
+    await clearAllSoon();
     expect((await indexedDB.databases()).map((d) => d.name)).not.toContain('rerank-lab-state');
     expect(localStorage.clear).toHaveBeenCalled();
     expect(await load('step')).toBeUndefined();
