@@ -31,7 +31,8 @@ import tempfile
 import sentencepiece as spm
 import torch
 from safetensors.torch import save_file
-from tokenizers import BertWordPieceTokenizer
+from tokenizers.normalizers import BertNormalizer
+from tokenizers.pre_tokenizers import BertPreTokenizer
 from transformers import (
     AutoModelForSequenceClassification,
     AutoTokenizer,
@@ -95,11 +96,21 @@ def corpus():
 
 
 def make_vocab():
-    """A cased WordPiece vocabulary (both cases and accented forms present, so the variants differ)."""
-    tok = BertWordPieceTokenizer(clean_text=True, handle_chinese_chars=True, strip_accents=False, lowercase=False)
-    tok.train_from_iterator(corpus(), vocab_size=520, min_frequency=1, limit_alphabet=400, special_tokens=BERT_SPECIALS, wordpieces_prefix="##")
-    vocab = sorted(tok.get_vocab().items(), key=lambda kv: kv[1])
-    return [t for t, _ in vocab]
+    """A cased WordPiece vocabulary (both cases and accented forms present, so the variants differ), built by rule so
+    that it is the same on every run (the tokenizers trainer breaks ties differently from run to run): every
+    character alone and as a ##continuation, every word of 2-8 characters, and ##endings of the longer words."""
+    norm = BertNormalizer(clean_text=True, handle_chinese_chars=True, strip_accents=False, lowercase=False)
+    pre = BertPreTokenizer()
+    words = set()
+    for line in corpus():
+        for w, _ in pre.pre_tokenize_str(norm.normalize_str(line)):
+            words.add(w)
+    chars = sorted({c for w in words for c in w})
+    whole = sorted(w for w in words if 2 <= len(w) <= 8)
+    endings = sorted({"##" + w[-k:] for w in words if len(w) > 8 for k in (2, 3, 4)})
+    vocab = BERT_SPECIALS + [f"[unused{i}]" for i in range(3)] + chars + ["##" + c for c in chars] + whole + endings
+    assert len(vocab) == len(set(vocab))
+    return vocab
 
 
 def write_json(path, obj):
