@@ -233,15 +233,19 @@ def bert_vocab_folder(vocab):
 
 def make_spm(d):
     """A tiny unigram sentencepiece model laid out like XLM-R's (unk 0, bos 1, eos 2; fairseq ids added on load)."""
+    cwd = os.getcwd()
     with tempfile.TemporaryDirectory() as tmp:
-        text = os.path.join(tmp, "corpus.txt")
-        with open(text, "w", encoding="utf-8") as f:
-            f.write("\n".join(t for t in corpus() if t.strip()) + "\n")
-        spm.SentencePieceTrainer.train(
-            input=text, model_prefix=os.path.join(tmp, "sp"), vocab_size=360, hard_vocab_limit=False, model_type="unigram",
-            character_coverage=0.9995, unk_id=0, bos_id=1, eos_id=2, pad_id=-1, num_threads=1, seed_sentencepiece_size=10000,
-            minloglevel=2,
-        )
+        os.chdir(tmp)  # relative paths: the model records its input path, which would differ per run
+        try:
+            with open("corpus.txt", "w", encoding="utf-8") as f:
+                f.write("\n".join(t for t in corpus() if t.strip()) + "\n")
+            spm.SentencePieceTrainer.train(
+                input="corpus.txt", model_prefix="sp", vocab_size=360, hard_vocab_limit=False, model_type="unigram",
+                character_coverage=0.9995, unk_id=0, bos_id=1, eos_id=2, pad_id=-1, num_threads=1, seed_sentencepiece_size=10000,
+                minloglevel=2,
+            )
+        finally:
+            os.chdir(cwd)
         shutil.copy(os.path.join(tmp, "sp.model"), os.path.join(d, "sentencepiece.bpe.model"))
 
 
