@@ -10,12 +10,14 @@ import { configJsonForSave, parseModelConfig, type ModelConfig } from './config.
 import { collapseHead } from './head.ts';
 import { initNewHead, paramSpecs, validateParams, type ParamSpec } from './params.ts';
 import { readSafetensors, readShardedSafetensors, writeSafetensors, type ReadResult } from './safetensors.ts';
+import { isExportedFile } from './folder-files.ts';
 import { folderTokenizer } from './tokenizer-source.ts';
 import { createPairTokenizer, type PairTokenizer } from './tokenize.ts';
 import { readTorchBin } from './torch-bin.ts';
 import { throwIfAborted, type LongRunning } from '../util/progress.ts';
 
 export type FileMap = Map<string, Uint8Array>;
+export { isExportedFile, isModelFolderFile } from './folder-files.ts';
 
 export interface HfModel {
   config: ModelConfig;
@@ -36,24 +38,6 @@ export interface HfModel {
 
 export class HfFolderError extends Error {
   override name = 'HfFolderError';
-}
-
-/**
- * The files of a loaded folder that a saved one keeps: the tokenizer's files and licence texts. Everything else is
- * stale next to trained weights — other weights and optimizer states, the base model's README (the export gets its
- * own card), and a bi-encoder's sentence-transformers files (modules.json, 1_Pooling/ …), which would make
- * sentence-transformers rebuild the old embedding pipeline instead of a CrossEncoder.
- */
-export function isExportedFile(name: string): boolean {
-  return /^(tokenizer\.json|tokenizer_config\.json|special_tokens_map\.json|added_tokens\.json|vocab\.txt|vocab\.json|merges\.txt|sentencepiece\.bpe\.model|(LICEN[CS]E|NOTICE|COPYING)(\.(txt|md))?)$/i.test(name);
-}
-
-/** Files a model folder may hold that the loader reads (the page sends only these to its worker). */
-export function isModelFolderFile(name: string): boolean {
-  return (
-    isExportedFile(name) ||
-    /^(config\.json|config_sentence_transformers\.json|modules\.json|model(-\d+-of-\d+)?\.safetensors|model\.safetensors\.index\.json|pytorch_model(-\d+-of-\d+)?\.bin|pytorch_model\.bin\.index\.json)$/.test(name)
-  );
 }
 
 /**

@@ -19,6 +19,8 @@ export interface ModelSummary {
   paramCount: number;
   /** True when the folder had no classification head and one was initialised from the seed. */
   newHead: boolean;
+  /** How a logit becomes a score (what the folder declares; sigmoid by default); the export declares the same. */
+  activation?: 'sigmoid' | 'identity' | 'tanh';
   notes: string[];
 }
 

@@ -51,5 +51,6 @@ export interface TrainWorkerApi {
   resume(): Promise<void>;
   stop(): Promise<void>;
   /** The fine-tuned (best) model as a Hugging Face folder: file name → bytes. */
-  exportModel(): Promise<WorkerResult<Record<string, Uint8Array>>>;
+  /** The fine-tuned model as a Hugging Face folder; maxLength (the trained length) becomes its model_max_length. */
+  exportModel(opts?: { maxLength?: number }): Promise<WorkerResult<Record<string, Uint8Array>>>;
 }

@@ -13,6 +13,7 @@ import { estimateTrainingMemory, paramCount } from '../../train/memory.ts';
 import { probeBatchSize } from '../../train/probe.ts';
 import { CHECKPOINT_FILES, type Checkpoint, checkpointFromFiles, checkpointToFiles } from '../../train/checkpoint.ts';
 import { trainResilient } from '../../train/resilient.ts';
+import { scorePairs } from '../../train/score.ts';
 import { stepCounts } from '../../train/trainer.ts';
 import type { TrainEvent, TrainExample, TrainOptions } from '../../train/types.ts';
 import type { Progress } from '../../util/progress.ts';
@@ -170,6 +171,7 @@ const api: TrainWorkerApi = {
         maxPositions: c.maxSequenceLength,
         paramCount: paramCount(c),
         newHead: m.newHead.length > 0,
+        activation: m.activation,
         notes: m.notes,
       };
     }),
@@ -179,17 +181,10 @@ const api: TrainWorkerApi = {
   score: (pairs, which, maxLength, onProgress) =>
     result(() =>
       exclusive(async () => {
-        const m = needModel();
-        const gm = await scorer(which);
-        const out: number[] = [];
-        for (let i = 0; i < pairs.length; i += SCORE_BATCH) {
-          const part = pairs.slice(i, i + SCORE_BATCH);
-          const batch = m.tokenizer.encodePairs(part.map((p) => p.query), part.map((p) => p.doc), { maxLength });
-          out.push(...(await gm.score(batch)));
-          onProgress?.({ stage: `score-${which}`, done: Math.min(pairs.length, i + SCORE_BATCH), total: pairs.length });
-        }
-        gm.encoder.releaseWorkspace();
-        return out;
+        const r = await scorePairs(await scorer(which), needModel().tokenizer, pairs, {
+          maxLength, batchSize: SCORE_BATCH, stage: `score-${which}`, onProgress: onProgress ? (p) => onProgress(p) : undefined,
+        });
+        return r.logits;
       }),
     ),
 
@@ -226,10 +221,10 @@ const api: TrainWorkerApi = {
     jobs.get('train')?.abort(new DOMException('stopped by the user', 'AbortError'));
   },
 
-  exportModel: () =>
+  exportModel: (opts) =>
     result(async () => {
       const m = needModel();
-      const files = saveHfFolder({ config: m.config, params: await tunedParams(), extraFiles: m.extraFiles });
+      const files = saveHfFolder({ ...m, params: await tunedParams() }, { maxLength: opts?.maxLength });
       return Object.fromEntries(files);
     }),
 };
