@@ -49,7 +49,8 @@ async function readValidation(file: string): Promise<TrainExample[]> {
   return usable;
 }
 
-export async function run(argv: string[]): Promise<number> {
+/** `runtime`: tests pass one shared GPU runtime (its compiled pipelines are reused); otherwise one is made and destroyed. */
+export async function run(argv: string[], deps: { runtime?: GpuRuntime } = {}): Promise<number> {
   let values: Record<string, string | undefined>;
   try {
     values = parseArgs({
@@ -94,7 +95,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   console.error(`${val.length} validation example(s), max length ${maxLength}`);
 
-  const rt = await GpuRuntime.create();
+  const rt = deps.runtime ?? (await GpuRuntime.create());
   const ac = abortOnSigint();
   let result;
   try {
@@ -115,7 +116,7 @@ export async function run(argv: string[]): Promise<number> {
     );
   } finally {
     bar.stop();
-    rt.destroy();
+    if (!deps.runtime) rt.destroy();
   }
   const { report } = result;
   console.log(reportText(report, { maxCases: cases }));

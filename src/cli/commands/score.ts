@@ -43,7 +43,8 @@ function intOpt(v: string | undefined, name: string): number | undefined {
   return n;
 }
 
-export async function run(argv: string[]): Promise<number> {
+/** `runtime`: tests pass one shared GPU runtime (its compiled pipelines are reused); otherwise one is made and destroyed. */
+export async function run(argv: string[], deps: { runtime?: GpuRuntime } = {}): Promise<number> {
   let values: Record<string, string | undefined>;
   try {
     values = parseArgs({ args: argv, options: { model: { type: 'string' }, pairs: { type: 'string' }, 'max-length': { type: 'string' }, batch: { type: 'string' } } }).values;
@@ -91,7 +92,7 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   console.error(`model: ${model.config.architecture || model.config.modelType}; ${pairs.length} pair(s), max length ${maxLength}, score = ${model.activation}(logit)`);
-  const rt = await GpuRuntime.create();
+  const rt = deps.runtime ?? (await GpuRuntime.create());
   const ac = abortOnSigint();
   let scored;
   try {
@@ -100,7 +101,7 @@ export async function run(argv: string[]): Promise<number> {
     gm.release();
   } finally {
     bar.stop();
-    rt.destroy();
+    if (!deps.runtime) rt.destroy();
   }
   const lines = scored.logits.map((logit, i) => JSON.stringify({ query: pairs[i].query, document: pairs[i].document, logit, score: applyActivation(model.activation, logit) }));
   process.stdout.write(lines.join('\n') + '\n');
