@@ -83,7 +83,9 @@ export function modelCard(c: ModelCardInput): string {
       '',
       `The model outputs one logit per (query, passage) pair; \`CrossEncoder.predict\` applies ${c.scoring.activation} (declared in config.json, ` +
         `\`sentence_transformers.activation_fn\`) and truncates pairs to ${c.scoring.maxLength} tokens, the length it was trained with ` +
-        '(tokenizer_config.json `model_max_length`). `rerank-lab score` gives the same numbers.',
+        '(tokenizer_config.json `model_max_length`). `rerank-lab score` gives the same numbers, with one difference in truncation: ' +
+        'Rerank Lab cuts a too-long pair from the passage\'s end (as it trains), `CrossEncoder.predict` cuts the longer side first; ' +
+        'the tokens are the same unless the query is so long that the cut passage would end up shorter than it.',
     );
   }
   lines.push('', `Created ${c.createdAt} with Rerank Lab.`, '');

@@ -4,8 +4,9 @@ Run by check_export.py once per Python environment (sentence-transformers v6 / v
     python load_export.py PAIRS_JSON EXPORT_DIR...
 
 For each folder: sentence_transformers.CrossEncoder(dir).predict(pairs) (its own activation and max length), and
-transformers.AutoModelForSequenceClassification + AutoTokenizer (pairs truncated only_second to the folder's
-model_max_length, as Rerank Lab trains) logits.
+transformers.AutoModelForSequenceClassification + AutoTokenizer logits per pair, truncated to the folder's
+model_max_length both "only_second" (document first, as Rerank Lab trains and scores) and "longest_first" (what
+CrossEncoder.predict does).
 """
 
 import json
@@ -35,19 +36,32 @@ def fullname(o):
     return f"{type(o).__module__}.{type(o).__qualname__}"
 
 
+def logit(model, tok, q, d, truncation):
+    """One pair's logit with the given truncation, or None when the tokenizer refuses (query alone too long)."""
+    try:
+        enc = tok(q, d, truncation=truncation, max_length=tok.model_max_length, return_tensors="pt")
+    except Exception:
+        return None, None
+    with torch.no_grad():
+        return float(model(**enc).logits.reshape(-1)[0]), enc["input_ids"][0].tolist()
+
+
 def load(folder, pairs):
     ce = CrossEncoder(folder, device="cpu")
     scores = ce.predict(pairs, convert_to_numpy=True, show_progress_bar=False)
     tok = AutoTokenizer.from_pretrained(folder)
     model = AutoModelForSequenceClassification.from_pretrained(folder).eval()
-    enc = tok([q for q, _ in pairs], [d for _, d in pairs], truncation="only_second", max_length=tok.model_max_length, padding=True, return_tensors="pt")
-    with torch.no_grad():
-        logits = model(**enc).logits
+    # Rerank Lab truncates a pair's document first ("only_second", as FlagEmbedding trains); CrossEncoder.predict uses
+    # "longest_first". Both are computed so the check compares like with like and says where they differ.
+    only_second = [logit(model, tok, q, d, "only_second") for q, d in pairs]
+    longest_first = [logit(model, tok, q, d, "longest_first") for q, d in pairs]
     return {
         "st_scores": [float(x) for x in scores.reshape(-1)],
         "st_activation": fullname(ce.activation_fn),
         "st_tokenizer_max_length": int(getattr(ce, "tokenizer", tok).model_max_length),
-        "tf_logits": [float(x) for x in logits.reshape(-1)],
+        "tf_logits": [x for x, _ in only_second],
+        "tf_logits_longest_first": [x for x, _ in longest_first],
+        "same_truncation": [a[1] is not None and a[1] == b[1] for a, b in zip(only_second, longest_first)],
         "tf_num_labels": int(model.config.num_labels),
         "tf_model_max_length": int(tok.model_max_length),
         "tf_is_fast": bool(tok.is_fast),

@@ -188,3 +188,39 @@ describe('refusals that say which file to add and where to get it', () => {
     await expect(loadHfFolder(f)).rejects.toThrow(/the classifier has 3 labels .*a reranker needs one relevance score per pair/);
   });
 });
+
+describe('the exported tokenizer_config.json and config.json', () => {
+  it('spell out a BERT tokenizer.json\'s case and CJK flags (transformers 5 rebuilds the normaliser from them)', async () => {
+    const f = await readFolderNode(ROOT + 'bert-bin');
+    const tj = decode(f.get('tokenizer.json'));
+    tj.normalizer = { ...tj.normalizer, lowercase: false, handle_chinese_chars: false };
+    f.set('tokenizer.json', new TextEncoder().encode(JSON.stringify(tj)));
+    f.set('tokenizer_config.json', new TextEncoder().encode(JSON.stringify({ model_max_length: 512, tokenizer_class: 'BertTokenizer' })));
+    const tc = decode(saveHfFolder(await loadHfFolder(f)).get('tokenizer_config.json'));
+    expect(tc).toMatchObject({ do_lower_case: false, tokenize_chinese_chars: false, strip_accents: null, tokenizer_class: 'BertTokenizer' });
+    // model_max_length: the folder's 512 is clamped to what the position table allows (64 − 0 for BERT).
+    expect(tc.model_max_length).toBe(64);
+  });
+
+  it('replace an older activation key and keep the rest of a sentence_transformers block', async () => {
+    const f = await readFolderNode(ROOT + 'bert-f16');
+    const cfg = decode(f.get('config.json'));
+    f.set('config.json', new TextEncoder().encode(JSON.stringify({ ...cfg, torch_dtype: 'float16', sbert_ce_default_activation_function: 'torch.nn.modules.linear.Identity', sentence_transformers: { version: '3.0.1' } })));
+    const m = await loadHfFolder(f);
+    expect(m.activation).toBe('identity');
+    const out = decode(saveHfFolder(m).get('config.json'));
+    expect(out.sbert_ce_default_activation_function).toBeUndefined();
+    expect(out.sentence_transformers).toEqual({ version: '3.0.1', activation_fn: 'torch.nn.modules.linear.Identity' });
+    expect(out.torch_dtype).toBe('float32'); // the export is f32 whatever the base was
+  });
+
+  it('an activation we cannot apply is said, and the export declares the sigmoid we scored with', async () => {
+    const f = await readFolderNode(ROOT + 'bert-f16');
+    const cfg = decode(f.get('config.json'));
+    f.set('config.json', new TextEncoder().encode(JSON.stringify({ ...cfg, sentence_transformers: { activation_fn: 'my_module.MyActivation' } })));
+    const m = await loadHfFolder(f);
+    expect(m.activation).toBe('sigmoid');
+    expect(m.notes.join('\n')).toMatch(/declares my_module\.MyActivation, which Rerank Lab cannot apply: scores use sigmoid/);
+    expect(decode(saveHfFolder(m).get('config.json')).sentence_transformers.activation_fn).toBe('torch.nn.modules.activation.Sigmoid');
+  });
+});
