@@ -15,6 +15,7 @@ const commands: Record<string, () => Promise<Command>> = {
   bench: () => import('./commands/bench.ts'),
   score: () => import('./commands/score.ts'),
   eval: () => import('./commands/eval.ts'),
+  export: () => import('./commands/export.ts'),
 };
 
 function usage(): string {

@@ -6,7 +6,7 @@
 // BM25 candidate lists (src/eval/ranking.ts, issue 9b) plug in as another `candidates` function with the same shape.
 
 import { candidatesOf, rankingMetrics, splitScores, type RankingMetrics } from './metrics.ts';
-import { buildReport, casesOf, type EvalReport, type PairScores } from './report.ts';
+import { buildReport, casesOf, type Activation, type EvalReport, type PairScores } from './report.ts';
 
 export interface Example {
   query: string;
@@ -43,14 +43,15 @@ export function casePairs(val: readonly Example[], scores: readonly number[]): P
   return out;
 }
 
-export function reportOf(val: readonly Example[], base: readonly number[], baseM: RankingMetrics, tuned?: readonly number[], tunedM?: RankingMetrics): EvalReport {
-  return buildReport(casesOf(val), casePairs(val, base), tuned ? casePairs(val, tuned) : undefined, { base: baseM, tuned: tunedM });
+/** The per-case report; `activation` is the model's (what CrossEncoder.predict applies), the report's default scale. */
+export function reportOf(val: readonly Example[], base: readonly number[], baseM: RankingMetrics, tuned: readonly number[] | undefined, tunedM: RankingMetrics | undefined, activation: Activation): EvalReport {
+  return buildReport(casesOf(val), casePairs(val, base), tuned ? casePairs(val, tuned) : undefined, { base: baseM, tuned: tunedM }, { activation });
 }
 
 /** The whole comparison: both models scored, metrics and the per-case report. */
-export async function compareModels(val: readonly Example[], score: ScorePairs, opts: { tuned?: boolean } = {}): Promise<{ report: EvalReport; base: ModelScores; tuned?: ModelScores }> {
+export async function compareModels(val: readonly Example[], score: ScorePairs, opts: { tuned?: boolean; activation?: Activation } = {}): Promise<{ report: EvalReport; base: ModelScores; tuned?: ModelScores }> {
   if (!val.length) throw new Error('the validation set is empty');
   const base = await scoreModel(val, 'base', score);
   const tuned = opts.tuned === false ? undefined : await scoreModel(val, 'tuned', score);
-  return { report: reportOf(val, base.scores, base.metrics, tuned?.scores, tuned?.metrics), base, tuned };
+  return { report: reportOf(val, base.scores, base.metrics, tuned?.scores, tuned?.metrics, opts.activation ?? 'sigmoid'), base, tuned };
 }

@@ -4,11 +4,13 @@
 // model.safetensors (f32/f16/bf16, or shards) or pytorch_model.bin (torch-bin.ts, or shards); a two-label head is
 // collapsed to one logit (head.ts). Out: see saveHfFolder.
 
+import { writeFilesAtomic } from '../util/atomic-file.ts';
 import { mulberry32 } from '../util/rng.ts';
 import { ACTIVATION_CLASS, declaredActivation, type Activation } from './activation.ts';
 import { configJsonForSave, parseModelConfig, type ModelConfig } from './config.ts';
+import { assertFinite } from './finite.ts';
 import { collapseHead } from './head.ts';
-import { initNewHead, paramSpecs, validateParams, type ParamSpec } from './params.ts';
+import { canonicalName, initNewHead, paramSpecs, validateParams, type ParamSpec } from './params.ts';
 import { readSafetensors, readShardedSafetensors, writeSafetensors, type ReadResult } from './safetensors.ts';
 import { isExportedFile } from './folder-files.ts';
 import { folderTokenizer } from './tokenizer-source.ts';
@@ -134,6 +136,7 @@ export async function loadHfFolder(input: FileMap | Record<string, Uint8Array>, 
   const weights = readFolderWeights(files);
   throwIfAborted(opts.signal);
   report(2, 'checking tensors');
+  refuseUnsupportedDtypes(declared, weights);
   let collapsed: ReturnType<typeof collapseHead>;
   try {
     collapsed = collapseHead(declared, weights.tensors);
@@ -142,6 +145,7 @@ export async function loadHfFolder(input: FileMap | Record<string, Uint8Array>, 
   }
   const config = collapsed.config;
   const v = validateParams(config, collapsed.tensors);
+  assertFinite(v.params, 'the model\'s weights are damaged', 'fine-tuning cannot start from them: re-download or re-export the model');
   if (v.newHead.length) {
     const init = initNewHead(config, v.newHead, mulberry32(opts.seed ?? 42));
     // Re-insert in paramSpecs order so iteration order is the same as for a full checkpoint.
@@ -192,6 +196,15 @@ export interface SaveOptions {
   modelCard?: string;
 }
 
+/** A weight the model needs stored as an integer/bool dtype is unsupported, not "missing": say so. */
+function refuseUnsupportedDtypes(config: ModelConfig, weights: ReadResult): void {
+  const needed = new Set(paramSpecs(config).map((s) => s.name));
+  const bad = weights.skipped.filter((s) => needed.has(canonicalName(config, s.name)));
+  if (bad.length) {
+    throw new HfFolderError(`unsupported dtype for weight(s) ${bad.map((b) => `${b.name} (${b.dtype})`).join(', ')}: weights must be F32, F16, BF16 or F64; convert the model with transformers (model.float().save_pretrained(DIR))`);
+  }
+}
+
 /**
  * A trained model as a Hugging Face folder that transformers and sentence-transformers' CrossEncoder (v4 to v6) load:
  * model.safetensors (f32, original tensor names), config.json (the classification architecture, one label, and
@@ -207,6 +220,7 @@ export function saveHfFolder(
   for (const [k, v] of model.extraFiles ?? []) if (isExportedFile(k)) out.set(k, v);
   const tensors = new Map<string, { shape: number[]; data: Float32Array | Float64Array }>();
   const specs = validateShapesForSave(model.config, model.params);
+  assertFinite(specs.map((s) => [s.name, model.params.get(s.name)!] as [string, ArrayLike<number>]), 'refusing to save the model', 'training diverged (a learning rate too high?); nothing was written');
   for (const s of specs) tensors.set(s.name, { shape: s.shape, data: model.params.get(s.name)! });
   out.set('model.safetensors', writeSafetensors(tensors, { metadata: { format: 'pt' } }));
   const config = configJsonForSave(model.config);
@@ -291,13 +305,11 @@ export async function readFolderNode(dir: string): Promise<FileMap> {
   return out;
 }
 
-/** Node only: writes a FileMap into a directory (created if needed). */
+/**
+ * Node only: writes a FileMap into a directory (created if needed), atomically per file and all files flushed before
+ * any is renamed into place (util/atomic-file.ts): a kill or a full disk never leaves a 0-byte model.safetensors.
+ */
 export async function writeFolderNode(dir: string, files: ReadonlyMap<string, Uint8Array>): Promise<void> {
-  const fs = await import(/* @vite-ignore */ 'node:fs/promises');
-  const path = await import(/* @vite-ignore */ 'node:path');
-  await fs.mkdir(dir, { recursive: true });
-  for (const [n, b] of files) {
-    if (n.includes('/') || n.includes('\\') || n === '..') throw new HfFolderError(`refusing to write ${n}: file names must not contain a path`);
-    await fs.writeFile(path.join(dir, n), b);
-  }
+  for (const n of files.keys()) if (n.includes('/') || n.includes('\\') || n === '..') throw new HfFolderError(`refusing to write ${n}: file names must not contain a path`);
+  await writeFilesAtomic(dir, files);
 }

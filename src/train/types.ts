@@ -19,8 +19,6 @@ export interface ModelSummary {
   paramCount: number;
   /** True when the folder had no classification head and one was initialised from the seed. */
   newHead: boolean;
-  /** How a logit becomes a score (what the folder declares; sigmoid by default); the export declares the same. */
-  activation?: 'sigmoid' | 'identity' | 'tanh';
   notes: string[];
 }
 
@@ -71,6 +69,8 @@ export interface TrainSummary {
   skippedSteps?: number;
   /** Validation loss per evaluation; epoch 0 is the model before training. */
   valLosses?: { epoch: number; loss: number }[];
+  /** Training pairs tokenised by this run and how many were cut to max length (document; query too). */
+  truncation?: { pairs: number; documents: number; queries: number };
 }
 
 export interface ProbeStep {

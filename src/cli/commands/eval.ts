@@ -3,9 +3,8 @@
 // metrics and the seed's per-case report (scores, gap, labels, conclusions) are printed as a table and written as
 // HTML / CSV, by the same library the page uses (src/eval/compare.ts, report.ts, export.ts).
 
-import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { checkExample, parseJsonl, type TrainExample } from '../../data/jsonl.ts';
+import { checkExample, type TrainExample } from '../../data/jsonl.ts';
 import { compareModels } from '../../eval/compare.ts';
 import { reportCsv, reportHtml } from '../../eval/export.ts';
 import { reportText } from '../../eval/report-text.ts';
@@ -13,7 +12,9 @@ import { GpuRuntime } from '../../gpu/runtime.ts';
 import type { HfModel } from '../../model/hf-folder.ts';
 import { GpuModel } from '../../train/gpu-model.ts';
 import { scorePairs } from '../../train/score.ts';
+import { writeFileAtomic } from '../../util/atomic-file.ts';
 import { loadModel, scoringMaxLength } from '../model-source.ts';
+import { readJsonlFile } from '../read-jsonl.ts';
 import { abortOnSigint, createProgressBar } from '../progress-bar.ts';
 
 export const help = `rerank-lab eval --base DIR --tuned DIR --data val.jsonl [--html report.html] [--csv report.csv]
@@ -37,12 +38,7 @@ function intOpt(v: string | undefined, name: string): number | undefined {
 }
 
 async function readValidation(file: string): Promise<TrainExample[]> {
-  const text = await readFile(file, 'utf8').catch((e: Error) => {
-    throw new RangeError(`cannot read ${file}: ${e.message}`);
-  });
-  const r = parseJsonl(text, checkExample);
-  for (const e of r.errors.slice(0, 10)) console.error(`${file}:${e.line}: skipped: ${e.message}`);
-  if (r.errors.length > 10) console.error(`${file}: … and ${r.errors.length - 10} more bad line(s) skipped`);
+  const r = await readJsonlFile(file, checkExample);
   const usable = r.items.filter((e) => e.pos.length);
   if (!usable.length) throw new RangeError(`${file} has no example with a positive: each line must be {"query": str, "pos": [str, …], "neg": [str, …]}`);
   if (usable.length < r.items.length) console.error(`${file}: ${r.items.length - usable.length} example(s) without a positive left out`);
@@ -73,8 +69,8 @@ export async function run(argv: string[], deps: { runtime?: GpuRuntime } = {}): 
     cases = intOpt(values.cases, 'cases') ?? 30;
     val = await readValidation(values.data);
   } catch (e) {
-    if (e instanceof RangeError) {
-      console.error(e.message);
+    if (e instanceof RangeError || (e as Error).name === 'OutputError') {
+      console.error((e as Error).message);
       return 2;
     }
     throw e;
@@ -112,7 +108,8 @@ export async function run(argv: string[], deps: { runtime?: GpuRuntime } = {}): 
           gm.release();
         }
       },
-      { tuned: !!models.tuned },
+      // The report's scale: the activation CrossEncoder applies to the model being judged (tanh is shown raw).
+      { tuned: !!models.tuned, activation: (models.tuned ?? models.base).activation === 'sigmoid' ? 'sigmoid' : 'identity' },
     );
   } finally {
     bar.stop();
@@ -122,11 +119,11 @@ export async function run(argv: string[], deps: { runtime?: GpuRuntime } = {}): 
   console.log(reportText(report, { maxCases: cases }));
   const meta = { model: values.tuned ? `${values.tuned} (base ${values.base})` : values.base, generatedAt: new Date().toISOString() };
   if (values.html) {
-    await writeFile(values.html, reportHtml(report, meta));
+    await writeFileAtomic(values.html, reportHtml(report, meta));
     console.error(`wrote ${values.html}`);
   }
   if (values.csv) {
-    await writeFile(values.csv, reportCsv(report));
+    await writeFileAtomic(values.csv, reportCsv(report));
     console.error(`wrote ${values.csv}`);
   }
   return 0;

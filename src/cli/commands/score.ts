@@ -3,14 +3,13 @@
 // (sentence-transformers' keys; sigmoid when nothing is declared) — the number CrossEncoder(DIR).predict gives.
 // Pairs are truncated as in training (document side first). Exit 0 only when every pair was scored.
 
-import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { parseJsonl } from '../../data/jsonl.ts';
 import { GpuRuntime } from '../../gpu/runtime.ts';
 import { applyActivation } from '../../model/activation.ts';
 import { GpuModel } from '../../train/gpu-model.ts';
 import { scorePairs } from '../../train/score.ts';
 import { loadModel, scoringMaxLength } from '../model-source.ts';
+import { readJsonlFile } from '../read-jsonl.ts';
 import { abortOnSigint, createProgressBar } from '../progress-bar.ts';
 
 export const help = `rerank-lab score --model DIR --pairs FILE [--max-length N] [--batch N]
@@ -62,20 +61,15 @@ export async function run(argv: string[], deps: { runtime?: GpuRuntime } = {}): 
   try {
     requested = intOpt(values['max-length'], 'max-length');
     batchSize = intOpt(values.batch, 'batch') ?? 16;
-    const text = await readFile(values.pairs, 'utf8').catch((e: Error) => {
-      throw new RangeError(`cannot read ${values.pairs}: ${e.message}`);
-    });
-    const r = parseJsonl(text, checkPair);
+    // The command line's one JSON Lines reader (UTF-8, UTF-16 or GBK; bad lines printed with their numbers).
+    const r = await readJsonlFile(values.pairs, checkPair, { verb: 'bad line' });
     // Nothing is scored while a line is bad: the output must line up with the input, one line per pair.
-    if (r.errors.length) {
-      for (const e of r.errors.slice(0, 10)) console.error(`${values.pairs}:${e.line}: ${e.message}`);
-      throw new RangeError(`${values.pairs}: ${r.errors.length} bad line(s); each line must be {"query": str, "document": str}. Nothing was scored.`);
-    }
+    if (r.errors.length) throw new RangeError(`${values.pairs}: ${r.errors.length} bad line(s); each line must be {"query": str, "document": str}. Nothing was scored.`);
     if (!r.items.length) throw new RangeError(`${values.pairs} has no pairs`);
     pairs = r.items;
   } catch (e) {
-    if (e instanceof RangeError) {
-      console.error(e.message);
+    if (e instanceof RangeError || (e as Error).name === 'OutputError') {
+      console.error((e as Error).message);
       return 2;
     }
     throw e;
