@@ -13,6 +13,8 @@ const commands: Record<string, () => Promise<Command>> = {
   train: () => import('./commands/train.ts'),
   parity: () => import('./commands/parity.ts'),
   bench: () => import('./commands/bench.ts'),
+  score: () => import('./commands/score.ts'),
+  eval: () => import('./commands/eval.ts'),
   export: () => import('./commands/export.ts'),
 };
 
