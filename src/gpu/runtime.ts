@@ -70,6 +70,8 @@ export class GpuRuntime {
   private encoder: GPUCommandEncoder | undefined;
   private pass: GPUComputePassEncoder | undefined;
   private dispatchesInEncoder = 0;
+  /** One-off buffers (volatile uniforms) used by the recorded work: destroyed once it is submitted. */
+  private afterSubmit: GPUBuffer[] = [];
   private readonly lostListeners = new Set<LostListener>();
   private readonly recreateListeners = new Set<() => void>();
   private generation = 0;
@@ -166,6 +168,7 @@ export class GpuRuntime {
   /** Drops the old device (all its buffers and pipelines) and opens a new one. */
   async recreate(): Promise<void> {
     this.encoder = undefined;
+    this.afterSubmit = [];
     this.pass = undefined;
     this.dispatchesInEncoder = 0;
     this.pool.forgetAll();
@@ -244,6 +247,14 @@ export class GpuRuntime {
     this.encoder = undefined;
     this.dispatchesInEncoder = 0;
     this.device.queue.submit([enc.finish()]);
+    // destroy() after submit is safe: the submitted work keeps the memory until it has run.
+    for (const b of this.afterSubmit) b.destroy();
+    this.afterSubmit = [];
+  }
+
+  /** Destroys `buf` once the work recorded so far has been submitted (it may still be read by that work). */
+  destroyAfterSubmit(buf: GPUBuffer): void {
+    this.afterSubmit.push(buf);
   }
 
   /** Submits and waits for the GPU; raises the first error that happened since the last flush. */

@@ -1,7 +1,8 @@
 // Matmul throughput in the three forms training uses, on the adapter present. Used by `npm run bench` and by
 // `rerank-lab bench --matmul` (the bundled command line on the lent GPU machine).
 import type { GpuRuntime } from '../gpu/runtime.ts';
-import { matmul, matmulTile } from './matmul.ts';
+import { matmul } from './matmul.ts';
+import { defaultTile } from './matmul-tune.ts';
 
 const FORMS = [
   { name: 'Y = X·Wᵀ + b', transA: false, transB: true, bias: true, accumulate: false },
@@ -16,7 +17,7 @@ export function defaultMatmulSizes(rt: GpuRuntime): number[] {
 
 /** Runs each size in each form (about 0.5 s of work each) and returns a printable table. */
 export async function matmulBenchTable(rt: GpuRuntime, sizes: number[]): Promise<string> {
-  const tile = matmulTile(rt);
+  const tile = defaultTile(rt);
   // TFLOP/s on real GPUs; GFLOP/s on software adapters, whose figures would all print as 0.000 TFLOP/s.
   const unit = rt.info.isSoftware ? { name: 'GFLOP/s', scale: 1e9 } : { name: 'TFLOP/s', scale: 1e12 };
   const rows: string[][] = [];
@@ -46,7 +47,7 @@ export async function matmulBenchTable(rt: GpuRuntime, sizes: number[]): Promise
   const line = (r: string[]) => '| ' + r.map((c, i) => c.padEnd(widths[i])).join(' | ') + ' |';
   return [
     `adapter: ${rt.info.name}${rt.info.isSoftware ? ' (software)' : ''}`,
-    `tile: ${16 * tile.TM}x${16 * tile.TN}, ${tile.TM}x${tile.TN} per thread, BK ${tile.BK}`,
+    `tile: ${tile.name}`,
     '',
     line(header),
     '|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|',
