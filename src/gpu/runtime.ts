@@ -300,30 +300,38 @@ export class GpuRuntime {
 
   // ---- reading back -----------------------------------------------------------------------------------------
 
-  /** Copies `bytes` from a GPU buffer into a new ArrayBuffer (submits pending work first). */
-  async read(src: GPUBuffer, bytes = src.size, offset = 0): Promise<ArrayBuffer> {
+  /** Copies `bytes` from a GPU buffer into a new ArrayBuffer (submits pending work first) and waits for them. */
+  read(src: GPUBuffer, bytes = src.size, offset = 0): Promise<ArrayBuffer> {
+    return this.readLater(src, bytes, offset);
+  }
+
+  /**
+   * Copies `bytes` from `src` in queue order (after everything recorded so far) and returns the promise of them
+   * without waiting: the GPU goes on while the caller records more work (the trainer reads a step's loss and
+   * gradient norm this way, a step late). Errors that happened meanwhile reject the promise.
+   */
+  readLater(src: GPUBuffer, bytes = src.size, offset = 0): Promise<ArrayBuffer> {
     this.submit();
     this.assertAlive();
-    const staging = this.device.createBuffer({
-      size: Math.ceil(bytes / 4) * 4,
-      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-      label: 'readback',
-    });
+    const size = Math.ceil(bytes / 4) * 4;
+    const staging = this.device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: 'readback' });
     const enc = this.device.createCommandEncoder({ label: 'readback' });
-    enc.copyBufferToBuffer(src, offset, staging, 0, Math.ceil(bytes / 4) * 4);
+    enc.copyBufferToBuffer(src, offset, staging, 0, size);
     this.device.queue.submit([enc.finish()]);
-    try {
-      await staging.mapAsync(GPUMapMode.READ);
-    } catch (e) {
-      this.assertAlive();
-      this.raisePending();
-      throw new GpuValidationError(`readback failed: ${(e as Error).message}`);
-    }
-    const out = staging.getMappedRange().slice(0, bytes);
-    staging.unmap();
-    staging.destroy();
-    this.raisePending();
-    return out;
+    return staging.mapAsync(GPUMapMode.READ).then(
+      () => {
+        const out = staging.getMappedRange().slice(0, bytes);
+        staging.unmap();
+        staging.destroy();
+        this.raisePending();
+        return out;
+      },
+      (e: Error) => {
+        this.assertAlive();
+        this.raisePending();
+        throw new GpuValidationError(`readback failed: ${e.message}`);
+      },
+    );
   }
 
   async readF32(src: GPUBuffer, count?: number): Promise<Float32Array> {
