@@ -6,8 +6,10 @@
 //                 clipped to maxGradNorm, skipped (and reported) when the gradients hold NaN/Inf
 //   after e:      validation loss (same loss, no dropout), mean gap and MRR per group; keep the best parameters
 //
-// Cancel with `signal` (the current step finishes, then the run returns 'stopped' and checkpoints); pause with
-// `waitIfPaused` (awaited between steps). A checkpoint holds everything to continue exactly (see checkpoint.ts).
+// Steps are pipelined: step t+1 is recorded while the GPU runs step t, and step t's loss and update report (norm,
+// skipped or not) are read back then, so its events come a step late and the GPU never waits for the CPU.
+// Cancel with `signal` (the steps already recorded finish — one beyond the last reported — then the run returns
+// 'stopped' and checkpoints); pause with `waitIfPaused` (awaited between steps). A checkpoint holds everything to continue exactly (see checkpoint.ts).
 // GPU errors (device lost, out of memory) propagate: the caller decides whether to recreate and resume from the
 // last checkpoint it was given.
 
