@@ -98,7 +98,7 @@ function uniformBuffer(rt: GpuRuntime, c: LaunchCaches, params: number[]): GPUBu
 }
 
 /** Counts of what launch() created, for tests and `bench`: a steady training step should create nothing cached. */
-export const launchStats = { uniforms: 0, bindGroups: 0, volatile: 0 };
+export const launchStats = { dispatches: 0, uniforms: 0, bindGroups: 0, volatile: 0 };
 
 export async function launch(rt: GpuRuntime, l: Launch): Promise<void> {
   const [x, y = 1, z = 1] = l.workgroups;
@@ -150,5 +150,6 @@ function dispatch(rt: GpuRuntime, kernel: string, pipeline: GPUComputePipeline, 
   pass.setPipeline(pipeline);
   pass.setBindGroup(0, bg);
   pass.dispatchWorkgroups(x, y, z);
+  launchStats.dispatches++;
   rt.afterDispatch();
 }
