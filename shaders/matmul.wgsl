@@ -138,6 +138,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   var ra: array<vec4<f32>, LOADS_A>;
   var rb: array<vec4<f32>, LOADS_B>;
   var rowSum = 0.0;
+  var lanes = vec4<f32>(0.0);
 
   var kt = kBegin;
   for (var l = 0u; l < LOADS_A; l++) { store_a(0u, tid + 256u * l, load_a(tid + 256u * l, aBase, row0, kt, kEnd)); }
@@ -170,9 +171,16 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
       }
     }
     if (rowSums) {
+      // The order of reduce.wgsl's column sum, which this replaces: four lanes by k mod 4 within blocks of 256 k,
+      // each block ((l0 + l1) + l2) + l3, blocks added in order. Fixed by k alone, so the same for every tile.
       for (var k = 0u; k < BK; k++) {
         let e = k * SA + tid;
-        rowSum += As[a0 + e / 4u][e % 4u];
+        let kk = kt + k;
+        lanes[kk % 4u] += As[a0 + e / 4u][e % 4u];
+        if (kk % 256u == 255u) {
+          rowSum += ((lanes.x + lanes.y) + lanes.z) + lanes.w;
+          lanes = vec4<f32>(0.0);
+        }
       }
     }
     if (STAGES == 1u) { workgroupBarrier(); }
@@ -214,6 +222,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
       }
     }
   }
+  rowSum += ((lanes.x + lanes.y) + lanes.z) + lanes.w;
   if (rowSums && row0 + tid < M) {
     if (SPLIT) {
       biasGrad[wid.z * M + row0 + tid] = rowSum;
