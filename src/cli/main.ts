@@ -13,6 +13,7 @@ const commands: Record<string, () => Promise<Command>> = {
   train: () => import('./commands/train.ts'),
   parity: () => import('./commands/parity.ts'),
   bench: () => import('./commands/bench.ts'),
+  export: () => import('./commands/export.ts'),
 };
 
 /** Commands that run kernels: their matmul tile picks persist (see matmul-tuning.ts). */

@@ -21,6 +21,9 @@ import { type Checkpoint, type ResolvedTrainOptions, type ValRecord, checkpointB
 import { type ValBatch, evaluateGroups, tokeniseGroups } from './evaluate-loss.ts';
 import { GpuModel } from './gpu-model.ts';
 import { type AdamW, DEFAULT_ADAMW } from './optimizer.ts';
+import { fingerprintMismatch, runFingerprint } from './fingerprint.ts';
+import { describeNonFinite, firstNonFinite } from '../model/finite.ts';
+import { type Truncation, addTruncation, truncationMessage } from './truncation.ts';
 import { lrAt, warmupStepsFromRatio } from './schedule.ts';
 import type { TrainEvent, TrainExample, TrainOptions, TrainSummary } from './types.ts';
 import { mulberry32 } from '../util/rng.ts';
@@ -114,6 +117,10 @@ export async function train(
     const diff = sameOptions(o, resume.options);
     if (diff.length) throw new TrainOptionsError(`cannot resume: the options differ from the checkpoint's (${diff.join('; ')}); resume with the same options or start a new run`);
   }
+  // What this run is made of, recorded in every checkpoint and compared on resume (fingerprint.ts).
+  const fingerprint = runFingerprint(model, data, o);
+  const mismatch = resume?.fingerprint ? fingerprintMismatch(resume.fingerprint, fingerprint) : [];
+  if (mismatch.length) throw new TrainOptionsError(`cannot resume: ${mismatch.join('; ')}; resume with the same data and model, or start a new run`);
   const tokenizer = model.tokenizer;
   const pool = documentPool(data.train);
 
@@ -124,6 +131,9 @@ export async function train(
   const microGroups = Math.ceil(o.batchSize / o.gradAccum);
   const valBatches: ValBatch[] = tokeniseGroups(tokenizer, valGroups, o.maxLength, microGroups);
   if (!valGroups.length) warn('other', 'no validation examples: validation loss is not measured and the last epoch counts as the best');
+  const valCut = valBatches.reduce<Truncation>((t, b) => addTruncation(t, b.tokens), { pairs: 0, documents: 0, queries: 0 });
+  if (valCut.documents) warn('other', truncationMessage('validation', valCut, o.maxLength));
+  const trainCut: Truncation = { pairs: 0, documents: 0, queries: 0 };
 
   // Groups per epoch are the same count every epoch (one per example with a positive).
   const firstPlan = epochGroups(data.train, o.groupSize, o.seed, 0, pool);
@@ -170,6 +180,7 @@ export async function train(
     params: await gm.params.read('p'),
     m: await gm.params.read('m'),
     v: await gm.params.read('v'),
+    fingerprint,
   });
   let lastCheckpointStep = -1;
   const checkpoint = async () => {
@@ -190,6 +201,10 @@ export async function train(
       if (isAbort(e)) return false;
       throw e;
     }
+    // Broken weights (NaN/Inf, or so large that f32 overflows) can still give finite scores — WGSL may assume finite
+    // math — and a validation loss of 0 would then be a lie: check the weights themselves.
+    const broken = firstNonFinite(await gm.params.read('p'));
+    if (broken) v = { ...v, loss: NaN, meanGap: NaN, mrr: NaN };
     valHistory.push({ epoch: label, loss: v.loss, scoreStd: v.scoreStd });
     const improved = label > 0 && v.loss < best.valLoss;
     if (improved) best = { epoch: label, valLoss: v.loss, params: await gm.params.read('p') };
@@ -206,7 +221,8 @@ export async function train(
     if (label > 0 && v.scoreStd < 1e-4 && !(baseline !== undefined && baseline < 1e-4)) {
       warn('collapse', `every validation score is the same value (std ${v.scoreStd.toExponential(1)}): the model collapsed — the learning rate (${o.lr}) is probably too high`);
     }
-    if (!Number.isFinite(v.loss)) warn('other', `validation loss is ${v.loss}: the weights hold NaN/Inf`);
+    if (broken) warn('other', `validation loss is NaN: the weights are broken after epoch ${label} (${describeNonFinite(broken)}); the learning rate (${o.lr}) is far too high`);
+    else if (!Number.isFinite(v.loss)) warn('other', `validation loss is ${v.loss}: the model's scores hold NaN/Inf`);
     return true;
   };
 
@@ -223,6 +239,7 @@ export async function train(
         totalSteps,
         skippedSteps,
         valLosses: [...valHistory],
+        truncation: { ...trainCut },
       },
       best: evaluated ? best.params! : await gm.params.read('p'),
     };
@@ -238,6 +255,7 @@ export async function train(
     for (const [k, mb] of microBatches(groups, o.gradAccum).entries()) {
       const p = pairsOf(mb);
       const tokens = tokenizer.encodePairs(p.queries, p.docs, { maxLength: o.maxLength });
+      addTruncation(trainCut, tokens);
       const share = mb.length / groups.length; // the step's loss is the mean over all its groups
       const r = await gm.recordStep(tokens, {
         loss: o.loss, labels: p.labels, groupSize: o.groupSize, dropout: o.dropout,
@@ -320,6 +338,7 @@ export async function train(
       }
       await reported;
       if (stopped) break;
+      if (epoch === (resume?.epoch ?? 0) && trainCut.documents) warn('other', truncationMessage('training', trainCut, o.maxLength));
       if (stepsThisEpoch > 0 && skippedThisEpoch === stepsThisEpoch) {
         warn('other', `every update of epoch ${epoch + 1} was skipped (NaN/Inf gradients): lower the learning rate, or check the model's weights`);
       }

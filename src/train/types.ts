@@ -69,6 +69,8 @@ export interface TrainSummary {
   skippedSteps?: number;
   /** Validation loss per evaluation; epoch 0 is the model before training. */
   valLosses?: { epoch: number; loss: number }[];
+  /** Training pairs tokenised by this run and how many were cut to max length (document; query too). */
+  truncation?: { pairs: number; documents: number; queries: number };
 }
 
 export interface ProbeStep {
