@@ -125,10 +125,19 @@ export interface TuneShape {
   c: Tensor;
 }
 
-/** The key a pick is remembered under: adapter, shader version, form and shape. */
+/**
+ * A size class: exact up to 512, then the next power of two. Batches padded to their longest pair change B·L from
+ * step to step; one tune per class (not per length) keeps the autotune to the first steps of a run.
+ */
+export function sizeClass(n: number): number {
+  return n <= 512 ? n : 2 ** Math.ceil(Math.log2(n));
+}
+
+/** The key a pick is remembered under: adapter, shader version, form and the shape's size classes. */
 export function tuneKey(rt: GpuRuntime, x: TuneShape, plan: { batch: number; splits: number }): string {
   const form = `${x.transA ? 'T' : 'N'}${x.transB ? 'T' : 'N'}${x.bias ? 'b' : ''}${x.accumulate ? 'a' : ''}${x.biasGrad ? 'g' : ''}`;
-  return `${adapterKey(rt)}|${TUNE_VERSION}|${form}|${x.M}x${x.N}x${x.K}|b${plan.batch}|s${plan.splits}`;
+  const dims = [x.M, x.N, x.K].map(sizeClass).join('x');
+  return `${adapterKey(rt)}|${TUNE_VERSION}|${form}|${dims}|b${sizeClass(plan.batch)}|s${plan.splits}`;
 }
 
 /** The tiles worth timing on this adapter. */

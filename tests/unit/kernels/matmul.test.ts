@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { matmul, matmulRef, matmulRowSumsRef, splitChunks, splitCount } from '../../../src/kernels/matmul.ts';
-import { clearMatmulPicks, matmulPicks, setMatmulTuning, tuneRunCount } from '../../../src/kernels/matmul-tune.ts';
+import { clearMatmulPicks, matmulPicks, setMatmulTuning, sizeClass, tuneRunCount } from '../../../src/kernels/matmul-tune.ts';
 import { TOL, maxRelErr } from '../../../src/kernels/tolerances.ts';
 import { gpu, randomF32, rng } from '../helpers/gpu.ts';
 
@@ -130,6 +130,8 @@ describe('matmul', () => {
       const [key, tile] = [...picks][0];
       expect(key).toContain(rt.info.vendor);
       expect(key).toContain('TNag|40x24x16');
+      // lengths that vary from batch to batch share a pick: B·L = 16,000 and 16,384 are one size class
+      expect([sizeClass(300), sizeClass(16_000), sizeClass(16_384)]).toEqual([300, 16_384, 16_384]);
       expect(stored.get(key)).toBe(tile);
       await run(s, 22);
       expect(tuneRunCount() - before).toBe(2); // remembered: no second tune
