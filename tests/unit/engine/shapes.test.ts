@@ -31,7 +31,7 @@ const shapes: Shape[] = [
   { arch: 'bert', hidden: 64, heads: 2, layers: 2, intermediate: 100, vocab: 29, pairs: 5, length: 70, groupSize: 5 },
   // 1,024 tokens: the weight-gradient matmuls split K in two (splitCount), partial products and fused bias gradients
   // added by the second pass.
-  { arch: 'bert', hidden: 24, heads: 2, layers: 1, intermediate: 40, vocab: 31, pairs: 8, length: 128, groupSize: 2 },
+  { arch: 'bert', hidden: 24, heads: 2, layers: 1, intermediate: 40, vocab: 31, pairs: 32, length: 32, groupSize: 2 },
 ];
 
 function config(s: Shape) {
