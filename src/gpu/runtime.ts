@@ -57,6 +57,15 @@ export interface RuntimeOptions {
 
 export type LostListener = (err: GpuDeviceLostError) => void;
 
+/** A CPU implementation of WebGPU (SwiftShader, llvmpipe, WARP…): correct but far slower than any GPU. */
+export function isSoftwareAdapter(adapter: GPUAdapter): boolean {
+  const ai = adapter.info;
+  return (
+    /swiftshader|llvmpipe|lavapipe|software|warp/i.test(`${ai.vendor} ${ai.architecture} ${ai.device} ${ai.description}`) ||
+    ((adapter as unknown as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? false)
+  );
+}
+
 export class GpuRuntime {
   device!: GPUDevice;
   adapter!: GPUAdapter;
@@ -114,9 +123,7 @@ export class GpuRuntime {
     for (const k of WANTED_LIMITS) limits[k] = device.limits[k];
     const vendor = ai.vendor || '';
     const dev = ai.device || ai.description || '';
-    const isSoftware =
-      /swiftshader|llvmpipe|lavapipe|software|warp/i.test(`${vendor} ${ai.architecture} ${dev} ${ai.description}`) ||
-      ((adapter as unknown as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? false);
+    const isSoftware = isSoftwareAdapter(adapter);
     this.info = {
       vendor,
       architecture: ai.architecture || '',
