@@ -18,6 +18,9 @@ const commands: Record<string, () => Promise<Command>> = {
   export: () => import('./commands/export.ts'),
 };
 
+/** Commands that run kernels: their matmul tile picks persist (see matmul-tuning.ts). */
+const GPU_COMMANDS = new Set(['train', 'parity', 'bench']);
+
 function usage(): string {
   return [
     'Usage: rerank-lab <command> [options]',
@@ -43,6 +46,7 @@ async function main(argv: string[]): Promise<number> {
     console.log(cmd.help);
     return 0;
   }
+  if (GPU_COMMANDS.has(name)) (await import('./matmul-tuning.ts')).configureMatmulTuning();
   return cmd.run(rest);
 }
 
