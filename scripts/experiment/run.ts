@@ -23,9 +23,7 @@ import { createWriteStream, existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { GpuRuntime } from '../../src/gpu/runtime.ts';
 import { evalFileLists, type Lists, pairsOf, parseSquad, prepareSplit, splitByList, trainingSteps, validationLists } from './data.ts';
-import { engineLogits } from './engine-score.ts';
 import { bm25Scores, gapTable, gapTableText, metricsOf, parseScoreLines, type RerankMetrics, type RunRow, runsTable } from './report.ts';
 
 const DEFAULT_SQUAD = 'tests/fixtures/data/cmrc2018-trial.json';
@@ -129,15 +127,17 @@ async function prepare(out: string, squadFile: string, evalFiles: string[], s: S
 
 // ---- run -------------------------------------------------------------------------------------------------------
 
-/** Runs a command, its output shown and kept in `logFile`; resolves with stdout. Fails on a non-zero exit. */
-function runLogged(cmd: string[], logFile: string, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+/** Runs a command, its output shown and kept in `logFile` (stdout only kept with quiet); resolves with stdout. Fails on a
+ * non-zero exit. */
+function runLogged(cmd: string[], logFile: string, o: { quiet?: boolean } = {}): Promise<string> {
   return new Promise((res, rej) => {
     log(`$ ${cmd.join(' ')}`);
-    const child = spawn(cmd[0], cmd.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd[0], cmd.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
     const file = createWriteStream(logFile);
     let stdout = '';
     child.stdout.on('data', (b: Buffer) => {
       stdout += b.toString();
+      if (o.quiet) return;
       file.write(b);
       process.stderr.write(b);
     });
@@ -164,20 +164,17 @@ interface RunOptions {
   stMaxSteps?: number;
 }
 
-async function scoreSetsWithEngine(rt: GpuRuntime, o: RunOptions, s: Settings, modelDir: string, runName: string, sets: string[]): Promise<void> {
+/** Our engine's logits for each set's pairs through `rerank-lab score` (issue 11): runs/<run>/<set>.scores.jsonl. */
+async function scoreSetsWithEngine(o: RunOptions, s: Settings, modelDir: string, runName: string, sets: string[]): Promise<void> {
+  await mkdir(join(o.dir, 'runs', runName), { recursive: true });
   for (const set of sets) {
-    const pairs = (await readFile(join(o.dir, 'data', `${set}.pairs.jsonl`), 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as { query: string; document: string });
+    const pairsFile = join(o.dir, 'data', `${set}.pairs.jsonl`);
     const t0 = performance.now();
-    let shown = 0;
-    const logits = await engineLogits(rt, modelDir, pairs, {
-      maxLength: s.maxLength, batch: s.scoreBatch,
-      onBatch: (done, total) => {
-        if (done - shown >= total / 10 || done === total) (shown = done, log(`${runName}/${set}: ${done}/${total} pairs scored`));
-      },
-    });
-    await mkdir(join(o.dir, 'runs', runName), { recursive: true });
+    const stdout = await runLogged([...o.cli, 'score', '--model', modelDir, '--pairs', pairsFile, '--max-length', String(s.maxLength), '--batch', String(s.scoreBatch)],
+      join(o.dir, 'runs', runName, `score-${set}.log`), { quiet: true });
+    const logits = parseScoreLines(stdout, `rerank-lab score (${runName}/${set})`);
     await writeFile(join(o.dir, 'runs', runName, `${set}.scores.jsonl`), jsonl(logits.map((logit) => ({ logit }))));
-    log(`${runName}/${set}: ${pairs.length} pairs in ${((performance.now() - t0) / 1000).toFixed(1)} s (engine)`);
+    log(`${runName}/${set}: ${logits.length} pairs in ${((performance.now() - t0) / 1000).toFixed(1)} s (rerank-lab score)`);
   }
 }
 
@@ -227,14 +224,7 @@ async function run(o: RunOptions): Promise<void> {
   ]);
 
   // 2. the base model scored by our engine
-  let rt = await GpuRuntime.create();
-  log(`adapter: ${rt.info.name}${rt.info.isSoftware ? ' (software)' : ''}`);
-  timing.adapter = rt.info;
-  try {
-    await scoreSetsWithEngine(rt, o, s, o.model, 'base', sets);
-  } finally {
-    rt.destroy();
-  }
+  await scoreSetsWithEngine(o, s, o.model, 'base', sets);
 
   // 3. our engine through the command line, its export scored by the engine and by sentence-transformers
   const steps = await readJson<{ epochs: { docs: string[] }[][][] }>(join(o.dir, 'data', 'steps.json'));
@@ -247,14 +237,10 @@ async function run(o: RunOptions): Promise<void> {
     '--warmup-ratio', String(s.warmupRatio), '--max-length', String(s.maxLength), '--seed', String(s.seed), '--weight-decay', String(s.weightDecay),
     '--max-grad-norm', String(s.maxGradNorm), '--log-every', '1'], join(runs, 'ours', 'train.log'));
   const trainLog = await readJson<{ summary: { bestEpoch?: number; seconds?: number } }>(join(tuned, 'rerank_lab_train.json')).catch(() => undefined);
+  timing.adapter = (await readFile(join(runs, 'ours', 'train.log'), 'utf8')).match(/^adapter: (.+)$/m)?.[1];
   timing.ours = { ...oursTiming(stdout, totalPairs), pairs: totalPairs, totalSeconds: (performance.now() - t0) / 1000, keptEpoch: trainLog?.summary.bestEpoch, summary: trainLog?.summary };
   await writeJson(join(runs, 'timing.json'), timing);
-  rt = await GpuRuntime.create();
-  try {
-    await scoreSetsWithEngine(rt, o, s, tuned, 'ours', sets);
-  } finally {
-    rt.destroy();
-  }
+  await scoreSetsWithEngine(o, s, tuned, 'ours', sets);
   await scoreWithSt(o, s, [{ model: tuned, run: 'ours-in-st', set: 'val' }]);
   await writeJson(join(runs, 'timing.json'), timing);
 }
