@@ -46,12 +46,13 @@ export const SUPPORTED_EXTENSIONS = Object.keys(EXT);
 // and all HTML5 entities come out as a browser would read them) ----
 
 /** Elements whose content is not text, or is site chrome (menus and footers are not content). */
-const SKIPPED = new Set(['script', 'style', 'noscript', 'template', 'svg', 'head', 'nav', 'footer', 'aside', 'menu', 'form', 'button', 'select', 'iframe']);
+// Not <form>: ASP.NET WebForms pages (most government sites) wrap the whole body in one; its controls go instead.
+const SKIPPED = new Set(['script', 'style', 'noscript', 'template', 'svg', 'head', 'nav', 'footer', 'aside', 'menu', 'button', 'select', 'textarea', 'iframe']);
 const BLOCKS = new Set(['p', 'div', 'section', 'article', 'li', 'ul', 'ol', 'tr', 'table', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'blockquote', 'pre', 'header', 'title', 'dd', 'dt']);
 
 /**
  * Text of an HTML page without a DOM (works in Node and workers): block elements become line breaks, table cells
- * tabs. Site chrome (<nav>, <footer>, <aside>, <menu>, <form>, and <header> outside an <article>) is dropped; lines
+ * tabs. Site chrome (<nav>, <footer>, <aside>, <menu>, form controls, and <header> outside an <article>) is dropped; lines
  * every page repeats go later (dropRepeatedLines in boilerplate.ts).
  */
 export function htmlToText(html: string): string {

@@ -21,6 +21,11 @@ describe('htmlToText', () => {
     expect(htmlToText('<script>var s="</div>";</script><!-- <p>注释</p> --><p>正文</p>')).toBe('正文');
   });
 
+  it('keeps the text of a page wrapped in one <form> (ASP.NET WebForms), dropping only its controls', () => {
+    const page = '<html><body><form id="form1" method="post"><input type="hidden" name="__VIEWSTATE" value="x"/><div>第一条 燃气设施不得擅自改动。</div><button>提交</button><select><option>全部</option></select><textarea>留言</textarea></form></body></html>';
+    expect(htmlToText(page)).toBe('第一条 燃气设施不得擅自改动。');
+  });
+
   it('keeps the line-break rules: blocks, <br>, table cells, implied closes add no break', () => {
     expect(htmlToText('<P>甲</P><DIV>乙</DIV>')).toBe('甲\n\n乙');
     expect(htmlToText('一<br>二<br/>三<BR />四')).toBe('一\n二\n三\n四');
