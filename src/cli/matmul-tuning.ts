@@ -3,10 +3,11 @@
 //   RERANK_LAB_MATMUL_TILE=<tile>   use that tile everywhere (bench variants; bisecting a driver problem)
 //   RERANK_LAB_MATMUL_TUNE=0        no autotune: the default tile
 //   RERANK_LAB_CACHE=<dir>          where the file lives (default $XDG_CACHE_HOME/rerank-lab or ~/.cache/rerank-lab)
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { type MatmulTuneStore, setMatmulTuning } from '../kernels/matmul-tune.ts';
+import { writeFileAtomic } from '../util/atomic-file.ts';
 
 export function tuneCacheFile(env = process.env): string {
   const dir = env.RERANK_LAB_CACHE ?? join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'rerank-lab');
@@ -25,12 +26,12 @@ export function fileTuneStore(file: string): MatmulTuneStore {
     get: (key) => entries[key],
     set(key, tile) {
       entries[key] = tile;
+      const warn = (e: unknown) => console.warn(`rerank-lab: could not save matmul tuning to ${file} (${(e as Error).message}); it is re-measured next run`);
       try {
         mkdirSync(join(file, '..'), { recursive: true });
-        writeFileSync(`${file}.tmp`, JSON.stringify(entries, null, 1));
-        renameSync(`${file}.tmp`, file);
+        void writeFileAtomic(file, JSON.stringify(entries, null, 1)).catch(warn);
       } catch (e) {
-        console.warn(`rerank-lab: could not save matmul tuning to ${file} (${(e as Error).message}); it is re-measured next run`);
+        warn(e);
       }
     },
   };
