@@ -13,10 +13,13 @@
 // min + s rounds to min for every key); we reproduce that by using score 0 for every key of such a sequence.
 // Here a masked score is MASKED = -1e30 instead of -3.4e38 so no arithmetic on it can overflow.
 //
-// Dropout on the attention probabilities is 0 (parity). It would go (a) in `forward` on the tile of
-// probabilities fP right before the P·V update (keep-mask from a seeded hash of (b, h, query, key), kept values
-// scaled by 1/(1-p); l and lse use the undropped values) and (b) in `backward` phase 1: the same keep-mask
-// applied to P where dV accumulates P·dO and to dP before dS = P∘(dP − delta); delta = rowsum(dO∘O) stays valid.
+// Dropout on the attention probabilities (Hugging Face's attention_probs_dropout_prob: ctx = dropout(P)·V with P
+// the softmax) when dropThreshold > 0: a keep-mask from a seeded hash of the element index ((b·H + h)·L + query)·L
+// + key (u32, wrapping), the same hash as elementwise.wgsl's dropout, kept values scaled by 1/(1-p). Forward drops
+// the tile of probabilities fP right before the P·V update; l and lse use the undropped values, so lse is dropout's
+// own. Backward recomputes the mask from the seed: dV accumulates P̃ᵀ·dO (P̃ the dropped P), and dP = mask·(dO·Vᵀ)
+// enters dS = P∘(dP − delta); delta = rowsum(dO∘O) stays valid since Σ_j P_ij·dP_ij = dO_i·O_i. With
+// dropThreshold 0 nothing is hashed and the arithmetic is exactly the no-dropout one.
 //
 // Entry points (the launcher in src/kernels/attention.ts prepends the tile constants DMAX, FBQ, FBK, ROWS, COLS;
 // the head size D itself is a parameter ≤ DMAX, so one pipeline serves every D of a size class and SwiftShader
@@ -51,6 +54,9 @@ struct Params {
   scale: u32,  // f32 bits of 1/sqrt(D)
   gridX: u32,  // delta only: invocations per grid row
   total: u32,  // delta only: B*H*L
+  dropThreshold: u32,  // forward/backward: drop a probability when its 24 hash bits are below this (0 = no dropout)
+  dropScale: u32,      // f32 bits of 1/(1-p)
+  dropSeed: u32,
 }
 
 // ---- bindings (aliased per entry point; each entry point uses exactly its own, in launcher order) ----------
@@ -81,6 +87,21 @@ fn anyRealToken(b: u32, L: u32, tid: u32) -> bool {
   if (any != 0u) { atomicOr(&wgAnyReal, 1u); }
   workgroupBarrier();
   return atomicLoad(&wgAnyReal) != 0u;
+}
+
+// Counter-based dropout mask, bit for bit elementwise.wgsl's dropout_keep (and dropoutKeep() on the CPU).
+fn pcg(v: u32) -> u32 {
+  let state = v * 747796405u + 2891336453u;
+  let word = ((state >> ((state >> 28u) + 4u)) ^ state) * 277803737u;
+  return (word >> 22u) ^ word;
+}
+
+// The factor a probability P[b,h,query,key] is multiplied by: 0 (dropped) or 1/(1-p).
+fn dropFactor(p: Params, b: u32, h: u32, query: u32, key: u32) -> f32 {
+  let i = ((b * p.H + h) * p.L + query) * p.L + key;
+  let k = pcg(p.dropSeed);
+  let bits = pcg(pcg(i ^ k) + k);
+  return select(0.0, bitcast<f32>(p.dropScale), (bits >> 8u) >= p.dropThreshold);
 }
 
 // The score as softmax sees it: scaled, padded keys MASKED, or 0 for all keys of an all-padding sequence.
@@ -161,7 +182,8 @@ fn forward(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid
     }
     workgroupBarrier();
 
-    // Online softmax, one thread per query row; meanwhile everyone loads the V tile over the K tile.
+    // Online softmax, one thread per query row; meanwhile everyone loads the V tile over the K tile. The running
+    // sum l takes the undropped values; what multiplies V is dropped (attention-probability dropout).
     if (tid < FBQ) {
       let nk = min(FBK, L - k0);
       var mt = m;
@@ -170,8 +192,9 @@ fn forward(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid
       for (var c = 0u; c < FBK; c++) {
         var e = 0.0;
         if (c < nk) { e = exp(fP[tid * FPS + c] - mt); }
-        fP[tid * FPS + c] = e;
         sum += e;
+        if (pf.dropThreshold != 0u && c < nk) { e *= dropFactor(pf, b, h, q0 + tid, k0 + c); }
+        fP[tid * FPS + c] = e;
       }
       let alpha = exp(m - mt);
       l = l * alpha + sum;
@@ -386,8 +409,17 @@ fn backward(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wi
         }
         var pr = 0.0;
         if (inRange) { pr = exp(maskedScore(s[i * BTC + j], scale, key, b, L, anyReal) - lse); }
-        bP[r * BPS + c] = pr;
-        bS[r * BPS + c] = pr * (dp[i * BTC + j] - dl);
+        var dpv = dp[i * BTC + j];
+        var prv = pr;  // what multiplied V in forward: the dropped probability
+        if (pb.dropThreshold != 0u && inRange) {
+          var query = c0 + c;  // dkv: own rows are keys, streamed rows queries
+          if (!isDkv) { query = r0 + r; }
+          let f = dropFactor(pb, b, h, query, key);
+          prv = pr * f;
+          dpv = dpv * f;
+        }
+        bP[r * BPS + c] = prv;
+        bS[r * BPS + c] = pr * (dpv - dl);
       }
     }
     workgroupBarrier();

@@ -1,8 +1,9 @@
 // Losses over a small batch (n up to a few thousand), one workgroup of 256 threads, f32.
 //
-//   bce        pointwise BCE-with-logits, mean over n:
-//                loss = mean_i [ max(x_i,0) - x_i*y_i + log1p(exp(-|x_i|)) ]
-//                dlogits_i = (sigmoid(x_i) - y_i) * gradScale / n
+//   bce        pointwise BCE-with-logits, mean over n, with torch's pos_weight w (1 = plain BCE):
+//                loss = mean_i [ max(x_i,0) - x_i*y_i + log1p(exp(-|x_i|)) + (w-1)*y_i*softplus(-x_i) ]
+//                dlogits_i = (sigmoid(x_i) - y_i - (w-1)*y_i*sigmoid(-x_i)) * gradScale / n
+//              (= w·y·softplus(−x) + (1−y)·softplus(x); with w = 1 the extra term is skipped: bit for bit plain BCE)
 //   listwise   softmax cross-entropy over `groups` groups of g logits, the positive at index 0 of each group:
 //                loss = mean_k [ logsumexp(z_k) - z_k0 ]
 //                dlogits_kj = (softmax(z_k)_j - [j == 0]) * gradScale / groups
@@ -14,7 +15,7 @@
 //  - sums are compensated (TwoSum), per thread and across the tree, and the mean multiplies by 1/n given as a
 //    float64 split into two f32 (invHi + invLo) with an exact TwoProduct, so the scalar is rounded once, at the end.
 
-struct BceParams { n: u32, lossOffset: u32, gradScale: u32, invHi: u32, invLo: u32 }
+struct BceParams { n: u32, lossOffset: u32, gradScale: u32, invHi: u32, invLo: u32, posWeightM1: u32 }
 struct ListParams { groups: u32, g: u32, lossOffset: u32, gradScale: u32, invHi: u32, invLo: u32 }
 
 // bce bindings
@@ -151,8 +152,15 @@ fn bce(@builtin(local_invocation_index) t: u32) {
     let q = e / (1.0 + e);
     var d: f32;
     if (x >= 0.0) { d = (1.0 - y) - q; } else { d = q - y; }
+    var l = (max(x, 0.0) - x * y) + log1p_pos(e);
+    let wm1 = bitcast<f32>(bp.posWeightM1);
+    if (wm1 != 0.0) {
+      // pos_weight: positives weigh w; the extra (w-1)·y·softplus(-x), and its gradient -(w-1)·y·sigmoid(-x).
+      let sigNeg = select(1.0 / (1.0 + e), q, x >= 0.0);
+      l = l + wm1 * y * (max(-x, 0.0) + log1p_pos(e));
+      d = d - wm1 * y * sigNeg;
+    }
     dlogits[i] = d * gs;
-    let l = (max(x, 0.0) - x * y) + log1p_pos(e);
     acc = acc_add(acc, l);
   }
   let total = wg_sum2(t, acc);

@@ -1,6 +1,7 @@
 // The model card (README.md) that goes into the exported Hugging Face folder: what the model was trained on, how,
 // and what it scored before and after on the validation set.
 
+import type { ResolvedTrainOptions } from '../train/checkpoint.ts';
 import { metricsRows } from './export.ts';
 import type { EvalReport } from './report.ts';
 
@@ -20,6 +21,8 @@ export interface ModelCardInput {
   data: { documents?: number; chunks?: number; queries?: number; trainExamples: number; valExamples: number; negativesPerQuery?: number };
   settings: Record<string, string | number | boolean | undefined>;
   training?: { steps: number; epochs: number; bestEpoch: number; bestValLoss: number; seconds: number; stopped: string };
+  /** The recipe the run resolved (TrainSummary.options): its dropout, pos_weight, negatives and query cap rows. */
+  recipe?: ResolvedTrainOptions;
   /** Before (epoch 0) and after (the saved epoch) on the validation set, from training's own evaluations. */
   validation?: { before?: ValidationPoint; after?: ValidationPoint };
   /** How scores are made: the activation sentence-transformers applies and the max length it truncates to. */
@@ -55,7 +58,8 @@ export function modelCard(c: ModelCardInput): string {
   lines.push(`| training examples | ${c.data.trainExamples} |`, `| validation examples | ${c.data.valExamples} |`);
   if (c.data.negativesPerQuery !== undefined) lines.push(`| hard negatives per query | ${c.data.negativesPerQuery} |`);
   lines.push('', '## Training settings 训练设置', '', '| setting | value |', '|---|---|');
-  for (const [k, v] of Object.entries(c.settings)) if (v !== undefined) lines.push(`| ${k} | ${String(v).replace(/\|/g, '\\|')} |`);
+  const settings = { ...c.settings, ...(c.recipe ? recipeSettings(c.recipe) : {}) };
+  for (const [k, v] of Object.entries(settings)) if (v !== undefined) lines.push(`| ${k} | ${String(v).replace(/\|/g, '\\|')} |`);
   if (c.training) {
     const t = c.training;
     // a run stopped before its first evaluation keeps its last weights: say so instead of "best epoch 0, loss NaN"
@@ -92,4 +96,16 @@ export function modelCard(c: ModelCardInput): string {
   }
   lines.push('', `Created ${c.createdAt} with Rerank Lab.`, '');
   return lines.join('\n');
+}
+
+/** The training recipe's choices by the names their sources use (Hugging Face config keys, torch, FlagEmbedding). */
+export function recipeSettings(o: ResolvedTrainOptions): Record<string, string | number> {
+  return {
+    'hidden dropout (hidden_dropout_prob)': o.dropout,
+    'attention dropout (attention_probs_dropout_prob)': o.attentionDropout,
+    'classifier dropout (classifier_dropout)': o.classifierDropout,
+    ...(o.loss === 'bce' ? { 'BCE pos_weight': o.posWeight } : {}),
+    'random negatives (share of each group)': o.randomNegatives,
+    'query max length (query_max_len, tokens)': o.queryMaxLength || 'no cap',
+  };
 }

@@ -1,5 +1,5 @@
-// Buffer pool with byte accounting. Every GPU buffer the engine holds comes from here, so `currentBytes` and
-// `peakBytes` are the engine's real footprint (the batch-size probe and `bench` report them).
+// Buffer pool with byte accounting. Every GPU buffer the engine holds comes from here, so `heldBytes` (live + free
+// lists) and `peakHeldBytes` are the engine's real footprint (the batch-size probe and `bench` report them).
 
 import { GpuLimitError, GpuOutOfMemoryError } from './errors.ts';
 import type { GpuRuntime } from './runtime.ts';
@@ -42,22 +42,48 @@ export function overlaps(a: Tensor | GPUBuffer, b: Tensor | GPUBuffer): boolean 
   return ba === bb && sa < eb && sb < ea;
 }
 
+/** A released buffer waiting for reuse, stamped with the pool's generation when it was released. */
+interface FreeBuffer {
+  buffer: GPUBuffer;
+  generation: number;
+}
+
+/**
+ * Every GPU buffer the engine holds comes from here. Released buffers wait in free lists (by exact byte size) for a
+ * later request of the same size: one training step releases and re-requests the same scratch sizes many times.
+ * What no later step asks for is destroyed by collect(): called once per step (GpuModel does), it frees every
+ * buffer that sat unused through a whole step, so shapes that come and go (a batch's ids, scratch sized by its
+ * length) cannot pile up. `heldBytes` is the footprint that matters on the device: live plus free.
+ */
 export class BufferPool {
+  /** Bytes of buffers handed out and not released. */
   currentBytes = 0;
   peakBytes = 0;
+  /** Bytes of released buffers kept for reuse (the free lists). */
+  freeBytes = 0;
+  /** The most bytes held (live + free) since resetPeak(). */
+  peakHeldBytes = 0;
   /**
-   * Optional cap on live bytes, below what the device would allow: a user sharing a GPU can keep Rerank Lab under
-   * a budget, and tests can exercise the out-of-memory path on adapters with plenty of memory.
+   * Optional cap on held bytes (live + free lists), below what the device would allow: a user sharing a GPU can keep
+   * Rerank Lab under a budget, and tests can exercise the out-of-memory path on adapters with plenty of memory.
+   * Free lists are given back to the driver first; only live bytes over the cap raise GpuOutOfMemoryError.
    */
   limitBytes: number | undefined;
   private readonly live = new Map<GPUBuffer, number>();
   /** Released buffers kept for reuse, by exact byte size. */
-  private readonly free = new Map<number, GPUBuffer[]>();
+  private readonly free = new Map<number, FreeBuffer[]>();
+  private generation = 0;
 
   constructor(private readonly rt: GpuRuntime) {}
 
   resetPeak(): void {
     this.peakBytes = this.currentBytes;
+    this.peakHeldBytes = this.heldBytes;
+  }
+
+  /** Every byte the pool holds on the device: live buffers and the free lists. */
+  get heldBytes(): number {
+    return this.currentBytes + this.freeBytes;
   }
 
   /** A storage buffer of at least `bytes` (rounded up to 4). Raises GpuOutOfMemoryError / GpuLimitError. */
@@ -71,6 +97,20 @@ export class BufferPool {
         lim.maxBufferSize,
       );
     }
+    const reused = this.free.get(size)?.pop();
+    if (reused) this.freeBytes -= size;
+    const buf = reused?.buffer ?? (await this.create(size, label));
+    this.live.set(buf, size);
+    this.currentBytes += size;
+    if (this.currentBytes > this.peakBytes) this.peakBytes = this.currentBytes;
+    if (this.heldBytes > this.peakHeldBytes) this.peakHeldBytes = this.heldBytes;
+    return buf;
+  }
+
+  /** A new buffer; free lists go back to the driver first when the budget or the device runs short. */
+  private async create(size: number, label: string): Promise<GPUBuffer> {
+    this.rt.assertAlive(); // a lost device is the error to report, not the budget
+    if (this.limitBytes !== undefined && this.heldBytes + size > this.limitBytes) this.trim();
     if (this.limitBytes !== undefined && this.currentBytes + size > this.limitBytes) {
       throw new GpuOutOfMemoryError(
         `allocating '${label}' (${fmtBytes(size)}) would exceed the memory budget of ${fmtBytes(this.limitBytes)} (${fmtBytes(this.currentBytes)} in use)`,
@@ -78,17 +118,15 @@ export class BufferPool {
         label,
       );
     }
-    const buf =
-      this.free.get(size)?.pop() ??
-      (await this.rt.scoped(
-        `allocating '${label}' (${fmtBytes(size)})`,
-        () => this.rt.device.createBuffer({ size, usage: storageUsage(), label }),
-        size,
-      ));
-    this.live.set(buf, size);
-    this.currentBytes += size;
-    if (this.currentBytes > this.peakBytes) this.peakBytes = this.currentBytes;
-    return buf;
+    const make = () =>
+      this.rt.scoped(`allocating '${label}' (${fmtBytes(size)})`, () => this.rt.device.createBuffer({ size, usage: storageUsage(), label }), size);
+    try {
+      return await make();
+    } catch (e) {
+      if (!(e instanceof GpuOutOfMemoryError) || this.freeBytes === 0) throw e;
+      this.trim();
+      return make();
+    }
   }
 
   async tensor(shape: number[], label: string, dtype: DType = 'f32'): Promise<Tensor> {
@@ -104,7 +142,7 @@ export class BufferPool {
     return t;
   }
 
-  /** Returns a buffer to the pool for reuse (its bytes stop counting as current). */
+  /** Returns a buffer to the pool for reuse (its bytes stop counting as current, and count as free). */
   release(t: Tensor | GPUBuffer): void {
     const buf = 'buffer' in t ? t.buffer : t;
     const size = this.live.get(buf);
@@ -113,14 +151,37 @@ export class BufferPool {
     this.currentBytes -= size;
     let list = this.free.get(size);
     if (!list) this.free.set(size, (list = []));
-    list.push(buf);
+    list.push({ buffer: buf, generation: this.generation });
+    this.freeBytes += size;
   }
 
-  /** Destroys the buffers kept for reuse (gives memory back to the driver). */
+  /**
+   * Ends a step: destroys the free buffers nobody took since the previous collect() (released before it and still
+   * free), i.e. sizes the current shapes do not use. Call it once per step, between steps.
+   */
+  collect(): void {
+    this.generation++;
+    const stale = this.generation - 1;
+    this.destroyWhere((f) => f.generation < stale);
+  }
+
+  /** Destroys every buffer kept for reuse (gives memory back to the driver). */
   trim(): void {
-    this.rt.submit();
-    for (const list of this.free.values()) for (const b of list) b.destroy();
-    this.free.clear();
+    this.destroyWhere(() => true);
+  }
+
+  private destroyWhere(pick: (f: FreeBuffer) => boolean): void {
+    let submitted = false;
+    for (const [size, list] of this.free) {
+      const keep = list.filter((f) => !pick(f));
+      if (keep.length === list.length) continue;
+      // Destroying is safe once the work that used the buffer is submitted (the driver waits for it).
+      if (!submitted) (this.rt.submit(), (submitted = true));
+      for (const f of list) if (pick(f)) f.buffer.destroy();
+      this.freeBytes -= size * (list.length - keep.length);
+      if (keep.length) this.free.set(size, keep);
+      else this.free.delete(size);
+    }
   }
 
   /** Forgets every buffer without touching the device (after a device loss its buffers are gone anyway). */
@@ -128,6 +189,7 @@ export class BufferPool {
     this.live.clear();
     this.free.clear();
     this.currentBytes = 0;
+    this.freeBytes = 0;
   }
 }
 

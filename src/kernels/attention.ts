@@ -13,19 +13,29 @@
 //   dqkv [B*L, 3*Hd] f32   outgoing gradient, same layout as qkv; fully overwritten (not accumulated)
 //   delta [B, H, L]  f32   scratch for backward; pass one to reuse it, otherwise it is taken from rt.pool and
 //                          released again before attentionBackward returns.
-// Scale 1/sqrt(D). Attention dropout is 0 (see the shader header for where it would go).
+// Scale 1/sqrt(D). Optional dropout on the probabilities ({p, seed}: Hugging Face's attention_probs_dropout_prob),
+// the mask recomputed from the seed in backward: pass the same {p, seed} to both.
 
 import { needElements } from './checks.ts';
 import type { Tensor } from '../gpu/buffers.ts';
 import { KernelShapeError } from '../gpu/errors.ts';
 import { f32bits, grid, launch } from '../gpu/launch.ts';
 import type { GpuRuntime } from '../gpu/runtime.ts';
+import { dropoutConstants, dropoutKeep } from './elementwise.ts';
 
 export interface AttentionShape {
   batch: number;
   seqLen: number;
   heads: number;
   headDim: number;
+  /** Dropout on the softmax probabilities (0 ≤ p < 1; absent or p 0 = none). Backward needs the same one. */
+  dropout?: AttentionDropout;
+}
+
+export interface AttentionDropout {
+  p: number;
+  /** u32; the mask bit of P[b,h,i,j] is dropoutKeep(seed, ((b·H + h)·L + i)·L + j) (index wrapping at 2³²). */
+  seed: number;
 }
 
 export interface AttentionForwardArgs extends AttentionShape {
@@ -109,6 +119,16 @@ function checkShape(kernel: string, s: AttentionShape): void {
   if (![batch, seqLen, heads, headDim].every((v) => Number.isInteger(v) && v > 0)) {
     throw new KernelShapeError(kernel, `batch, seqLen, heads and headDim must be positive integers (got ${batch}, ${seqLen}, ${heads}, ${headDim})`);
   }
+  const d = s.dropout;
+  if (d && !(d.p >= 0 && d.p < 1)) throw new KernelShapeError(kernel, `dropout p must be in [0, 1) (got ${d.p})`);
+  if (d && !(Number.isInteger(d.seed) && d.seed >= 0 && d.seed <= 0xffffffff)) throw new KernelShapeError(kernel, `dropout seed must be an integer in 0..2^32-1 (got ${d.seed})`);
+}
+
+/** The three dropout words of the shader's params: threshold (0 = off), f32 bits of 1/(1-p), seed. */
+function dropoutParams(d: AttentionDropout | undefined): [number, number, number] {
+  if (!d || d.p === 0) return [0, 0, 0];
+  const { threshold, scale } = dropoutConstants(d.p);
+  return [threshold, f32bits(scale), d.seed >>> 0];
 }
 
 function need(kernel: string, t: Tensor, name: string, elements: number, s: AttentionShape, dtype: 'f32' | 'u32' = 'f32'): void {
@@ -146,7 +166,7 @@ export async function attentionForward(rt: GpuRuntime, x: AttentionForwardArgs):
     entry: 'forward',
     prelude: prelude(t),
     bindings: [x.qkv, x.mask, x.ctx, x.lse],
-    params: [L, H, D, f32bits(1 / Math.sqrt(D)), 0, 0],
+    params: [L, H, D, f32bits(1 / Math.sqrt(D)), 0, 0, ...dropoutParams(x.dropout)],
     workgroups: [Math.ceil(L / t.FBQ), H, B],
   });
 }
@@ -177,7 +197,7 @@ export async function attentionBackward(rt: GpuRuntime, x: AttentionBackwardArgs
       entry: 'delta',
       prelude: pre,
       bindings: [x.ctx, x.dCtx, delta],
-      params: [L, H, D, scale, gx * THREADS_X * THREADS_Y, rows],
+      params: [L, H, D, scale, gx * THREADS_X * THREADS_Y, rows, 0, 0, 0],
       workgroups: [gx, gy],
     });
     for (const dkv of [true, false]) {
@@ -188,7 +208,7 @@ export async function attentionBackward(rt: GpuRuntime, x: AttentionBackwardArgs
         prelude: pre,
         constants: { DKV: dkv ? 1 : 0 },
         bindings: [x.qkv, x.mask, x.lse, delta, x.dCtx, x.dqkv],
-        params: [L, H, D, scale, 0, 0],
+        params: [L, H, D, scale, 0, 0, ...dropoutParams(x.dropout)],
         workgroups: [Math.ceil(L / t.ROWS), H, B],
       });
     }
@@ -211,7 +231,18 @@ export interface AttentionRefInput extends AttentionShape {
 
 const F32_MIN = -3.4028234663852886e38;
 
-/** probs[b][h] as [L*L] (query-major), with ctx [B*L, Hd] and lse [B, H, L]. */
+/**
+ * The dropout factor of P[b,h,i,j] (0 or 1/(1-p) as the f32 the kernel uses; 1 without dropout): the kernel's mask
+ * bit for bit, so the references and the model's float64 reference drop exactly what the GPU drops.
+ */
+export function attentionDropFactor(d: AttentionDropout | undefined, H: number, L: number, b: number, h: number, i: number, j: number): number {
+  if (!d || d.p === 0) return 1;
+  const { threshold, scale } = dropoutConstants(d.p);
+  const index = (((b * H + h) * L + i) * L + j) % 2 ** 32; // u32 arithmetic wraps
+  return dropoutKeep(d.seed, index, threshold) ? scale : 0;
+}
+
+/** probs[b][h] as [L*L] (query-major, before dropout), with ctx [B*L, Hd] = dropout(P)·V and lse [B, H, L]. */
 export function attentionForwardRef(x: AttentionRefInput): { ctx: Float64Array; lse: Float64Array; probs: Float64Array[] } {
   const { batch: B, seqLen: L, heads: H, headDim: D } = x;
   const Hd = H * D;
@@ -239,9 +270,10 @@ export function attentionForwardRef(x: AttentionRefInput): { ctx: Float64Array; 
         for (let j = 0; j < L; j++) sum += Math.exp(row[j] - m);
         lse[(b * H + h) * L + i] = m + Math.log(sum);
         for (let j = 0; j < L; j++) P[i * L + j] = Math.exp(row[j] - m) / sum;
+        const f = Float64Array.from({ length: L }, (_, j) => attentionDropFactor(x.dropout, H, L, b, h, i, j));
         for (let d = 0; d < D; d++) {
           let o = 0;
-          for (let j = 0; j < L; j++) o += P[i * L + j] * x.qkv[(b * L + j) * S3 + 2 * Hd + h * D + d];
+          for (let j = 0; j < L; j++) o += P[i * L + j] * f[j] * x.qkv[(b * L + j) * S3 + 2 * Hd + h * D + d];
           ctx[(b * L + i) * Hd + h * D + d] = o;
         }
       }
@@ -252,8 +284,9 @@ export function attentionForwardRef(x: AttentionRefInput): { ctx: Float64Array; 
 }
 
 /**
- * dqkv [B*L, 3*Hd] for upstream gradient dCtx [B*L, Hd]: dV = Pᵀ·dO, dP = dO·Vᵀ, dS = P∘(dP − rowsum(P∘dP)),
- * dQ = scale·dS·K, dK = scale·dSᵀ·Q. Also returns delta = rowsum(P∘dP) [B, H, L].
+ * dqkv [B*L, 3*Hd] for upstream gradient dCtx [B*L, Hd]: dV = P̃ᵀ·dO, dP = F∘(dO·Vᵀ), dS = P∘(dP − rowsum(P∘dP)),
+ * dQ = scale·dS·K, dK = scale·dSᵀ·Q, with F the dropout factors and P̃ = F∘P (F = 1 without dropout). Also returns
+ * delta = rowsum(P∘dP) [B, H, L].
  */
 export function attentionBackwardRef(x: AttentionRefInput & { dCtx: ArrayLike<number> }): { dqkv: Float64Array; delta: Float64Array } {
   const { batch: B, seqLen: L, heads: H, headDim: D } = x;
@@ -268,6 +301,7 @@ export function attentionBackwardRef(x: AttentionRefInput & { dCtx: ArrayLike<nu
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < H; h++) {
       const P = probs[b * H + h];
+      const F = Float64Array.from({ length: L * L }, (_, k) => attentionDropFactor(x.dropout, H, L, b, h, Math.floor(k / L), k % L));
       const dS = new Float64Array(L * L);
       for (let i = 0; i < L; i++) {
         const dP = new Float64Array(L);
@@ -275,8 +309,8 @@ export function attentionBackwardRef(x: AttentionRefInput & { dCtx: ArrayLike<nu
         for (let j = 0; j < L; j++) {
           let s = 0;
           for (let d = 0; d < D; d++) s += dO(b, i, h, d) * q(b, j, h, d, 2);
-          dP[j] = s;
-          dl += P[i * L + j] * s;
+          dP[j] = F[i * L + j] * s;
+          dl += P[i * L + j] * dP[j];
         }
         delta[(b * H + h) * L + i] = dl;
         for (let j = 0; j < L; j++) dS[i * L + j] = P[i * L + j] * (dP[j] - dl);
@@ -289,7 +323,7 @@ export function attentionBackwardRef(x: AttentionRefInput & { dCtx: ArrayLike<nu
           for (let u = 0; u < L; u++) {
             gq += dS[t * L + u] * q(b, u, h, d, 1);
             gk += dS[u * L + t] * q(b, u, h, d, 0);
-            gv += P[u * L + t] * dO(b, u, h, d);
+            gv += P[u * L + t] * F[u * L + t] * dO(b, u, h, d);
           }
           const o = (b * L + t) * S3 + h * D + d;
           dqkv[o] = scale * gq;

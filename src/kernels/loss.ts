@@ -1,8 +1,9 @@
 // Launchers and float64 CPU references for shaders/loss.wgsl. Both losses run in one workgroup (the batch of
 // scores is small: n up to a few thousand) and write the mean loss to loss[lossOffset] and the gradient of that mean
 // (times gradScale, e.g. 1/accumulation steps) to dlogits.
-//   bceWithLogits(rt, {logits, labels, loss, dlogits, n, lossOffset?, gradScale?})
-//       logits, labels, dlogits [n]: mean_i max(x,0) - x·y + log1p(exp(-|x|));  d = (σ(x) - y)·gradScale/n
+//   bceWithLogits(rt, {logits, labels, loss, dlogits, n, lossOffset?, gradScale?, posWeight?})
+//       logits, labels, dlogits [n]: mean_i w·y·softplus(−x) + (1−y)·softplus(x) (torch's BCEWithLogitsLoss with
+//       pos_weight w, default 1);  d = (σ(x)·(1 − y + w·y) − w·y)·gradScale/n
 //   listwiseCE(rt, {logits, loss, dlogits, groups, groupSize, lossOffset?, gradScale?})
 //       logits, dlogits [groups, groupSize], positive at index 0 of each group (FlagEmbedding's reranker loss):
 //       mean_k logsumexp(z_k) - z_k0;  d = (softmax(z_k) - onehot0)·gradScale/groups
@@ -26,6 +27,9 @@ export interface BceArgs {
   lossOffset?: number;
   /** Multiplies dlogits (gradient accumulation: 1/steps). Default 1. */
   gradScale?: number;
+  /** torch's pos_weight: the weight of the positive term (sentence-transformers v4 sets it to the negatives per
+   * positive). Default 1 (plain BCE). */
+  posWeight?: number;
 }
 
 export interface ListwiseArgs {
@@ -71,6 +75,8 @@ export async function bceWithLogits(rt: GpuRuntime, a: BceArgs): Promise<void> {
   if (!Number.isInteger(a.n) || a.n <= 0) throw new KernelShapeError(kernel, `n must be a positive integer (got ${a.n})`);
   const off = checkCommon(kernel, a.n, a);
   needElements(kernel, a.labels, a.n, 'labels');
+  const posWeight = a.posWeight ?? 1;
+  if (!(posWeight > 0 && Number.isFinite(posWeight))) throw new KernelShapeError(kernel, `posWeight must be a positive number (got ${a.posWeight})`);
   if (a.labels.buffer === a.dlogits.buffer || a.labels.buffer === a.loss.buffer) {
     throw new KernelShapeError(kernel, `labels '${a.labels.label}' may not share a buffer with an output`);
   }
@@ -79,7 +85,7 @@ export async function bceWithLogits(rt: GpuRuntime, a: BceArgs): Promise<void> {
     shader: 'loss',
     entry: 'bce',
     bindings: [a.logits, a.labels, a.loss, a.dlogits],
-    params: [a.n, off, f32bits((a.gradScale ?? 1) / a.n), ...inverseWords(a.n)],
+    params: [a.n, off, f32bits((a.gradScale ?? 1) / a.n), ...inverseWords(a.n), f32bits(posWeight - 1)],
     workgroups: [1],
   });
 }
@@ -103,15 +109,18 @@ export async function listwiseCE(rt: GpuRuntime, a: ListwiseArgs): Promise<void>
 
 // ---- float64 CPU references -----------------------------------------------------------------------------------
 
-export function bceWithLogitsRef(logits: ArrayLike<number>, labels: ArrayLike<number>, gradScale = 1): LossRef {
+export function bceWithLogitsRef(logits: ArrayLike<number>, labels: ArrayLike<number>, gradScale = 1, posWeight = 1): LossRef {
   const n = logits.length;
   const dlogits = new Float64Array(n);
   let sum = 0;
   for (let i = 0; i < n; i++) {
     const x = logits[i];
     const y = labels[i];
-    sum += Math.max(x, 0) - x * y + Math.log1p(Math.exp(-Math.abs(x)));
-    dlogits[i] = ((1 / (1 + Math.exp(-x)) - y) * gradScale) / n;
+    const softplusNeg = Math.max(-x, 0) + Math.log1p(Math.exp(-Math.abs(x))); // −log σ(x)
+    const sig = 1 / (1 + Math.exp(-x));
+    // w·y·softplus(−x) + (1−y)·softplus(x), written as plain BCE plus the positive term's extra weight
+    sum += Math.max(x, 0) - x * y + Math.log1p(Math.exp(-Math.abs(x))) + (posWeight - 1) * y * softplusNeg;
+    dlogits[i] = ((sig - y - (posWeight - 1) * y * (1 - sig)) * gradScale) / n;
   }
   return { loss: sum / n, dlogits };
 }

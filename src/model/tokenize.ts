@@ -7,6 +7,8 @@
 //
 // Where transformers would refuse (the query alone leaves no room for one document token), we cut the query to half
 // the budget instead of failing the batch, and count it in `truncatedQueries`.
+// An optional query cap (FlagEmbedding's query_max_len) first keeps only the query's first N tokens (no special
+// tokens), before the pair truncation; the document then gets the rest of max_length.
 
 import { Tokenizer } from '@huggingface/tokenizers';
 
@@ -137,11 +139,13 @@ export class PairTokenizer {
     return this.tokenizer.encode(this.prepare ? this.prepare(cut) : cut, { add_special_tokens: false }).ids;
   }
 
-  /** One pair → ids and type ids, truncated to maxLength (document first). */
-  encodePair(query: string, document: string, maxLength: number): { ids: number[]; typeIds: number[]; cutDoc: boolean; cutQuery: boolean } {
+  /** One pair → ids and type ids, the query capped to queryMaxLength tokens (0 = no cap), truncated to maxLength
+   * (document first). */
+  encodePair(query: string, document: string, maxLength: number, queryMaxLength = 0): { ids: number[]; typeIds: number[]; cutDoc: boolean; cutQuery: boolean } {
     const budget = maxLength - this.specialCount;
     if (budget < 2) throw new TokenizerError(`max_length ${maxLength} leaves no room for a query and a document after ${this.specialCount} special tokens`);
     let q = this.encodeText(query, maxLength * CHARS_PER_TOKEN_CAP);
+    if (queryMaxLength > 0 && q.length > queryMaxLength) q = q.slice(0, queryMaxLength);
     let d = this.encodeText(document, maxLength * CHARS_PER_TOKEN_CAP);
     let cutDoc = false;
     let cutQuery = false;
@@ -169,10 +173,10 @@ export class PairTokenizer {
   }
 
   /** A batch of pairs, padded on the right to its longest row. */
-  encodePairs(queries: readonly string[], documents: readonly string[], opts: { maxLength: number }): PairBatch {
+  encodePairs(queries: readonly string[], documents: readonly string[], opts: { maxLength: number; queryMaxLength?: number }): PairBatch {
     if (queries.length !== documents.length) throw new TokenizerError(`${queries.length} queries but ${documents.length} documents: pairs must line up`);
     if (queries.length === 0) throw new TokenizerError('cannot tokenise an empty batch');
-    const rows = queries.map((q, i) => this.encodePair(q, documents[i], opts.maxLength));
+    const rows = queries.map((q, i) => this.encodePair(q, documents[i], opts.maxLength, opts.queryMaxLength));
     const length = Math.max(...rows.map((r) => r.ids.length));
     const B = rows.length;
     const input_ids = new Int32Array(B * length).fill(this.padId);

@@ -1,7 +1,9 @@
 // From FlagEmbedding examples to training groups and optimizer steps, all reproducible from (seed, epoch):
 //   group  = one query with 1 positive + (groupSize − 1) negatives, positive first (what the listwise loss expects;
 //            BCE gets labels 1, 0, 0, …). Negatives are sampled anew each epoch, as FlagEmbedding's dataset does;
-//            an example with too few negatives is topped up with documents of other examples.
+//            an example with too few negatives is topped up with documents of other examples. With a random share
+//            r > 0, round(r·(groupSize − 1)) of each group's negatives are random documents of other examples
+//            instead of mined ones (hard negatives alone can teach a model to miss easy cases).
 //   epoch  = the groups in a seeded shuffled order, cut into steps of batchSize groups, each step cut into
 //            gradAccum micro-batches.
 // Nothing here keeps generator state between epochs: the plan of epoch e depends only on (seed, e), so a
@@ -58,12 +60,15 @@ export function documentPool(...sets: readonly (readonly TrainExample[])[]): str
 
 /**
  * One group per example (examples without a positive are skipped and counted). `pool` supplies top-up documents
- * for examples with fewer than groupSize − 1 negatives; a top-up document is never one of the example's positives
- * nor already in the group. Throws when the pool is too small to fill a group at all.
+ * for examples with fewer than groupSize − 1 negatives, and the random share of negatives (round(randomShare ·
+ * (groupSize − 1)) per group, after the mined ones); a pool document is never one of the example's positives nor
+ * already in the group. Throws when the pool is too small to fill a group at all.
  */
-export function buildGroups(examples: readonly TrainExample[], groupSize: number, rng: Rng, pool: readonly string[]): { groups: Group[]; stats: GroupStats } {
+export function buildGroups(examples: readonly TrainExample[], groupSize: number, rng: Rng, pool: readonly string[], randomShare = 0): { groups: Group[]; stats: GroupStats } {
   if (!Number.isInteger(groupSize) || groupSize < 2) throw new Error(`group size must be an integer ≥ 2 (one positive and at least one negative), got ${groupSize}`);
+  if (!(randomShare >= 0 && randomShare <= 1)) throw new Error(`the random-negative share must be between 0 and 1, got ${randomShare}`);
   const need = groupSize - 1;
+  const randomCount = Math.round(randomShare * need);
   const groups: Group[] = [];
   const stats: GroupStats = { noPositive: 0, toppedUp: 0 };
   for (const ex of examples) {
@@ -74,10 +79,12 @@ export function buildGroups(examples: readonly TrainExample[], groupSize: number
     const pos = ex.pos[Math.floor(rng() * ex.pos.length)];
     const positives = new Set(ex.pos);
     const negs = [...new Set(ex.neg)].filter((d) => !positives.has(d));
-    const chosen = sampleIndices(negs.length, need, rng).map((i) => negs[i]);
+    const chosen = sampleIndices(negs.length, need - randomCount, rng).map((i) => negs[i]);
     if (chosen.length < need) {
-      stats.toppedUp++;
-      const inGroup = new Set([pos, ...chosen]);
+      // random documents: the share asked for, plus any top-up when the example has too few mined negatives
+      if (chosen.length < need - randomCount) stats.toppedUp++;
+      // Not the example's own mined negatives either (with a random share they are not all in the group yet).
+      const inGroup = new Set([pos, ...chosen, ...negs]);
       const ok = (d: string) => !positives.has(d) && !inGroup.has(d);
       // Random draws first (cheap when the pool is large), then a scan in random order for what is left.
       for (let tries = 0; chosen.length < need && tries < 8 * need; tries++) {
@@ -100,8 +107,8 @@ export function buildGroups(examples: readonly TrainExample[], groupSize: number
 }
 
 /** The groups of epoch `epoch` (0-based) in training order. Depends only on (examples, groupSize, seed, epoch). */
-export function epochGroups(examples: readonly TrainExample[], groupSize: number, seed: number, epoch: number, pool: readonly string[]): { groups: Group[]; stats: GroupStats } {
-  const r = buildGroups(examples, groupSize, mulberry32(mixSeed(seed, STREAM.groups, epoch)), pool);
+export function epochGroups(examples: readonly TrainExample[], groupSize: number, seed: number, epoch: number, pool: readonly string[], randomShare = 0): { groups: Group[]; stats: GroupStats } {
+  const r = buildGroups(examples, groupSize, mulberry32(mixSeed(seed, STREAM.groups, epoch)), pool, randomShare);
   const order = sampleIndices(r.groups.length, r.groups.length, mulberry32(mixSeed(seed, STREAM.order, epoch)));
   return { groups: order.map((i) => r.groups[i]), stats: r.stats };
 }

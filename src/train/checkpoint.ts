@@ -32,6 +32,11 @@ export interface ResolvedTrainOptions extends TrainOptions {
   maxGradNorm: number;
   gradAccum: number;
   dropout: number;
+  attentionDropout: number;
+  classifierDropout: number;
+  posWeight: number;
+  randomNegatives: number;
+  queryMaxLength: number;
 }
 
 export interface ValRecord {

@@ -24,16 +24,16 @@ export interface ValResult {
   scores: Float32Array;
 }
 
-/** Tokenises validation groups once, in batches of whole groups. */
-export function tokeniseGroups(tokenizer: PairTokenizer, groups: readonly Group[], maxLength: number, groupsPerBatch: number): ValBatch[] {
+/** Tokenises validation groups once, in batches of whole groups (queries capped as in training). */
+export function tokeniseGroups(tokenizer: PairTokenizer, groups: readonly Group[], maxLength: number, groupsPerBatch: number, queryMaxLength = 0): ValBatch[] {
   return stepsOf(groups, Math.max(1, groupsPerBatch)).map((gs) => {
     const p = pairsOf(gs);
-    return { tokens: tokenizer.encodePairs(p.queries, p.docs, { maxLength }), labels: p.labels };
+    return { tokens: tokenizer.encodePairs(p.queries, p.docs, { maxLength, queryMaxLength }), labels: p.labels };
   });
 }
 
 /** Scores the batches and computes the loss (mean over pairs for bce, over groups for listwise) in float64. */
-export async function evaluateGroups(gm: GpuModel, batches: readonly ValBatch[], o: { loss: 'bce' | 'listwise'; groupSize: number; signal?: AbortSignal }): Promise<ValResult> {
+export async function evaluateGroups(gm: GpuModel, batches: readonly ValBatch[], o: { loss: 'bce' | 'listwise'; groupSize: number; posWeight?: number; signal?: AbortSignal }): Promise<ValResult> {
   const parts: Float32Array[] = [];
   let lossSum = 0;
   let lossCount = 0;
@@ -42,7 +42,7 @@ export async function evaluateGroups(gm: GpuModel, batches: readonly ValBatch[],
     const s = await gm.score(b.tokens);
     parts.push(s);
     if (o.loss === 'bce') {
-      lossSum += bceWithLogitsRef(s, b.labels).loss * s.length;
+      lossSum += bceWithLogitsRef(s, b.labels, o.posWeight).loss * s.length;
       lossCount += s.length;
     } else {
       const g = s.length / o.groupSize;

@@ -18,6 +18,12 @@ export interface TrainStepOptions {
   groupSize: number;
   /** Hidden dropout probability (0 = off). */
   dropout: number;
+  /** Attention-probability dropout (0 or absent = off). */
+  attentionDropout?: number;
+  /** Classification-head dropout (0 or absent = off). */
+  classifierDropout?: number;
+  /** bce: torch's pos_weight for the positives (default 1). */
+  posWeight?: number;
   seed: number;
   /** Multiplies the gradient (1/accumulation steps). */
   gradScale?: number;
@@ -47,18 +53,29 @@ export class GpuModel {
     return new GpuModel(rt, cfg, p, new GpuCrossEncoder(rt, cfg, p));
   }
 
+  /**
+   * Makes room for micro-batches of up to `pairs` pairs × `length` tokens once, before the first step, so batches
+   * of any shorter length (and validation, and scoring) reuse the same buffers instead of adding new ones.
+   */
+  async reserve(pairs: number, length: number): Promise<void> {
+    await this.encoder.reserve(pairs, length);
+    await this.buffers(pairs);
+  }
+
   /** Raw logits [B] for a tokenised batch (no dropout, nothing kept for backward). */
   async score(batch: PairBatch): Promise<Float32Array> {
+    this.rt.pool.collect();
     const logits = await this.encoder.forward(batch, { train: false });
     return this.rt.readF32(logits.buffer, batch.batch);
   }
 
+  /** Loss buffers for up to B pairs (grow only; kernels are told the batch's own count). */
   private async buffers(B: number): Promise<void> {
-    if (this.dLogits && this.dLogits.shape[0] === B) return;
+    this.lossBuf ??= await this.rt.pool.tensor([4], 'loss');
+    if (this.dLogits && this.dLogits.shape[0] >= B) return;
     for (const t of [this.dLogits, this.labels]) if (t) this.rt.pool.release(t);
     this.dLogits = await this.rt.pool.tensor([B, 1], 'grad.logits');
     this.labels = await this.rt.pool.tensor([B], 'labels');
-    this.lossBuf ??= await this.rt.pool.tensor([4], 'loss');
   }
 
   /** Forward, loss, backward for one micro-batch: gradients are added into params' g buffers. Waits for the loss. */
@@ -74,6 +91,7 @@ export class GpuModel {
    * promises that resolve when the GPU has run the step, so the caller can record the next step meanwhile.
    */
   async recordStep(batch: PairBatch, o: TrainStepOptions): Promise<{ loss: Promise<number>; logits: Promise<Float32Array> }> {
+    this.rt.pool.collect(); // frees scratch the previous step's shapes used and this one will not
     await this.params.allocGrads();
     const B = batch.batch;
     await this.buffers(B);
@@ -81,17 +99,20 @@ export class GpuModel {
       if (!o.labels || o.labels.length !== B) throw new Error(`bce loss: need ${B} labels, got ${o.labels?.length ?? 0}`);
       this.rt.write(this.labels!.buffer, o.labels);
     }
-    const logits = await this.encoder.forward(batch, { train: true, dropout: o.dropout, seed: o.seed });
+    const logits = await this.encoder.forward(batch, {
+      train: true, dropout: o.dropout, attentionDropout: o.attentionDropout, classifierDropout: o.classifierDropout, seed: o.seed,
+    });
+    const dLogits: Tensor = { ...this.dLogits!, shape: [B, 1] }; // this batch's rows of the buffer
     await lossForwardBackward(this.rt, {
-      kind: o.loss, logits, labels: this.labels, dLogits: this.dLogits!, loss: this.lossBuf!, lossSlot: 0,
-      pairs: B, groupSize: o.groupSize, gradScale: o.gradScale,
+      kind: o.loss, logits, labels: this.labels, dLogits, loss: this.lossBuf!, lossSlot: 0,
+      pairs: B, groupSize: o.groupSize, gradScale: o.gradScale, posWeight: o.posWeight,
     });
     const loss = this.rt.readLater(this.lossBuf!.buffer, 4).then((b) => new Float32Array(b)[0]);
     const out = o.readLogits === false ? Promise.resolve(new Float32Array(0)) : this.rt.readLater(logits.buffer, B * 4).then((b) => new Float32Array(b));
     // Neither promise may go unhandled if the caller gives up on the step (an error further on rejects both).
     loss.catch(() => undefined);
     out.catch(() => undefined);
-    await this.encoder.backward(this.dLogits!);
+    await this.encoder.backward(dLogits);
     if (o.loss === 'listwise') {
       // A group softmax is unchanged by a shift shared by every score, so the classifier's output bias has an exactly
       // zero gradient; write the exact value instead of f32 rounding noise (which AdamW would amplify).

@@ -20,12 +20,14 @@ export interface LossArgs {
   pairs: number;
   groupSize: number;
   gradScale?: number;
+  /** bce only: torch's pos_weight (default 1). */
+  posWeight?: number;
 }
 
 export async function lossForwardBackward(rt: GpuRuntime, a: LossArgs): Promise<void> {
   if (a.kind === 'bce') {
     if (!a.labels) throw new Error('the bce loss needs labels');
-    await bceWithLogits(rt, { logits: a.logits, labels: a.labels, loss: a.loss, dlogits: a.dLogits, n: a.pairs, lossOffset: a.lossSlot, gradScale: a.gradScale });
+    await bceWithLogits(rt, { logits: a.logits, labels: a.labels, loss: a.loss, dlogits: a.dLogits, n: a.pairs, lossOffset: a.lossSlot, gradScale: a.gradScale, posWeight: a.posWeight });
   } else {
     if (a.pairs % a.groupSize !== 0) throw new Error(`listwise loss: ${a.pairs} pairs is not a whole number of groups of ${a.groupSize}`);
     await listwiseCE(rt, { logits: a.logits, loss: a.loss, dlogits: a.dLogits, groups: a.pairs / a.groupSize, groupSize: a.groupSize, lossOffset: a.lossSlot, gradScale: a.gradScale });

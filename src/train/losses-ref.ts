@@ -9,8 +9,11 @@ export interface LossResult {
   dLogits: Float64Array;
 }
 
-/** mean_i [max(x,0) − x·y + log(1 + e^{−|x|})]; d/dx = (σ(x) − y) / N. */
-export function bceWithLogitsRef(logits: ArrayLike<number>, labels: ArrayLike<number>): LossResult {
+/**
+ * mean_i [max(x,0) − x·y + log(1 + e^{−|x|})]; d/dx = (σ(x) − y) / N. With torch's pos_weight w ≠ 1:
+ * mean_i [w·y·softplus(−x) + (1−y)·softplus(x)]; d/dx = (σ(x)·(1 − y + w·y) − w·y) / N.
+ */
+export function bceWithLogitsRef(logits: ArrayLike<number>, labels: ArrayLike<number>, posWeight = 1): LossResult {
   const N = logits.length;
   if (labels.length !== N) throw new Error(`BCE: ${N} logits but ${labels.length} labels`);
   if (N === 0) throw new Error('BCE: empty batch');
@@ -19,9 +22,15 @@ export function bceWithLogitsRef(logits: ArrayLike<number>, labels: ArrayLike<nu
   for (let i = 0; i < N; i++) {
     const x = logits[i];
     const y = labels[i];
-    loss += Math.max(x, 0) - x * y + Math.log1p(Math.exp(-Math.abs(x)));
     const sig = x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x));
-    dLogits[i] = (sig - y) / N;
+    if (posWeight === 1) {
+      loss += Math.max(x, 0) - x * y + Math.log1p(Math.exp(-Math.abs(x)));
+      dLogits[i] = (sig - y) / N;
+    } else {
+      const softplusNeg = Math.max(-x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
+      loss += posWeight * y * softplusNeg + (1 - y) * (softplusNeg + x);
+      dLogits[i] = (sig * (1 - y + posWeight * y) - posWeight * y) / N;
+    }
   }
   return { loss: loss / N, dLogits };
 }

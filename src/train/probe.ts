@@ -2,7 +2,9 @@
 // AdamW with lr 0 on a throw-away copy of the model) at 1, 2, 4, 8, … query groups per step, every pair padded to
 // max_length (the worst case), until the GPU reports out-of-memory or the device is lost; then a binary search
 // between the last size that passed and the first that failed. A lost device is recreated and probing goes on.
-// The largest size that passed, less a margin, is the recommendation.
+// The largest size that passed, less a margin, is the recommendation. Memory depends on both the length and the group
+// size, so probe at the run's own max_length and group size (the result names them); every byte the pool holds
+// (live buffers and free lists) counts, against the budget and in each step's peak.
 
 import { GpuDeviceLostError, GpuLimitError, GpuOutOfMemoryError, KernelShapeError } from '../gpu/errors.ts';
 import type { GpuRuntime } from '../gpu/runtime.ts';
@@ -114,15 +116,16 @@ export async function probeBatchSize(rt: GpuRuntime, model: ProbeModel, sample: 
       const t0 = performance.now();
       await run();
       const s = (performance.now() - t0) / 1000;
-      return { batchSize: groups, ok: true, peakBytes: rt.pool.peakBytes, pairsPerSec: pairs / s };
+      return { batchSize: groups, ok: true, peakBytes: rt.pool.peakHeldBytes, pairsPerSec: pairs / s };
     } catch (e) {
-      const failure = classify(e) ?? (rt.lostError ? 'device-lost' : undefined);
+      // A lost device explains whatever failed after it (a budget check may have run first).
+      const failure = rt.lostError ? 'device-lost' : classify(e);
       if (!failure) throw e;
       if (failure === 'device-lost' || rt.lostError) {
         drop(); // its buffers died with the device
         await rt.recreate();
       }
-      return { batchSize: groups, ok: false, failure, peakBytes: rt.pool.peakBytes };
+      return { batchSize: groups, ok: false, failure, peakBytes: rt.pool.peakHeldBytes };
     } finally {
       gm?.encoder.releaseWorkspace();
       rt.pool.trim();
@@ -159,7 +162,7 @@ export async function probeBatchSize(rt: GpuRuntime, model: ProbeModel, sample: 
       else hi = mid;
     }
     const recommended = lo ? Math.max(1, Math.floor(lo * (1 - opts.marginPercent / 100))) : 0;
-    return { steps, largestOk: lo, recommended };
+    return { steps, largestOk: lo, recommended, maxLength: opts.maxLength, groupSize: opts.groupSize };
   } finally {
     drop();
     rt.pool.trim();

@@ -52,8 +52,10 @@ export class TrainOptionsError extends Error {
   override name = 'TrainOptionsError';
 }
 
-/** Fills defaults (AdamW weight decay 0.01, max grad norm 1.0, no accumulation, dropout = hidden_dropout_prob) and
- * checks every option against the model, with an error that says what to change. */
+/** Fills defaults (AdamW weight decay 0.01, max grad norm 1.0, no accumulation, dropout = hidden_dropout_prob,
+ * attention dropout = attention_probs_dropout_prob, classifier dropout = classifier_dropout ?? hidden dropout, BCE
+ * pos_weight = negatives per group, no random negatives, no query cap) and checks every option against the model,
+ * with an error that says what to change. */
 export function resolveTrainOptions(cfg: ModelConfig, o: TrainOptions): ResolvedTrainOptions {
   const bad: string[] = [];
   const int = (v: number, name: string, min: number) => {
@@ -71,9 +73,21 @@ export function resolveTrainOptions(cfg: ModelConfig, o: TrainOptions): Resolved
   const gradAccum = o.gradAccum ?? 1;
   int(gradAccum, 'gradient accumulation', 1);
   if (gradAccum > o.batchSize) bad.push(`gradient accumulation ${gradAccum} exceeds the batch size ${o.batchSize}: each micro-batch needs at least one group`);
-  const rawDropout = cfg.raw.hidden_dropout_prob;
-  const dropout = o.dropout ?? (typeof rawDropout === 'number' ? rawDropout : 0);
+  const fromConfig = (key: string, fallback: number) => (typeof cfg.raw[key] === 'number' ? (cfg.raw[key] as number) : fallback);
+  const dropout = o.dropout ?? fromConfig('hidden_dropout_prob', 0);
   if (!(dropout >= 0 && dropout < 1)) bad.push(`dropout must be in [0, 1) (got ${dropout})`);
+  const attentionDropout = o.attentionDropout ?? fromConfig('attention_probs_dropout_prob', 0);
+  if (!(attentionDropout >= 0 && attentionDropout < 1)) bad.push(`attention dropout must be in [0, 1) (got ${attentionDropout}); 0 turns it off`);
+  const classifierDropout = o.classifierDropout ?? fromConfig('classifier_dropout', dropout);
+  if (!(classifierDropout >= 0 && classifierDropout < 1)) bad.push(`classifier dropout must be in [0, 1) (got ${classifierDropout}); 0 turns it off`);
+  if (o.posWeight != null && o.loss !== 'bce') bad.push(`pos weight applies to the bce loss only (the loss is ${o.loss}); leave it unset`);
+  const posWeight = o.loss === 'bce' ? (o.posWeight ?? o.groupSize - 1) : 1;
+  if (!(posWeight > 0 && Number.isFinite(posWeight))) bad.push(`pos weight must be a positive number (got ${posWeight}); 1 is plain BCE, the negatives per group (${o.groupSize - 1}) balances them`);
+  const randomNegatives = o.randomNegatives ?? 0;
+  if (!(randomNegatives >= 0 && randomNegatives <= 1)) bad.push(`the random-negative share must be between 0 and 1 (got ${randomNegatives}): 0 uses mined hard negatives only, 0.25 makes a quarter of each group's negatives random documents`);
+  const queryMaxLength = o.queryMaxLength ?? 0;
+  if (!Number.isInteger(queryMaxLength) || queryMaxLength < 0) bad.push(`query max length must be a whole number of tokens ≥ 0 (got ${queryMaxLength}); 0 means no cap`);
+  else if (queryMaxLength > 0 && queryMaxLength >= o.maxLength - 2) bad.push(`query max length ${queryMaxLength} leaves no room for the document within max length ${o.maxLength}; use less than ${o.maxLength - 2}, or 0 for no cap`);
   const weightDecay = o.weightDecay ?? DEFAULT_ADAMW.weightDecay;
   if (!(weightDecay >= 0)) bad.push(`weight decay must be ≥ 0 (got ${weightDecay})`);
   const maxGradNorm = o.maxGradNorm ?? DEFAULT_ADAMW.maxGradNorm!;
@@ -82,6 +96,7 @@ export function resolveTrainOptions(cfg: ModelConfig, o: TrainOptions): Resolved
   return {
     loss: o.loss, batchSize: o.batchSize, groupSize: o.groupSize, epochs: o.epochs, lr: o.lr, warmupRatio: o.warmupRatio,
     maxLength: o.maxLength, seed: o.seed, weightDecay, maxGradNorm, gradAccum, dropout,
+    attentionDropout, classifierDropout, posWeight, randomNegatives, queryMaxLength,
   };
 }
 
@@ -129,14 +144,14 @@ export async function train(
     ? buildGroups(data.val, o.groupSize, mulberry32(mixSeed(o.seed, STREAM.val)), documentPool(data.val, data.train)).groups
     : [];
   const microGroups = Math.ceil(o.batchSize / o.gradAccum);
-  const valBatches: ValBatch[] = tokeniseGroups(tokenizer, valGroups, o.maxLength, microGroups);
+  const valBatches: ValBatch[] = tokeniseGroups(tokenizer, valGroups, o.maxLength, microGroups, o.queryMaxLength);
   if (!valGroups.length) warn('other', 'no validation examples: validation loss is not measured and the last epoch counts as the best');
   const valCut = valBatches.reduce<Truncation>((t, b) => addTruncation(t, b.tokens), { pairs: 0, documents: 0, queries: 0 });
   if (valCut.documents) warn('other', truncationMessage('validation', valCut, o.maxLength));
   const trainCut: Truncation = { pairs: 0, documents: 0, queries: 0 };
 
   // Groups per epoch are the same count every epoch (one per example with a positive).
-  const firstPlan = epochGroups(data.train, o.groupSize, o.seed, 0, pool);
+  const firstPlan = epochGroups(data.train, o.groupSize, o.seed, 0, pool, o.randomNegatives);
   const nGroups = firstPlan.groups.length;
   if (nGroups === 0) throw new TrainOptionsError(`none of the ${data.train.length} training examples has a positive document: nothing to train on`);
   const reportStats = (s: GroupStats) => {
@@ -162,6 +177,8 @@ export async function train(
   const activeSeconds = () => (performance.now() - t0 - pausedMs) / 1000;
 
   const gm = await GpuModel.create(rt, model.config, resume ? resume.params : model.params);
+  // One workspace for the largest micro-batch (training and validation alike), whatever lengths batches pad to.
+  await gm.reserve(microGroups * o.groupSize, o.maxLength);
   let opt: AdamW | undefined;
 
   const snapshot = async (): Promise<Checkpoint> => ({
@@ -196,7 +213,7 @@ export async function train(
     if (!valBatches.length) return true;
     let v;
     try {
-      v = await evaluateGroups(gm, valBatches, { loss: o.loss, groupSize: o.groupSize, signal: hooks.signal });
+      v = await evaluateGroups(gm, valBatches, { loss: o.loss, groupSize: o.groupSize, posWeight: o.posWeight, signal: hooks.signal });
     } catch (e) {
       if (isAbort(e)) return false;
       throw e;
@@ -239,6 +256,7 @@ export async function train(
         totalSteps,
         skippedSteps,
         valLosses: [...valHistory],
+        options: o,
         truncation: { ...trainCut },
       },
       best: evaluated ? best.params! : await gm.params.read('p'),
@@ -254,11 +272,12 @@ export async function train(
     let pairs = 0;
     for (const [k, mb] of microBatches(groups, o.gradAccum).entries()) {
       const p = pairsOf(mb);
-      const tokens = tokenizer.encodePairs(p.queries, p.docs, { maxLength: o.maxLength });
+      const tokens = tokenizer.encodePairs(p.queries, p.docs, { maxLength: o.maxLength, queryMaxLength: o.queryMaxLength });
       addTruncation(trainCut, tokens);
       const share = mb.length / groups.length; // the step's loss is the mean over all its groups
       const r = await gm.recordStep(tokens, {
-        loss: o.loss, labels: p.labels, groupSize: o.groupSize, dropout: o.dropout,
+        loss: o.loss, labels: p.labels, groupSize: o.groupSize, dropout: o.dropout, attentionDropout: o.attentionDropout,
+        classifierDropout: o.classifierDropout, posWeight: o.posWeight,
         seed: mixSeed(o.seed, STREAM.dropout, step, k), gradScale: share, readLogits: false,
       });
       losses.push(r.loss.then((l) => l * share));
@@ -289,7 +308,7 @@ export async function train(
     let reported: Promise<void> = Promise.resolve();
     // (epoch, nextBatch) is the position of the next step; nextBatch = steps in the epoch means its evaluation is due.
     while (epoch < o.epochs) {
-      const plan = epoch === 0 ? firstPlan : epochGroups(data.train, o.groupSize, o.seed, epoch, pool);
+      const plan = epoch === 0 ? firstPlan : epochGroups(data.train, o.groupSize, o.seed, epoch, pool, o.randomNegatives);
       const steps = stepsOf(plan.groups, o.batchSize);
       let stepsThisEpoch = 0;
       let skippedThisEpoch = 0;

@@ -1,4 +1,5 @@
 // Types shared by the training library, the command line and the page's training worker.
+import type { ResolvedTrainOptions } from './checkpoint.ts';
 
 /** One FlagEmbedding training example: {"query": str, "pos": [str], "neg": [str]}. */
 export interface TrainExample {
@@ -47,6 +48,20 @@ export interface TrainOptions {
   gradAccum?: number;
   /** Hidden dropout probability; default: the model's config.json hidden_dropout_prob (0 when absent). */
   dropout?: number;
+  /** Dropout on the attention probabilities; default: config.json attention_probs_dropout_prob (0 when absent). */
+  attentionDropout?: number;
+  /** Dropout in the classification head (HF's placement); default: config.json classifier_dropout, else the hidden
+   * dropout (as transformers does when classifier_dropout is null). */
+  classifierDropout?: number;
+  /** BCE only: torch's pos_weight; default: the negatives per group (groupSize − 1), sentence-transformers v4's
+   * reranker recipe; 1 = plain BCE. */
+  posWeight?: number;
+  /** Share (0–1) of each group's negatives drawn at random from other examples' documents instead of the mined
+   * hard negatives; default 0 (hard negatives only, as FlagEmbedding and sentence-transformers train). */
+  randomNegatives?: number;
+  /** Keep only the first N tokens of each query before pair truncation (FlagEmbedding's query_max_len); default 0 =
+   * no cap (sentence-transformers' CrossEncoder has none). */
+  queryMaxLength?: number;
 }
 
 export type TrainEvent =
@@ -69,6 +84,8 @@ export interface TrainSummary {
   skippedSteps?: number;
   /** Validation loss per evaluation; epoch 0 is the model before training. */
   valLosses?: { epoch: number; loss: number }[];
+  /** The options the run used, defaults filled in (what the model card records). */
+  options?: ResolvedTrainOptions;
   /** Training pairs tokenised by this run and how many were cut to max length (document; query too). */
   truncation?: { pairs: number; documents: number; queries: number };
 }
@@ -78,6 +95,7 @@ export interface ProbeStep {
   ok: boolean;
   /** Why it failed: 'out-of-memory', 'device-lost', 'limit', or an error message. */
   failure?: string;
+  /** The most bytes the GPU buffer pool held during the trial (live buffers and free lists). */
   peakBytes: number;
   pairsPerSec?: number;
 }
@@ -87,5 +105,8 @@ export interface ProbeResult {
   largestOk: number;
   /** largestOk reduced by the margin. */
   recommended: number;
+  /** Tokens per pair every trial was padded to (the run's max length), and pairs per query group. */
+  maxLength: number;
+  groupSize: number;
 }
 

@@ -11,10 +11,13 @@ export const help = `rerank-lab bench --matmul [--quick] [--squares-only] [--til
   matmuls of a bert-base layer at B·L = 16,384 (spot-checked against float64), attention forward and backward at
   L 128/256/512; TFLOP/s and % of the best square. --quick: small shapes (the default on a software adapter).
   --tile uses one matmul tile instead of the autotune's picks (as RERANK_LAB_MATMUL_TILE does).
-rerank-lab bench --arch ${Object.keys(PRESETS).join('|')} --batch N --length N [--steps N]
+rerank-lab bench --arch ${Object.keys(PRESETS).join('|')} --batch N (--length N | --lengths MIN-MAX) [--steps N]
   Random weights of that shape (the shapes of torch_reference.py), BCE on random labels, AdamW, every pair
   --length tokens. Prints {"arch","batch","length","pairs_per_s","ms_per_step","peak_bytes","peak_gib",…} as JSON.
   Several --batch values run one after the other: --batch 16 --batch 32.
+  --lengths MIN-MAX draws each step's padded length uniformly from that range (instead of --length) and adds
+  "held_bytes_first", "held_bytes_max", "held_bytes_last" (every byte the GPU buffer pool holds, live and free, after
+  the first step, at most, and at the end) and "rss_peak_bytes" (the process's resident-set high-water mark).
   --profile times every kernel with timestamp queries (where the adapter offers them) and prints a table of
   where the time goes per step (profiling adds a pass per dispatch, so pairs/s reads lower).`;
 
@@ -30,7 +33,7 @@ export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { matmul: { type: 'boolean', default: false }, quick: { type: 'boolean' }, 'squares-only': { type: 'boolean', default: false }, tile: { type: 'string' }, profile: { type: 'boolean', default: false }, arch: { type: 'string', default: 'bert-base' }, batch: { type: 'string', multiple: true }, length: { type: 'string', default: '512' }, steps: { type: 'string', default: '4' } },
+    options: { matmul: { type: 'boolean', default: false }, quick: { type: 'boolean' }, 'squares-only': { type: 'boolean', default: false }, tile: { type: 'string' }, profile: { type: 'boolean', default: false }, arch: { type: 'string', default: 'bert-base' }, batch: { type: 'string', multiple: true }, length: { type: 'string', default: '512' }, lengths: { type: 'string' }, steps: { type: 'string', default: '4' } },
   });
   if (values.matmul) {
     if (values.tile) setMatmulTuning({ force: values.tile });
@@ -45,8 +48,14 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   const batches = (values.batch ?? ['32']).map(Number);
-  const length = Number(values.length);
   const steps = Number(values.steps);
+  const range = values.lengths?.match(/^(\d+)-(\d+)$/);
+  if (values.lengths !== undefined && (!range || +range[1] < 1 || +range[1] > +range[2])) {
+    console.error(`bench: --lengths takes MIN-MAX with 1 ≤ MIN ≤ MAX, e.g. --lengths 8-128 (got '${values.lengths}')`);
+    return 2;
+  }
+  const lengths: [number, number] | undefined = range ? [+range[1], +range[2]] : undefined;
+  const length = lengths ? lengths[1] : Number(values.length);
   if (![...batches, length, steps].every((n) => Number.isInteger(n) && n > 0)) {
     console.error(`bench: --batch, --length and --steps take positive integers\n\n${help}`);
     return 2;
@@ -57,8 +66,12 @@ export async function run(argv: string[]): Promise<number> {
     for (const b of batches) {
       try {
         rt.profiler?.reset();
-        const r = await runBench(rt, values.arch!, b, length, steps);
-        console.log(JSON.stringify(r));
+        // Long runs on a software adapter: a line on stderr every 50 steps shows it is alive and how memory goes.
+        const r = await runBench(rt, values.arch!, b, length, steps, lengths, (s) => {
+          if (s.step % 50 === 0) console.error(JSON.stringify({ step: s.step, length: s.length, held_bytes: s.heldBytes, rss_peak_bytes: process.resourceUsage().maxRSS * 1024 }));
+        });
+        // The process's high-water mark (with a software adapter, GPU buffers live in this process's memory).
+        console.log(JSON.stringify({ ...r, rss_peak_bytes: process.resourceUsage().maxRSS * 1024 }));
         if (rt.profiler) printProfile(rt.profiler.report(), r.steps + 2);
       } catch (e) {
         console.log(JSON.stringify({ arch: values.arch, batch: b, length, error: `${(e as Error).name}: ${(e as Error).message}` }));

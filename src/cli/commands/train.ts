@@ -22,6 +22,8 @@ import { holdOut } from '../../train/batches.ts';
 import { type Checkpoint, checkCheckpointTensors } from '../../train/checkpoint.ts';
 import { loadCheckpointFolder, peekCheckpointFolder, removeCheckpointFolder, saveCheckpointFolder } from '../../train/checkpoint-node.ts';
 import { trainResilient } from '../../train/resilient.ts';
+import { TrainOptionsError, resolveTrainOptions } from '../../train/trainer.ts';
+import { recipeSettings } from '../../eval/model-card.ts';
 import type { TrainEvent, TrainExample, TrainOptions } from '../../train/types.ts';
 import { abortOnSigint, createProgressBar } from '../progress-bar.ts';
 
@@ -42,6 +44,15 @@ export const help = `rerank-lab train --model <dir> --data train.jsonl --out <di
   --seed N              negatives, order, dropout and hold-out (default 42)
   --grad-accum N        micro-batches per step (default 1)
   --dropout X           hidden dropout (default: the model's hidden_dropout_prob)
+  --attention-dropout X dropout on the attention probabilities (default: the model's attention_probs_dropout_prob)
+  --classifier-dropout X dropout in the classification head, Hugging Face's placement (default: the model's
+                        classifier_dropout, else the hidden dropout)
+  --pos-weight X        bce only: weight of the positive pairs, torch's pos_weight (default: negatives per group,
+                        i.e. --group-size − 1, as sentence-transformers v4's reranker recipe; 1 = plain BCE)
+  --random-negatives X  share 0–1 of each group's negatives drawn at random from other examples' documents instead
+                        of the mined hard negatives (default 0: hard negatives only)
+  --query-max-length N  keep only a query's first N tokens before pair truncation (FlagEmbedding's query_max_len;
+                        default 0: no cap)
   --weight-decay X      AdamW weight decay (default 0.01)
   --max-grad-norm X     gradient clipping (default 1.0)
   --log-every K         print a loss line every K steps (default 1; 10 on a terminal, with a progress bar between)
@@ -114,6 +125,8 @@ export async function run(argv: string[]): Promise<number> {
         batch: { type: 'string' }, 'group-size': { type: 'string' }, epochs: { type: 'string' }, lr: { type: 'string' },
         'warmup-ratio': { type: 'string' }, 'max-length': { type: 'string' }, seed: { type: 'string' },
         'grad-accum': { type: 'string' }, dropout: { type: 'string' }, 'weight-decay': { type: 'string' }, 'max-grad-norm': { type: 'string' },
+        'attention-dropout': { type: 'string' }, 'classifier-dropout': { type: 'string' }, 'pos-weight': { type: 'string' },
+        'random-negatives': { type: 'string' }, 'query-max-length': { type: 'string' },
         'log-every': { type: 'string' }, 'checkpoint-every': { type: 'string' }, resume: { type: 'boolean', default: false },
         restart: { type: 'boolean', default: false },
       },
@@ -159,6 +172,11 @@ export async function run(argv: string[]): Promise<number> {
       dropout: numberOpt(values, 'dropout', undefined, 'float'),
       weightDecay: numberOpt(values, 'weight-decay', undefined, 'float'),
       maxGradNorm: numberOpt(values, 'max-grad-norm', undefined, 'float'),
+      attentionDropout: numberOpt(values, 'attention-dropout', undefined, 'float'),
+      classifierDropout: numberOpt(values, 'classifier-dropout', undefined, 'float'),
+      posWeight: numberOpt(values, 'pos-weight', undefined, 'float'),
+      randomNegatives: numberOpt(values, 'random-negatives', undefined, 'float'),
+      queryMaxLength: numberOpt(values, 'query-max-length', undefined, 'int'),
     };
     logEvery = numberOpt(values, 'log-every', process.stderr.isTTY ? 10 : 1, 'int')!;
     if (logEvery < 1) throw new UsageError('--log-every must be ≥ 1');
@@ -202,6 +220,16 @@ export async function run(argv: string[]): Promise<number> {
   for (const n of model.notes) console.error(`model: ${n}`);
   const c = model.config;
   console.error(`model: ${c.architecture || c.modelType}, hidden ${c.hidden}, ${c.layers} layers, vocabulary ${c.vocabSize}${values.tiny ? ' (tiny, random)' : ''}`);
+
+  let recipe;
+  try {
+    recipe = resolveTrainOptions(model.config, opts);
+  } catch (e) {
+    if (!(e instanceof TrainOptionsError)) throw e;
+    console.error(e.message);
+    return 2;
+  }
+  console.error(`recipe: ${Object.entries(recipeSettings(recipe)).map(([k, v]) => `${k} ${v}`).join(', ')}`);
 
   const rt = await GpuRuntime.create();
   console.error(`adapter: ${rt.info.name}${rt.info.isSoftware ? ' (software: slow)' : ''}`);
@@ -270,6 +298,7 @@ export async function run(argv: string[]): Promise<number> {
     data: { trainExamples: examples.length, valExamples: valExamples.length },
     settings: { loss: opts.loss, 'batch size (query groups)': opts.batchSize, 'group size': opts.groupSize, epochs: opts.epochs, 'learning rate': opts.lr, 'warmup ratio': opts.warmupRatio, 'max length': opts.maxLength, seed: opts.seed, 'gradient accumulation': opts.gradAccum, dropout: opts.dropout, 'weight decay': opts.weightDecay, 'max grad norm': opts.maxGradNorm },
     training: summary,
+    recipe: summary.options,
     validation: { before: evals.find((e) => e.epoch === 0), after: evals.filter((e) => e.epoch === summary.bestEpoch).pop() },
     scoring: { activation: model.activation, maxLength: opts.maxLength },
     createdAt: new Date().toISOString(),

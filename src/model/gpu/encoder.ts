@@ -8,19 +8,20 @@
 //                h1p = dropout(ctx·Woᵀ + bo) + x                 [T,H]   → h1 = LN1(h1p)
 //                f   = h1·Wiᵀ + bi                               [T,I]   → g = gelu(f) (recomputed in backward)
 //                h2p = dropout(g·Wfoᵀ + bfo) + h1                [T,H]   → out = LN2(h2p)
-//   head         c = out[first token of each pair]               [B,H]
+//   head         c = out[first token of each pair]               [B,H]   (XLM-R: dropout)
 //                p = tanh(c·Wdᵀ + bd)                            [B,H]   (BERT pooler / XLM-R classifier.dense)
-//                logits = p·Woutᵀ + bout                         [B,1]
+//                logits = dropout(p)·Woutᵀ + bout                [B,1]
+// Attention drops its softmax probabilities inside the fused kernel. Rates and sites: src/model/dropout.ts.
 //
 // Kept for backward, per layer: x (the previous layer's output), qkv, ctx, lse, h1p, h1, f, h2p and the two LayerNorm
 // statistics. GELU's output is recomputed (cheap, and the largest activation). Dropout masks are recomputed from
 // their seeds. Weight gradients accumulate (+=) so several micro-batches can add into one optimizer step; each
 // weight-gradient matmul adds its bias gradient (the row sums of dY) in the same pass.
 
-import type { Tensor } from '../../gpu/buffers.ts';
+import { type Tensor, numel } from '../../gpu/buffers.ts';
 import { KernelShapeError } from '../../gpu/errors.ts';
 import type { GpuRuntime } from '../../gpu/runtime.ts';
-import { attentionBackward, attentionForward } from '../../kernels/attention.ts';
+import { type AttentionDropout, attentionBackward, attentionForward } from '../../kernels/attention.ts';
 import {
   copy,
   dropout,
@@ -45,6 +46,7 @@ import {
 import { layerNormBackward, layerNormForward } from '../../kernels/layernorm.ts';
 import { matmul } from '../../kernels/matmul.ts';
 import type { ModelConfig } from '../config.ts';
+import { DROPOUT_SITE, siteSeed } from '../dropout.ts';
 import type { PairBatch } from '../tokenize.ts';
 import type { GpuParams, LayerSlots, Slot } from './params.ts';
 
@@ -62,7 +64,7 @@ interface LayerActs {
   out: Tensor; // [T,H] this layer's output (the next layer's x)
 }
 
-/** Buffers for one batch shape (B pairs × L tokens), reused across steps of that shape. */
+/** The tensors of one batch shape (B pairs × L tokens): views over the workspace's buffers. */
 interface Workspace {
   B: number;
   L: number;
@@ -74,17 +76,53 @@ interface Workspace {
   x0: Tensor; // [T,H]
   layers: LayerActs[];
   cls: Tensor; // [B,H]
-  pre: Tensor; // [B,H] dense(cls) before tanh
+  clsIn: Tensor; // [B,H] the head's dense input: cls, after dropout for XLM-R's classifier
+  pre: Tensor; // [B,H] dense(clsIn) before tanh
   pooled: Tensor; // [B,H]
+  outIn: Tensor; // [B,H] the classifier's input: pooled after dropout
   logits: Tensor; // [B,1]
   // backward scratch
   dA: Tensor; dB: Tensor; // [T,H] ping-pong
   dG: Tensor; dF: Tensor; // [T,I]
   g: Tensor; // [T,I] recomputed GELU output
   dqkv: Tensor; // [T,3H]
+  delta: Tensor; // [B,nh,L] attention backward scratch
   tmpH: Tensor; // [T,H] dropout scratch
   dCls: Tensor; dPooled: Tensor; dPre: Tensor; // [B,H]
-  all: Tensor[];
+}
+
+/** Element counts of every workspace tensor for B pairs of L tokens (the layout of Workspace, per layer ×layers). */
+function workspaceShapes(cfg: ModelConfig, B: number, L: number) {
+  const { hidden: H, intermediate: I, heads: nh } = cfg;
+  const T = B * L;
+  return {
+    layer: { qkv: [T, 3 * H], ctx: [T, H], lse: [B, nh, L], h1p: [T, H], h1: [T, H], mean1: [T], rstd1: [T], f: [T, I], h2p: [T, H], mean2: [T], rstd2: [T], out: [T, H] },
+    f32: {
+      e: [T, H], meanE: [T], rstdE: [T], x0: [T, H], cls: [B, H], clsIn: [B, H], pre: [B, H], pooled: [B, H], outIn: [B, H], logits: [B, 1],
+      dA: [T, H], dB: [T, H], dG: [T, I], dF: [T, I], g: [T, I], dqkv: [T, 3 * H], delta: [B, nh, L], tmpH: [T, H],
+      dCls: [B, H], dPooled: [B, H], dPre: [B, H],
+    },
+    u32: { mask: [B, L], rows: [B] },
+  } as const;
+}
+
+type LayerName = keyof ReturnType<typeof workspaceShapes>['layer'];
+type F32Name = keyof ReturnType<typeof workspaceShapes>['f32'];
+type U32Name = keyof ReturnType<typeof workspaceShapes>['u32'];
+
+/**
+ * The buffers behind every Workspace: allocated once for the largest batch the run will see (`pairs` pairs and
+ * `tokens` = pairs × max length tokens), then viewed at each batch's own shape. Every tensor is a row-major prefix of
+ * its buffer ([T,H] rows are b·L + t), so a shorter or smaller batch simply uses less of it: memory does not grow
+ * with the number of distinct padded lengths.
+ */
+interface WorkspaceBuffers {
+  pairs: number;
+  tokens: number;
+  layers: Record<LayerName, GPUBuffer>[];
+  f32: Record<F32Name, GPUBuffer>;
+  u32: Record<U32Name, GPUBuffer>;
+  all: GPUBuffer[];
 }
 
 export interface ForwardOptions {
@@ -92,14 +130,19 @@ export interface ForwardOptions {
   train: boolean;
   /** Hidden dropout probability (config.hidden_dropout_prob in training; 0 for parity and scoring). */
   dropout?: number;
+  /** Dropout on the attention probabilities (attention_probs_dropout_prob); 0 when absent. */
+  attentionDropout?: number;
+  /** Dropout in the classification head (classifier_dropout ?? hidden_dropout_prob); 0 when absent. */
+  classifierDropout?: number;
   /** Seed for this step's dropout masks. */
   seed?: number;
 }
 
 export class GpuCrossEncoder {
+  private bufs: WorkspaceBuffers | undefined;
   private ws: Workspace | undefined;
   private emb: EmbeddingBatchGpu | undefined;
-  private fwd: Required<ForwardOptions> = { train: false, dropout: 0, seed: 0 };
+  private fwd: Required<ForwardOptions> = { train: false, dropout: 0, attentionDropout: 0, classifierDropout: 0, seed: 0 };
 
   constructor(
     readonly rt: GpuRuntime,
@@ -114,65 +157,62 @@ export class GpuCrossEncoder {
       : robertaPositionIds(batch.input_ids, batch.batch, batch.length, this.cfg.padTokenId);
   }
 
-  private async workspace(B: number, L: number): Promise<Workspace> {
-    if (this.ws && this.ws.B === B && this.ws.L === L) return this.ws;
+  /**
+   * Makes room for batches of up to `pairs` pairs × `length` tokens (allocated once; grows only, never shrinks).
+   * The trainer reserves its micro-batch at max_length before the first step; without it the first batch sets the
+   * size and a larger one later grows it (the old buffers go back to the pool, which frees them).
+   */
+  async reserve(pairs: number, length: number): Promise<void> {
+    const b = this.bufs;
+    if (b && pairs <= b.pairs && pairs * length <= b.tokens) return;
+    const P = Math.max(pairs, b?.pairs ?? 0);
+    const T = Math.max(pairs * length, b?.tokens ?? 0);
     this.releaseWorkspace();
-    const { hidden: H, intermediate: I, heads: nh } = this.cfg;
-    const T = B * L;
-    const all: Tensor[] = [];
-    const t = async (shape: number[], label: string, dtype: 'f32' | 'u32' = 'f32') => {
-      const x = await this.rt.pool.tensor(shape, label, dtype);
+    const all: GPUBuffer[] = [];
+    const alloc = async (elements: number, label: string) => {
+      const x = await this.rt.pool.alloc(elements * 4, label);
       all.push(x);
       return x;
     };
-    const layers: LayerActs[] = [];
+    // Sized for P pairs and T tokens: [T,…] tensors by T, [B,…] by P, [B,nh,L] = nh·T.
+    const cap = workspaceShapes(this.cfg, P, T / P);
+    const count = (shape: readonly number[]) => Math.ceil(numel(shape));
+    const layers: Record<LayerName, GPUBuffer>[] = [];
     for (let i = 0; i < this.cfg.layers; i++) {
-      layers.push({
-        qkv: await t([T, 3 * H], `L${i}.qkv`),
-        ctx: await t([T, H], `L${i}.ctx`),
-        lse: await t([B, nh, L], `L${i}.lse`),
-        h1p: await t([T, H], `L${i}.h1p`),
-        h1: await t([T, H], `L${i}.h1`),
-        mean1: await t([T], `L${i}.mean1`),
-        rstd1: await t([T], `L${i}.rstd1`),
-        f: await t([T, I], `L${i}.f`),
-        h2p: await t([T, H], `L${i}.h2p`),
-        mean2: await t([T], `L${i}.mean2`),
-        rstd2: await t([T], `L${i}.rstd2`),
-        out: await t([T, H], `L${i}.out`),
-      });
+      const l = {} as Record<LayerName, GPUBuffer>;
+      for (const [k, shape] of Object.entries(cap.layer)) l[k as LayerName] = await alloc(count(shape), `L${i}.${k}`);
+      layers.push(l);
     }
-    this.ws = {
-      B, L, T,
-      mask: await t([B, L], 'mask', 'u32'),
-      rows: await t([B], 'cls.rows', 'u32'),
-      e: await t([T, H], 'emb.sum'),
-      meanE: await t([T], 'emb.mean'),
-      rstdE: await t([T], 'emb.rstd'),
-      x0: await t([T, H], 'emb.out'),
-      layers,
-      cls: await t([B, H], 'head.cls'),
-      pre: await t([B, H], 'head.pre'),
-      pooled: await t([B, H], 'head.pooled'),
-      logits: await t([B, 1], 'logits'),
-      dA: await t([T, H], 'grad.A'),
-      dB: await t([T, H], 'grad.B'),
-      dG: await t([T, I], 'grad.g'),
-      dF: await t([T, I], 'grad.f'),
-      g: await t([T, I], 'gelu.out'),
-      dqkv: await t([T, 3 * H], 'grad.qkv'),
-      tmpH: await t([T, H], 'dropout.tmp'),
-      dCls: await t([B, H], 'grad.cls'),
-      dPooled: await t([B, H], 'grad.pooled'),
-      dPre: await t([B, H], 'grad.pre'),
-      all,
-    };
+    const f32 = {} as Record<F32Name, GPUBuffer>;
+    for (const [k, shape] of Object.entries(cap.f32)) f32[k as F32Name] = await alloc(count(shape), k);
+    const u32 = {} as Record<U32Name, GPUBuffer>;
+    for (const [k, shape] of Object.entries(cap.u32)) u32[k as U32Name] = await alloc(count(shape), k);
+    this.bufs = { pairs: P, tokens: T, layers, f32, u32, all };
+  }
+
+  /** Views of the workspace at B pairs × L tokens (reserving room first when the batch does not fit). */
+  private async workspace(B: number, L: number): Promise<Workspace> {
+    if (this.ws && this.ws.B === B && this.ws.L === L) return this.ws;
+    await this.reserve(B, L);
+    const b = this.bufs!;
+    const shapes = workspaceShapes(this.cfg, B, L);
+    const view = (buffer: GPUBuffer, shape: readonly number[], label: string, dtype: 'f32' | 'u32' = 'f32'): Tensor => ({ buffer, shape: [...shape], dtype, label });
+    const layers = b.layers.map((l, i) => {
+      const a = {} as LayerActs;
+      for (const [k, shape] of Object.entries(shapes.layer)) a[k as LayerName] = view(l[k as LayerName], shape, `L${i}.${k}`);
+      return a;
+    });
+    const f32 = {} as Record<F32Name, Tensor>;
+    for (const [k, shape] of Object.entries(shapes.f32)) f32[k as F32Name] = view(b.f32[k as F32Name], shape, k);
+    this.ws = { B, L, T: B * L, layers, ...f32, mask: view(b.u32.mask, shapes.u32.mask, 'mask', 'u32'), rows: view(b.u32.rows, shapes.u32.rows, 'cls.rows', 'u32') };
     this.rt.write(this.ws.rows.buffer, firstTokenRows(B, L));
     return this.ws;
   }
 
+  /** Gives the workspace back to the pool (the next forward reserves again). */
   releaseWorkspace(): void {
-    if (this.ws) for (const t of this.ws.all) this.rt.pool.release(t);
+    if (this.bufs) for (const t of this.bufs.all) this.rt.pool.release(t);
+    this.bufs = undefined;
     this.ws = undefined;
     this.emb?.release();
     this.emb = undefined;
@@ -180,11 +220,9 @@ export class GpuCrossEncoder {
 
   /** Bytes the workspace for B pairs × L tokens takes (activations and backward scratch). */
   static workspaceBytes(cfg: ModelConfig, B: number, L: number): number {
-    const { hidden: H, intermediate: I, heads: nh, layers } = cfg;
-    const T = B * L;
-    const perLayer = T * (3 * H + H + H + H + I + H + H) + B * nh * L + 4 * T;
-    const rest = B * L + B + 2 * T * H + 2 * T + 4 * B * H + B + 2 * T * H + 3 * T * I + 3 * T * H + T * H + 3 * B * H;
-    return 4 * (layers * perLayer + rest);
+    const s = workspaceShapes(cfg, B, L);
+    const sum = (o: Record<string, readonly number[]>) => Object.values(o).reduce((a, shape) => a + 4 * Math.max(1, numel(shape)), 0);
+    return cfg.layers * sum(s.layer) + sum(s.f32) + sum(s.u32);
   }
 
   // ---- forward ------------------------------------------------------------------------------------------------
@@ -196,7 +234,11 @@ export class GpuCrossEncoder {
     if (batch.length > cfg.maxSequenceLength) {
       throw new KernelShapeError('encoder', `batch length ${batch.length} exceeds the model's ${cfg.maxSequenceLength} positions; lower max_length`);
     }
-    this.fwd = { train: opts.train, dropout: opts.train ? (opts.dropout ?? 0) : 0, seed: opts.seed ?? 0 };
+    const rate = (p: number | undefined) => (opts.train ? (p ?? 0) : 0);
+    this.fwd = {
+      train: opts.train, dropout: rate(opts.dropout), attentionDropout: rate(opts.attentionDropout), classifierDropout: rate(opts.classifierDropout),
+      seed: opts.seed ?? 0,
+    };
     const ws = await this.workspace(batch.batch, batch.length);
     const { T } = ws;
     const H = cfg.hidden;
@@ -220,7 +262,7 @@ export class GpuCrossEncoder {
       out: ws.e, tokens: T, cols: H,
     });
     await layerNormForward(this.rt, { x: ws.e, gamma: P.emb.lnW.p, beta: P.emb.lnB.p, y: ws.x0, mean: ws.meanE, rstd: ws.rstdE, rows: T, cols: H, eps: cfg.layerNormEps });
-    await this.dropoutInPlace(ws.x0, T * H, 1);
+    await this.dropoutInPlace(ws.x0, T * H, DROPOUT_SITE.embeddings);
     let x = ws.x0;
     for (let i = 0; i < cfg.layers; i++) {
       await this.layerForward(i, x, ws);
@@ -232,7 +274,13 @@ export class GpuCrossEncoder {
 
   /** Dropout seed for (step seed, site): distinct per layer and site so masks are independent. */
   private siteSeed(site: number): number {
-    return (Math.imul(this.fwd.seed >>> 0, 0x9e3779b1) + Math.imul(site, 0x85ebca77)) >>> 0;
+    return siteSeed(this.fwd.seed, site);
+  }
+
+  /** Layer i's attention-probability dropout (the same for its forward and backward), or none. */
+  private attentionDropout(i: number): AttentionDropout | undefined {
+    const p = this.fwd.attentionDropout;
+    return p > 0 ? { p, seed: this.siteSeed(DROPOUT_SITE.attentionProbs(i)) } : undefined;
   }
 
   /** x = dropout(x) in place through tmpH (dropout is its own backward with the same seed). */
@@ -253,15 +301,15 @@ export class GpuCrossEncoder {
     // qkv [T,3H] = x·Wqkvᵀ + bqkv
     await matmul(rt, { a: x, b: w.qkvW.p, c: a.qkv, M: T, N: 3 * H, K: H, transB: true, bias: w.qkvB.p });
     // ctx [T,H] = softmax(QKᵀ/√d + mask)·V, per head
-    await attentionForward(rt, { qkv: a.qkv, mask: ws.mask, ctx: a.ctx, lse: a.lse, batch: B, seqLen: L, heads: cfg.heads, headDim: cfg.headDim });
+    await attentionForward(rt, { qkv: a.qkv, mask: ws.mask, ctx: a.ctx, lse: a.lse, batch: B, seqLen: L, heads: cfg.heads, headDim: cfg.headDim, dropout: this.attentionDropout(i) });
     // h1p = dropout(ctx·Woᵀ + bo) + x
-    await this.residualLinear(a.ctx, w.aoW, w.aoB, x, a.h1p, T, H, H, 10 + 2 * i);
+    await this.residualLinear(a.ctx, w.aoW, w.aoB, x, a.h1p, T, H, H, DROPOUT_SITE.attentionOutput(i));
     await layerNormForward(rt, { x: a.h1p, gamma: w.ln1W.p, beta: w.ln1B.p, y: a.h1, mean: a.mean1, rstd: a.rstd1, rows: T, cols: H, eps: cfg.layerNormEps });
     // f [T,I] = h1·Wiᵀ + bi; g = gelu(f)
     await matmul(rt, { a: a.h1, b: w.fiW.p, c: a.f, M: T, N: I, K: H, transB: true, bias: w.fiB.p });
     await geluForward(rt, { x: a.f, y: ws.g, n: T * I });
     // h2p = dropout(g·Wfoᵀ + bfo) + h1
-    await this.residualLinear(ws.g, w.foW, w.foB, a.h1, a.h2p, T, H, I, 11 + 2 * i);
+    await this.residualLinear(ws.g, w.foW, w.foB, a.h1, a.h2p, T, H, I, DROPOUT_SITE.ffnOutput(i));
     await layerNormForward(rt, { x: a.h2p, gamma: w.ln2W.p, beta: w.ln2B.p, y: a.out, mean: a.mean2, rstd: a.rstd2, rows: T, cols: H, eps: cfg.layerNormEps });
   }
 
@@ -285,11 +333,20 @@ export class GpuCrossEncoder {
     const H = cfg.hidden;
     const h = this.params.head;
     await gatherRows(rt, { x, idx: ws.rows, out: ws.cls, n: B, cols: H, rowsIn: T });
-    // XLM-R's classifier applies dropout before dense and before out_proj; BERT's pooler output gets dropout once.
-    // Parity runs with dropout 0; training with a small dropout here matters little, so the head runs without it.
-    await matmul(rt, { a: ws.cls, b: h.denseW.p, c: ws.pre, M: B, N: H, K: H, transB: true, bias: h.denseB.p });
+    // XLM-R's classifier applies dropout before dense and before out_proj; BERT's pooled output gets it once,
+    // before the classifier (HF: classifier_dropout ?? hidden_dropout_prob).
+    const { clsIn, outIn } = this.headInputs(ws);
+    if (clsIn !== ws.cls) await dropout(rt, { x: ws.cls, y: clsIn, n: B * H, p: this.fwd.classifierDropout, seed: this.siteSeed(DROPOUT_SITE.classifierDense) });
+    await matmul(rt, { a: clsIn, b: h.denseW.p, c: ws.pre, M: B, N: H, K: H, transB: true, bias: h.denseB.p });
     await tanhForward(rt, { x: ws.pre, y: ws.pooled, n: B * H });
-    await matmul(rt, { a: ws.pooled, b: h.outW.p, c: ws.logits, M: B, N: 1, K: H, transB: true, bias: h.outB.p });
+    if (outIn !== ws.pooled) await dropout(rt, { x: ws.pooled, y: outIn, n: B * H, p: this.fwd.classifierDropout, seed: this.siteSeed(DROPOUT_SITE.classifierOut) });
+    await matmul(rt, { a: outIn, b: h.outW.p, c: ws.logits, M: B, N: 1, K: H, transB: true, bias: h.outB.p });
+  }
+
+  /** What dense and the output layer read: the dropped copies when the head has dropout, else cls and pooled. */
+  private headInputs(ws: Workspace): { clsIn: Tensor; outIn: Tensor } {
+    const on = this.fwd.classifierDropout > 0;
+    return { clsIn: on && this.cfg.arch === 'xlm-roberta' ? ws.clsIn : ws.cls, outIn: on ? ws.outIn : ws.pooled };
   }
 
   // ---- backward -----------------------------------------------------------------------------------------------
@@ -306,24 +363,36 @@ export class GpuCrossEncoder {
     const H = cfg.hidden;
     const P = this.params;
     const h = P.head;
-    // logits = pooled·Woutᵀ + bout
-    await matmul(rt, { a: dLogits, b: ws.pooled, c: h.outW.g!, M: 1, N: H, K: B, transA: true, accumulate: true, biasGrad: h.outB.g! });
+    const { clsIn, outIn } = this.headInputs(ws);
+    const pc = this.fwd.classifierDropout;
+    // logits = outIn·Woutᵀ + bout, outIn = dropout(pooled) (the same mask: dropout is its own backward)
+    await matmul(rt, { a: dLogits, b: outIn, c: h.outW.g!, M: 1, N: H, K: B, transA: true, accumulate: true, biasGrad: h.outB.g! });
     await matmul(rt, { a: dLogits, b: h.outW.p, c: ws.dPooled, M: B, N: H, K: 1 });
+    let dPooled = ws.dPooled;
+    if (outIn !== ws.pooled) {
+      await dropout(rt, { x: ws.dPooled, y: ws.dCls, n: B * H, p: pc, seed: this.siteSeed(DROPOUT_SITE.classifierOut) });
+      dPooled = ws.dCls;
+    }
     // pooled = tanh(pre)
-    await tanhBackward(rt, { y: ws.pooled, dy: ws.dPooled, dx: ws.dPre, n: B * H });
-    // pre = cls·Wdᵀ + bd
-    await matmul(rt, { a: ws.dPre, b: ws.cls, c: h.denseW.g!, M: H, N: H, K: B, transA: true, accumulate: true, biasGrad: h.denseB.g! });
+    await tanhBackward(rt, { y: ws.pooled, dy: dPooled, dx: ws.dPre, n: B * H });
+    // pre = clsIn·Wdᵀ + bd, clsIn = cls or (XLM-R) dropout(cls)
+    await matmul(rt, { a: ws.dPre, b: clsIn, c: h.denseW.g!, M: H, N: H, K: B, transA: true, accumulate: true, biasGrad: h.denseB.g! });
     await matmul(rt, { a: ws.dPre, b: h.denseW.p, c: ws.dCls, M: B, N: H, K: H });
+    let dCls = ws.dCls;
+    if (clsIn !== ws.cls) {
+      await dropout(rt, { x: ws.dCls, y: ws.dPooled, n: B * H, p: pc, seed: this.siteSeed(DROPOUT_SITE.classifierDense) });
+      dCls = ws.dPooled;
+    }
     // cls = out[rows]: the gradient of the last layer's output is zero except at the first token of each pair
     await fill(rt, { y: ws.dA, n: T * H, value: 0 });
-    await scatterRows(rt, { dOut: ws.dCls, idx: ws.rows, dx: ws.dA, n: B, cols: H, rowsIn: T, accumulate: false });
+    await scatterRows(rt, { dOut: dCls, idx: ws.rows, dx: ws.dA, n: B, cols: H, rowsIn: T, accumulate: false });
     // dA holds d(out of layer i); each layer leaves d(its input) in dA again.
     for (let i = cfg.layers - 1; i >= 0; i--) {
       const x = i > 0 ? ws.layers[i - 1].out : ws.x0;
       await this.layerBackward(i, x, ws);
     }
     // x0 = dropout(LN(e))
-    await this.dropoutInPlace(ws.dA, T * H, 1);
+    await this.dropoutInPlace(ws.dA, T * H, DROPOUT_SITE.embeddings);
     await layerNormBackward(rt, {
       dy: ws.dA, x: ws.e, gamma: P.emb.lnW.p, mean: ws.meanE, rstd: ws.rstdE,
       dx: ws.dB, dgamma: P.emb.lnW.g!, dbeta: P.emb.lnB.g!, rows: T, cols: H,
@@ -350,7 +419,7 @@ export class GpuCrossEncoder {
     // out = LN2(h2p): dB = d(h2p)
     await layerNormBackward(rt, { dy: ws.dA, x: a.h2p, gamma: w.ln2W.p, mean: a.mean2, rstd: a.rstd2, dx: ws.dB, dgamma: w.ln2W.g!, dbeta: w.ln2B.g!, rows: T, cols: H });
     // h2p = dropout(g·Wfoᵀ + bfo) + h1: d(pre-dropout) = dropout(dB) (same mask), residual passes dB to h1
-    const dLin2 = await this.dropoutGrad(ws.dB, T * H, 11 + 2 * i);
+    const dLin2 = await this.dropoutGrad(ws.dB, T * H, DROPOUT_SITE.ffnOutput(i));
     await geluForward(rt, { x: a.f, y: ws.g, n: T * I }); // recompute g
     await matmul(rt, { a: dLin2, b: ws.g, c: w.foW.g!, M: H, N: I, K: T, transA: true, accumulate: true, biasGrad: w.foB.g! });
     await matmul(rt, { a: dLin2, b: w.foW.p, c: ws.dG, M: T, N: I, K: H });
@@ -362,12 +431,12 @@ export class GpuCrossEncoder {
     // h1 = LN1(h1p): dA = d(h1p)
     await layerNormBackward(rt, { dy: ws.dB, x: a.h1p, gamma: w.ln1W.p, mean: a.mean1, rstd: a.rstd1, dx: ws.dA, dgamma: w.ln1W.g!, dbeta: w.ln1B.g!, rows: T, cols: H });
     // h1p = dropout(ctx·Woᵀ + bo) + x
-    const dLin1 = await this.dropoutGrad(ws.dA, T * H, 10 + 2 * i);
+    const dLin1 = await this.dropoutGrad(ws.dA, T * H, DROPOUT_SITE.attentionOutput(i));
     await matmul(rt, { a: dLin1, b: a.ctx, c: w.aoW.g!, M: H, N: H, K: T, transA: true, accumulate: true, biasGrad: w.aoB.g! });
     await matmul(rt, { a: dLin1, b: w.aoW.p, c: ws.dB, M: T, N: H, K: H }); // dB = d(ctx)
     await attentionBackward(rt, {
-      qkv: a.qkv, mask: ws.mask, ctx: a.ctx, lse: a.lse, dCtx: ws.dB, dqkv: ws.dqkv,
-      batch: B, seqLen: L, heads: cfg.heads, headDim: cfg.headDim,
+      qkv: a.qkv, mask: ws.mask, ctx: a.ctx, lse: a.lse, dCtx: ws.dB, dqkv: ws.dqkv, delta: ws.delta,
+      batch: B, seqLen: L, heads: cfg.heads, headDim: cfg.headDim, dropout: this.attentionDropout(i),
     });
     // qkv = x·Wqkvᵀ + b; d(x) = dA (residual) + dqkv·Wqkv
     await matmul(rt, { a: ws.dqkv, b: x, c: w.qkvW.g!, M: 3 * H, N: H, K: T, transA: true, accumulate: true, biasGrad: w.qkvB.g! });

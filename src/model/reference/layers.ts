@@ -3,6 +3,8 @@
 // Backward functions return the input gradient as a new array and ACCUMULATE (+=) parameter gradients into the
 // arrays they are given, so callers zero them once per step. GPU kernel tests reuse these one by one.
 
+import { type AttentionDropout, attentionDropFactor } from '../../kernels/attention.ts';
+
 // ---------------------------------------------------------------------------------------------------------------
 // erf to a few ulp (JavaScript has no Math.erf): for |x| < 3 the all-positive series
 //   erf(x) = 2/√π · e^{-x²} · Σ_n 2ⁿ x^{2n+1} / (1·3·…·(2n+1))
@@ -234,19 +236,25 @@ export function embeddingBackward(
 export const MASK_MIN_F64 = -Number.MAX_VALUE;
 
 export interface AttentionCache {
-  /** [B, nh, L, L] softmax probabilities. */
+  /** [B, nh, L, L] softmax probabilities (before dropout). */
   probs: Float64Array;
+  /** [B, nh, L, L] dropout factors (0 or 1/(1-p)) on the probabilities; absent without dropout. */
+  drop?: Float64Array;
 }
 
-/** Q, K, V [B·L, nh·d], mask [B·L] (1 keep, 0 pad) → O [B·L, nh·d]. */
+/**
+ * Q, K, V [B·L, nh·d], mask [B·L] (1 keep, 0 pad) → O [B·L, nh·d] = dropout(P)·V, with `dropout` the GPU kernel's
+ * attention-probability mask (HF's attention_probs_dropout_prob).
+ */
 export function attentionForward(
   Q: Float64Array, K: Float64Array, V: Float64Array, mask: Int32Array | Float64Array | Uint8Array,
-  B: number, L: number, nh: number, d: number,
+  B: number, L: number, nh: number, d: number, dropout?: AttentionDropout,
 ): { out: Float64Array } & AttentionCache {
   const H = nh * d;
   const scale = 1 / Math.sqrt(d);
   const out = new Float64Array(B * L * H);
   const probs = new Float64Array(B * nh * L * L);
+  const drop = dropout && dropout.p > 0 ? new Float64Array(B * nh * L * L) : undefined;
   const s = new Float64Array(L);
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < nh; h++) {
@@ -267,8 +275,9 @@ export function attentionForward(
         }
         const po = ((b * nh + h) * L + i) * L;
         for (let j = 0; j < L; j++) {
-          const p = s[j] / sum;
-          probs[po + j] = p;
+          probs[po + j] = s[j] / sum;
+          if (drop) drop[po + j] = attentionDropFactor(dropout, nh, L, b, h, i, j);
+          const p = drop ? probs[po + j] * drop[po + j] : probs[po + j];
           if (p === 0) continue;
           const vo = (b * L + j) * H + h * d;
           for (let c = 0; c < d; c++) out[qo + c] += p * V[vo + c];
@@ -276,12 +285,12 @@ export function attentionForward(
       }
     }
   }
-  return { out, probs };
+  return { out, probs, drop };
 }
 
 /**
- * dO [B·L, nh·d] → dQ, dK, dV (same shape):
- *   dV[j] += P[i,j]·dO[i];  dP[i,j] = dO[i]·V[j];  dS = P ⊙ (dP − Σ_j P·dP);  dQ[i] += dS[i,j]·K[j]/√d;  dK[j] += dS[i,j]·Q[i]/√d
+ * dO [B·L, nh·d] → dQ, dK, dV (same shape), with F the dropout factors (1 without dropout):
+ *   dV[j] += F·P[i,j]·dO[i];  dP[i,j] = F·dO[i]·V[j];  dS = P ⊙ (dP − Σ_j P·dP);  dQ[i] += dS[i,j]·K[j]/√d;  dK[j] += dS[i,j]·Q[i]/√d
  */
 export function attentionBackward(
   dO: Float64Array, Q: Float64Array, K: Float64Array, V: Float64Array, cache: AttentionCache,
@@ -300,15 +309,16 @@ export function attentionBackward(
         const po = ((b * nh + h) * L + i) * L;
         let dot = 0;
         for (let j = 0; j < L; j++) {
+          const f = cache.drop ? cache.drop[po + j] : 1;
           const p = cache.probs[po + j];
           const jo = (b * L + j) * H + h * d;
           let g = 0;
           for (let c = 0; c < d; c++) {
             g += dO[io + c] * V[jo + c];
-            dV[jo + c] += p * dO[io + c];
+            dV[jo + c] += f * p * dO[io + c];
           }
-          dP[j] = g;
-          dot += p * g;
+          dP[j] = f * g;
+          dot += p * dP[j];
         }
         for (let j = 0; j < L; j++) {
           const dS = cache.probs[po + j] * (dP[j] - dot) * scale;

@@ -34,6 +34,7 @@ describe('batch-size probe', () => {
     expect(result.largestOk).toBeGreaterThanOrEqual(4);
     expect(result.largestOk).toBeLessThan(8);
     expect(result.recommended).toBe(Math.floor(result.largestOk * 0.8));
+    expect([result.maxLength, result.groupSize]).toEqual([maxLength, G]); // the shape it answered for
     for (const s of result.steps.filter((x) => x.ok)) {
       expect(s.peakBytes).toBeGreaterThan(0);
       expect(s.peakBytes).toBeLessThanOrEqual(budget);

@@ -22,7 +22,7 @@ const cases = [
   { batch: 3, heads: 1, seqLen: 11, headDim: 24, lengths: [0, 11, 1] },
 ];
 
-type Case = (typeof cases)[number];
+type Case = (typeof cases)[number] & { dropout?: { p: number; seed: number } };
 
 /** Columns [part*Hd, (part+1)*Hd) of a [rows, 3*Hd] matrix. */
 function part(m: ArrayLike<number>, rows: number, Hd: number, p: number): Float64Array {
@@ -105,10 +105,15 @@ describe('attention', () => {
     for (const x of Object.values(t)) rt.pool.release(x);
   });
 
-  it('has a float64 backward reference that matches finite differences of its forward', () => {
+  it('has a float64 backward reference that matches finite differences of its forward, with and without dropout', () => {
     // loss = Σ ctx ∘ dCtx; central differences on every element of qkv (sequences with real tokens: in an
     // all-padding sequence HF's scores are finfo.min + s rounded, whose true derivative is 0 but autograd's is not).
-    const s = { batch: 2, heads: 2, seqLen: 5, headDim: 3 };
+    // The dropout mask depends on the seed only, so the dropped forward is differentiable the same way.
+    for (const dropout of [undefined, { p: 0.3, seed: 77 }]) checkReferenceGradient(dropout);
+  });
+
+  function checkReferenceGradient(dropout: { p: number; seed: number } | undefined): void {
+    const s = { batch: 2, heads: 2, seqLen: 5, headDim: 3, dropout };
     const r = rng(11);
     const qkv = Float64Array.from(randomF32(2 * 5 * 18, r, 1.5));
     const dCtx = Float64Array.from(randomF32(2 * 5 * 6, r));
@@ -125,6 +130,42 @@ describe('attention', () => {
       fd[i] = (loss(p) - loss(m)) / (2 * h);
     }
     expect(maxRelErr(dqkv, fd)).toBeLessThan(1e-7);
+  }
+
+  // Attention-probability dropout (HF's attention_probs_dropout_prob): the GPU's mask, forward and the same mask
+  // recomputed in backward, against the float64 reference on ragged shapes (padding, several tiles, all-padding).
+  for (const [n, c] of [cases[0], cases[1], cases[3], cases[5]].entries()) {
+    it(`with dropout p=0.25 B=${c.batch} H=${c.heads} L=${c.seqLen} D=${c.headDim} lengths=${c.lengths}`, async () => {
+      const rt = await gpu();
+      const dc = { ...c, dropout: { p: 0.25, seed: 0x9e3779b9 + n } };
+      const { qkv, dCtx, mask, t, got } = await run(rt, dc, 2000 + n);
+      const fwd = attentionForwardRef({ ...dc, qkv, mask });
+      const bwd = attentionBackwardRef({ ...dc, qkv, mask, dCtx });
+      const rows = c.batch * c.seqLen;
+      const Hd = c.heads * c.headDim;
+      const err = {
+        ctx: maxRelErr(got.ctx, fwd.ctx),
+        lse: maxRelErr(got.lse, fwd.lse),
+        delta: maxRelErr(got.delta, bwd.delta),
+        dQ: maxRelErr(part(got.dqkv, rows, Hd, 0), part(bwd.dqkv, rows, Hd, 0)),
+        dK: maxRelErr(part(got.dqkv, rows, Hd, 1), part(bwd.dqkv, rows, Hd, 1)),
+        dV: maxRelErr(part(got.dqkv, rows, Hd, 2), part(bwd.dqkv, rows, Hd, 2)),
+      };
+      console.log(`[attention dropout] B=${c.batch} H=${c.heads} L=${c.seqLen} D=${c.headDim} max rel err ` + Object.entries(err).map(([k, v]) => `${k} ${v.toExponential(2)}`).join(', '));
+      for (const v of Object.values(err)) expect(v).toBeLessThan(TOL.f32Reduction);
+      // the mask matters: without it the output is far off
+      expect(maxRelErr(got.ctx, attentionForwardRef({ ...c, qkv, mask }).ctx)).toBeGreaterThan(0.01);
+      for (const x of Object.values(t)) rt.pool.release(x);
+    });
+  }
+
+  it('with dropout p=0 is bit-identical to no dropout', async () => {
+    const rt = await gpu();
+    const c = cases[1];
+    const plain = await run(rt, c, 3000);
+    const zero = await run(rt, { ...c, dropout: { p: 0, seed: 5 } }, 3000);
+    for (const k of ['ctx', 'lse', 'dqkv', 'delta'] as const) expect(Buffer.from(zero.got[k].buffer).equals(Buffer.from(plain.got[k].buffer))).toBe(true);
+    for (const x of [...Object.values(plain.t), ...Object.values(zero.t)]) rt.pool.release(x);
   });
 
   it('chooses tiles within the workgroup memory limit', () => {

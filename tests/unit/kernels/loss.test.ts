@@ -42,6 +42,38 @@ describe('bceWithLogits', () => {
     });
   }
 
+  // torch's BCEWithLogitsLoss(pos_weight=w): the sentence-transformers v4 recipe sets w to the negatives per positive.
+  for (const c of [
+    { n: 64, scale: 4, soft: false, posWeight: 7 },
+    { n: 300, scale: 2, soft: true, posWeight: 3.5 },
+    { n: 1000, scale: 30, soft: false, posWeight: 15 },
+    { n: 9, scale: 3, soft: false, posWeight: 0.25 },
+  ]) {
+    it(`n=${c.n} logit scale ${c.scale}${c.soft ? ' soft labels' : ''} pos_weight ${c.posWeight}`, async () => {
+      const rt = await gpu();
+      const r = rng(c.n * 7 + c.scale);
+      const x = randomF32(c.n, r, c.scale);
+      const y = new Float32Array(c.n).map(() => (c.soft ? Math.fround(r()) : r() < 0.2 ? 1 : 0));
+      const X = await rt.pool.upload(x, [c.n], 'logits');
+      const Y = await rt.pool.upload(y, [c.n], 'labels');
+      const L = await rt.pool.tensor([1], 'loss');
+      const D = await rt.pool.tensor([c.n], 'dlogits');
+      await bceWithLogits(rt, { logits: X, labels: Y, loss: L, dlogits: D, n: c.n, posWeight: c.posWeight });
+      const loss = (await rt.readF32(L.buffer))[0];
+      const want = bceWithLogitsRef(x, y, 1, c.posWeight);
+      // torch's definition, term by term: −[w·y·log σ(x) + (1−y)·log(1−σ(x))]
+      const torchLoss = Array.from(x).reduce((a, xi, i) => a - (c.posWeight * y[i] * Math.log(1 / (1 + Math.exp(-xi))) + (1 - y[i]) * Math.log(1 / (1 + Math.exp(xi)))), 0) / c.n;
+      expect(Math.abs(want.loss - torchLoss)).toBeLessThan(1e-9 * Math.max(1, torchLoss));
+      const gradErr = maxRelErr(await rt.readF32(D.buffer), want.dlogits);
+      console.log(`[bce pos_weight ${c.posWeight}] n=${c.n}: loss ${loss} vs ${want.loss}; dlogits max rel err ${gradErr.toExponential(2)}`);
+      expect(Math.abs(loss - want.loss)).toBeLessThanOrEqual(lossBound(want.loss));
+      expect(gradErr).toBeLessThan(TOL.f32);
+      // and it is not plain BCE
+      expect(Math.abs(want.loss - bceWithLogitsRef(x, y).loss)).toBeGreaterThan(1e-3);
+      for (const t of [X, Y, L, D]) rt.pool.release(t);
+    });
+  }
+
   it('rejects bad sizes and aliasing, naming the kernel', async () => {
     const rt = await gpu();
     const X = await rt.pool.tensor([8], 'logits');
@@ -51,6 +83,7 @@ describe('bceWithLogits', () => {
     const D = await rt.pool.tensor([8], 'd');
     await expect(bceWithLogits(rt, { logits: X, labels: Y, loss: L, dlogits: D, n: 8 })).rejects.toThrow(/\[bceWithLogits\] labels 'labels' has 4 elements/);
     await expect(bceWithLogits(rt, { logits: X, labels: Y, loss: L, dlogits: D, n: 4, lossOffset: 1 })).rejects.toThrow(/\[bceWithLogits\] loss 'loss' has 1 elements/);
+    await expect(bceWithLogits(rt, { logits: X, labels: Y, loss: L, dlogits: D, n: 4, posWeight: 0 })).rejects.toThrow(/\[bceWithLogits\] posWeight must be a positive number/);
   });
 });
 

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseModelConfig, type ModelConfig } from '../../../src/model/config.ts';
 import { paramSpecs } from '../../../src/model/params.ts';
-import { erf, referenceBackward, referenceForward, type ReferenceBatch } from '../../../src/model/reference/index.ts';
+import { erf, referenceBackward, referenceForward, type ReferenceBatch, type ReferenceDropout } from '../../../src/model/reference/index.ts';
 import { bceWithLogitsRef, listwiseSoftmaxRef } from '../../../src/train/losses-ref.ts';
 import { rng } from '../helpers/gpu.ts';
 
@@ -43,7 +43,16 @@ const CONFIGS = {
   'xlm-roberta': { model_type: 'xlm-roberta', architectures: ['XLMRobertaForSequenceClassification'], hidden_size: 20, num_attention_heads: 5, num_hidden_layers: 2, intermediate_size: 36, vocab_size: 29, max_position_embeddings: 15, type_vocab_size: 1, layer_norm_eps: 1e-5, pad_token_id: 1, hidden_act: 'gelu', id2label: { 0: 'LABEL_0' } },
 };
 
-describe.each(Object.keys(CONFIGS) as (keyof typeof CONFIGS)[])('finite-difference gradient check (%s, odd shapes)', (arch) => {
+// Train-mode dropout at every site (hidden, attention probabilities, classifier): the masks depend on the seed only,
+// so the dropped forward is differentiable and its backward must match its own finite differences too.
+const DROPOUT: ReferenceDropout = { rates: { hidden: 0.2, attention: 0.3, classifier: 0.25 }, seed: 99 };
+
+describe.each(
+  (Object.keys(CONFIGS) as (keyof typeof CONFIGS)[]).flatMap((arch) => [
+    [arch, 'no dropout', undefined],
+    [arch, 'dropout on', DROPOUT],
+  ] as const),
+)('finite-difference gradient check (%s, odd shapes, %s)', (arch, _label, dropout) => {
   it('every parameter tensor: analytic vs central differences on sampled entries', () => {
     const cfg = parseModelConfig(CONFIGS[arch]);
     const r = rng(arch === 'bert' ? 7 : 11);
@@ -53,7 +62,7 @@ describe.each(Object.keys(CONFIGS) as (keyof typeof CONFIGS)[])('finite-differen
     const labels = [1, 0, 0, 1, 0, 0];
     // A smooth scalar mixing both losses so both dLogits paths are exercised.
     const lossOf = (logits: Float64Array) => bceWithLogitsRef(logits, labels).loss + 0.7 * listwiseSoftmaxRef(logits, 3).loss;
-    const f = referenceForward(cfg, params, batch);
+    const f = referenceForward(cfg, params, batch, dropout);
     const b = bceWithLogitsRef(f.logits, labels).dLogits;
     const l = listwiseSoftmaxRef(f.logits, 3).dLogits;
     const grads = referenceBackward(cfg, params, f.cache, b.map((x, i) => x + 0.7 * l[i]));
@@ -71,9 +80,9 @@ describe.each(Object.keys(CONFIGS) as (keyof typeof CONFIGS)[])('finite-differen
       for (const i of idx) {
         const old = p[i];
         p[i] = old + h;
-        const up = lossOf(referenceForward(cfg, params, batch).logits);
+        const up = lossOf(referenceForward(cfg, params, batch, dropout).logits);
         p[i] = old - h;
-        const down = lossOf(referenceForward(cfg, params, batch).logits);
+        const down = lossOf(referenceForward(cfg, params, batch, dropout).logits);
         p[i] = old;
         const fd = (up - down) / (2 * h);
         const err = Math.abs(fd - g[i]) / Math.max(1e-4, Math.abs(fd) + Math.abs(g[i]));
@@ -81,7 +90,7 @@ describe.each(Object.keys(CONFIGS) as (keyof typeof CONFIGS)[])('finite-differen
         if (err > worst) [worst, worstName] = [err, `${name}[${i}] fd ${fd} analytic ${g[i]}`];
       }
     }
-    console.log(`[gradcheck ${arch}] hidden ${cfg.hidden}, heads ${cfg.heads}, layers ${cfg.layers}, length ${L}, intermediate ${cfg.intermediate}: ${checked} entries, worst rel err ${worst.toExponential(2)} (${worstName})`);
+    console.log(`[gradcheck ${arch}${dropout ? ' dropout' : ''}] hidden ${cfg.hidden}, heads ${cfg.heads}, layers ${cfg.layers}, length ${L}, intermediate ${cfg.intermediate}: ${checked} entries, worst rel err ${worst.toExponential(2)} (${worstName})`);
     expect(worst).toBeLessThan(1e-6);
   });
 });

@@ -54,6 +54,28 @@ describe.each(FIXTURES)('pair tokenisation (%s)', (name) => {
     expect(expectedDoc.length).toBeGreaterThan(0);
   });
 
+  it("caps the query at queryMaxLength tokens before pair truncation (FlagEmbedding's query_max_len)", () => {
+    const query = batch.queries[0].repeat(4);
+    const doc = batch.documents[0].repeat(20);
+    const q = tok.tokenizer.encode(query, { add_special_tokens: false }).ids;
+    const d = tok.tokenizer.encode(doc, { add_special_tokens: false }).ids;
+    const cap = 5;
+    expect(q.length).toBeGreaterThan(cap);
+    const out = tok.encodePairs([query], [doc], { maxLength: 48, queryMaxLength: cap });
+    const uncapped = tok.encodePairs([query], [doc], { maxLength: 48 });
+    const ids = Array.from(out.input_ids);
+    // the query's first `cap` tokens, then the document fills the rest of max_length
+    const qAt = ids.indexOf(q[0]);
+    expect(ids.slice(qAt, qAt + cap)).toEqual(q.slice(0, cap));
+    expect(ids.slice(48 - 1 - (48 - tok.specialCount - cap), 47)).toEqual(d.slice(0, 48 - tok.specialCount - cap));
+    expect(out.length).toBe(48);
+    expect(out.truncatedQueries).toBe(0); // asked for, not an overflow
+    expect(ids).not.toEqual(Array.from(uncapped.input_ids));
+    // a query already shorter than the cap is untouched
+    const short = tok.encodePairs([batch.queries[1]], [batch.documents[1]], { maxLength: 64, queryMaxLength: 1000 });
+    expect(Array.from(short.input_ids)).toEqual(Array.from(tok.encodePairs([batch.queries[1]], [batch.documents[1]], { maxLength: 64 }).input_ids));
+  });
+
   it('rejects mismatched or empty batches with a clear error', () => {
     expect(() => tok.encodePairs(['a'], [], { maxLength: 16 })).toThrow(TokenizerError);
     expect(() => tok.encodePairs([], [], { maxLength: 16 })).toThrow(/empty batch/);

@@ -39,6 +39,29 @@ describe('training groups', () => {
     expect(g.docs).toContain('na');
   });
 
+  it('mixes a share of random documents of other examples in with the mined negatives', () => {
+    const data = Array.from({ length: 30 }, (_, i) => ex(i, 10));
+    const pool = documentPool(data);
+    const mined = (i: number, d: string) => d.startsWith(`n${i}.`);
+    const count = (share: number) => {
+      const { groups, stats } = buildGroups(data, 8, mulberry32(9), pool, share);
+      expect(stats.toppedUp).toBe(0); // enough mined negatives: random ones are asked for, not a top-up
+      return groups.map((g, i) => {
+        expect(g.docs[0]).toBe(`p${i}`);
+        expect(new Set(g.docs).size).toBe(8);
+        expect(g.docs.slice(1)).not.toContain(`p${i}`);
+        return g.docs.slice(1).filter((d) => !mined(i, d)).length;
+      });
+    };
+    // 7 negatives per group: share 0 → 0 random, 0.3 → round(2.1) = 2, 1 → all 7 from other examples
+    expect(count(0)).toEqual(data.map(() => 0));
+    expect(count(0.3)).toEqual(data.map(() => 2));
+    expect(count(1)).toEqual(data.map(() => 7));
+    // share 0 is the plan without the option, draw for draw
+    expect(buildGroups(data, 8, mulberry32(9), pool, 0)).toEqual(buildGroups(data, 8, mulberry32(9), pool));
+    expect(() => buildGroups(data, 8, mulberry32(9), pool, 1.5)).toThrow(/between 0 and 1/);
+  });
+
   it('skips examples without a positive and refuses groups it cannot fill', () => {
     const data: TrainExample[] = [{ query: 'x', pos: [], neg: ['a'] }, ex(1, 1)];
     expect(buildGroups(data, 2, mulberry32(1), documentPool(data)).stats.noPositive).toBe(1);

@@ -14,7 +14,7 @@ function fakeCheckpoint(): Checkpoint {
   const map = (x: number) => new Map([['a.weight', Float32Array.of(x, -x, 0.5)], ['b.bias', Float32Array.of(x * 2)]]);
   return {
     version: 1, step: 7, totalSteps: 12, epoch: 1, nextBatch: 1, adamStep: 6, rng: { seed: 1, epoch: 1, nextBatch: 1 },
-    options: { ...base, weightDecay: 0.01, maxGradNorm: 1, gradAccum: 1, dropout: 0.1 },
+    options: { ...base, weightDecay: 0.01, maxGradNorm: 1, gradAccum: 1, dropout: 0.1, attentionDropout: 0.1, classifierDropout: 0.1, posWeight: 1, randomNegatives: 0, queryMaxLength: 0 },
     valHistory: [{ epoch: 0, loss: 1.1, scoreStd: 0.2 }, { epoch: 1, loss: NaN, scoreStd: NaN }],
     best: { epoch: 1, valLoss: Infinity, params: map(4) },
     skippedSteps: 1, seconds: 12.5, params: map(1), m: map(2), v: new Map([['a.weight', Float32Array.of(9, 9, 0.25)], ['b.bias', Float32Array.of(36)]]), // second moments are ≥ 0

@@ -48,8 +48,12 @@ describe('trainer', () => {
     const rt = await gpu();
     const model = await tiny();
     const data = { train: allTrain.slice(10, 16), val: allVal.slice(0, 2) };
-    // 6 groups, 2 per step in 2 micro-batches, 2 epochs = 6 steps; dropout on, so its seeds must line up too.
-    const opts: TrainOptions = { loss: 'listwise', batchSize: 2, groupSize: 3, epochs: 2, lr: 5e-3, warmupRatio: 0.2, maxLength: 24, seed: 9, gradAccum: 2, dropout: 0.1 };
+    // 6 groups, 2 per step in 2 micro-batches, 2 epochs = 6 steps; dropout on (hidden, and attention and classifier
+    // from the tiny config), random negatives and a query cap, so their seeds and draws must line up too.
+    const opts: TrainOptions = {
+      loss: 'listwise', batchSize: 2, groupSize: 3, epochs: 2, lr: 5e-3, warmupRatio: 0.2, maxLength: 24, seed: 9, gradAccum: 2, dropout: 0.1,
+      randomNegatives: 0.5, queryMaxLength: 6,
+    };
     const run = async (hooks: { stopAfter?: number; resumeFrom?: Checkpoint }) => {
       const events: TrainEvent[] = [];
       const checkpoints: Checkpoint[] = [];
@@ -66,6 +70,7 @@ describe('trainer', () => {
       return { ...r, events, last: checkpoints[checkpoints.length - 1] };
     };
     const full = await run({});
+    expect(full.summary.options).toMatchObject({ dropout: 0.1, attentionDropout: 0.1, classifierDropout: 0.1, posWeight: 1, randomNegatives: 0.5, queryMaxLength: 6 });
     // Steps are pipelined (a step's figures are read while the next one runs), so a stop asked for when step 1's
     // figures arrive lands after step 2, which was already running: the run still stops between two steps.
     const cut = await run({ stopAfter: 1 });
