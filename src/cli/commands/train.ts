@@ -1,6 +1,8 @@
 // `rerank-lab train --model <dir> --data train.jsonl --out <dir> …`: fine-tunes a cross-encoder on FlagEmbedding
 // JSONL with the library's trainer (the same one the page's worker runs), shows a progress bar and a loss line per
-// step (or every k), validation loss / gap / MRR per epoch, and saves the best epoch as a Hugging Face folder.
+// step (or every k), and per epoch the reranking metrics on realistic validation lists (BM25 top N of the validation
+// corpus plus the positives) beside BM25's own figures, validation loss and the gap; saves the best epoch by the
+// chosen metric (the base model, epoch 0, included) as a Hugging Face folder.
 // Ctrl-C finishes the current step, saves the best model so far and a checkpoint that --resume continues from.
 
 import { readFile, rm, writeFile } from 'node:fs/promises';
@@ -11,6 +13,8 @@ import { GpuRuntime } from '../../gpu/runtime.ts';
 import { loadHfFolder, saveHfFolder, writeFolderNode } from '../../model/hf-folder.ts';
 import { modelFiles } from '../model-source.ts';
 import { buildTinyModel } from '../../model/tiny.ts';
+import { buildRerankSet, DEFAULT_RERANK_DEPTH } from '../../eval/candidates.ts';
+import { DEFAULT_SELECT_BY, SELECT_METRICS, formatSelect, isSelectBy, type RerankMetrics } from '../../eval/ranking.ts';
 import { holdOut } from '../../train/batches.ts';
 import { type Checkpoint, loadCheckpointNode, saveCheckpointNode } from '../../train/checkpoint.ts';
 import { trainResilient } from '../../train/resilient.ts';
@@ -22,7 +26,12 @@ export const help = `rerank-lab train --model <dir> --data train.jsonl --out <di
                         such as BAAI/bge-reranker-base when online (HF_TOKEN, HF_ENDPOINT are honoured)
   --tiny                instead of --model: a tiny random char-level BERT built from the data (demos, smoke tests)
   --data FILE           training set, FlagEmbedding JSONL {"query": str, "pos": [str], "neg": [str]}
-  --val FILE            validation set (same format); without it 10% of the examples are held out by --seed
+  --val FILE            validation set (same format), e.g. mine's --val-out (split by source document); without it
+                        10% of the examples are held out at random by --seed (not split by source document)
+  --select-by M         what picks the best epoch (the base model, epoch 0, included): ${SELECT_METRICS.join('|')}
+                        (default ${DEFAULT_SELECT_BY}; the ranking metrics are over each validation query's BM25 top
+                        --val-candidates of the validation documents plus its positives; loss is validation loss)
+  --val-candidates N    BM25 candidates per validation query (default ${DEFAULT_RERANK_DEPTH})
   --out DIR             where the best model is saved (a Hugging Face folder); the checkpoint goes to DIR/checkpoint
   --loss bce|listwise   pointwise BCE (sentence-transformers CrossEncoder) or listwise softmax CE (FlagEmbedding); default listwise
   --batch N             query groups per optimizer step (default 8)
@@ -88,6 +97,7 @@ export async function run(argv: string[]): Promise<number> {
         'warmup-ratio': { type: 'string' }, 'max-length': { type: 'string' }, seed: { type: 'string' },
         'grad-accum': { type: 'string' }, dropout: { type: 'string' }, 'weight-decay': { type: 'string' }, 'max-grad-norm': { type: 'string' },
         'log-every': { type: 'string' }, 'checkpoint-every': { type: 'string' }, resume: { type: 'boolean', default: false },
+        'select-by': { type: 'string' }, 'val-candidates': { type: 'string' },
       },
     }).values;
   } catch (e) {
@@ -109,6 +119,10 @@ export async function run(argv: string[]): Promise<number> {
   let valExamples: TrainExample[];
   try {
     if (values.loss !== 'bce' && values.loss !== 'listwise') throw new UsageError(`--loss must be bce or listwise, got '${String(values.loss)}'`);
+    const selectBy = String(values['select-by'] ?? DEFAULT_SELECT_BY).toLowerCase();
+    if (!isSelectBy(selectBy)) throw new UsageError(`--select-by must be one of ${SELECT_METRICS.join(', ')}, got '${String(values['select-by'])}'`);
+    const valCandidates = numberOpt(values, 'val-candidates', DEFAULT_RERANK_DEPTH, 'int')!;
+    if (valCandidates < 1) throw new UsageError('--val-candidates must be ≥ 1');
     opts = {
       loss: values.loss,
       batchSize: numberOpt(values, 'batch', 8, 'int')!,
@@ -122,6 +136,8 @@ export async function run(argv: string[]): Promise<number> {
       dropout: numberOpt(values, 'dropout', undefined, 'float'),
       weightDecay: numberOpt(values, 'weight-decay', undefined, 'float'),
       maxGradNorm: numberOpt(values, 'max-grad-norm', undefined, 'float'),
+      selectBy,
+      valCandidates,
     };
     logEvery = numberOpt(values, 'log-every', process.stderr.isTTY ? 10 : 1, 'int')!;
     if (logEvery < 1) throw new UsageError('--log-every must be ≥ 1');
@@ -131,7 +147,11 @@ export async function run(argv: string[]): Promise<number> {
       valExamples = await readExamples(values.val as string);
     } else if (examples.length >= 2) {
       ({ train: examples, val: valExamples } = holdOut(examples, 0.1, opts.seed));
-      console.error(`no --val: holding out ${valExamples.length} of ${examples.length + valExamples.length} examples for validation (seed ${opts.seed})`);
+      console.error(
+        `no --val: holding out ${valExamples.length} of ${examples.length + valExamples.length} examples for validation (seed ${opts.seed}); ` +
+          'they are held out at random, not by source document, so their documents may also occur in training — ' +
+          'for an honest split give --val from `rerank-lab mine --val-out val.jsonl --val-ratio 0.1`',
+      );
     } else {
       valExamples = [];
     }
@@ -163,6 +183,12 @@ export async function run(argv: string[]): Promise<number> {
   const c = model.config;
   console.error(`model: ${c.architecture || c.modelType}, hidden ${c.hidden}, ${c.layers} layers, vocabulary ${c.vocabSize}${values.tiny ? ' (tiny, random)' : ''}`);
 
+  // The realistic validation lists: built once, before the GPU work (BM25 over jieba tokens of the validation corpus).
+  const rerank = valExamples.length
+    ? await buildRerankSet(valExamples, { depth: opts.valCandidates, onProgress: bar.onProgress })
+    : undefined;
+  bar.stop();
+
   const rt = await GpuRuntime.create();
   console.error(`adapter: ${rt.info.name}${rt.info.isSoftware ? ' (software: slow)' : ''}`);
   const ac = abortOnSigint();
@@ -178,9 +204,27 @@ export async function run(argv: string[]): Promise<number> {
         }
         break;
       }
-      case 'eval':
+      case 'validation': {
         bar.stop();
-        console.log(`${e.epoch === 0 ? 'before training' : `epoch ${e.epoch}`}: validation loss ${e.valLoss.toFixed(4)}  mean gap ${e.meanGap.toFixed(4)}  MRR ${e.mrr.toFixed(4)}${e.best ? '  (best so far)' : ''}`);
+        console.log(
+          `validation: ${e.queries} queries, built from validation documents only${values.val ? ` (${values.val as string})` : ' (held out from --data)'}; ` +
+            `each reranks BM25's top ${e.depth} of the ${e.documents} validation documents plus its positives ` +
+            `(BM25 put ${(100 * e.positivesRetrieved).toFixed(0)}% of the positives in its top ${e.depth}); ` +
+            `loss over ${e.lossGroups} groups of ${opts.groupSize}${e.lossGroupsSkipped ? ` (${e.lossGroupsSkipped} left out: too few validation documents)` : ''}`,
+        );
+        console.log(`BM25 alone (the floor): ${metricsText(e.bm25)}`);
+        console.log(`the best epoch is chosen by ${e.selectBy} (epoch 0, the base model, included)`);
+        break;
+      }
+      case 'eval': {
+        bar.stop();
+        const name = e.epoch === 0 ? 'epoch 0 (base)' : `epoch ${e.epoch}`;
+        const ranking = e.ranking ? `${metricsText(e.ranking, e.bm25)}  ` : '';
+        console.log(`${name}: ${ranking}val loss ${e.valLoss.toFixed(4)}  gap ${e.meanGap.toFixed(4)}  group MRR ${e.mrr.toFixed(4)}${e.best ? `  ★ best so far by ${e.selectBy}` : ''}`);
+        break;
+      }
+      case 'progress':
+        if (tty) bar.onProgress(e);
         break;
       case 'skipped':
         bar.stop();
@@ -196,7 +240,7 @@ export async function run(argv: string[]): Promise<number> {
   };
   let result;
   try {
-    result = await trainResilient(rt, model, { train: examples, val: valExamples }, opts, {
+    result = await trainResilient(rt, model, { train: examples, val: valExamples, rerank }, opts, {
       onEvent,
       signal: ac.signal,
       resumeFrom,
@@ -214,8 +258,10 @@ export async function run(argv: string[]): Promise<number> {
   await writeFolderNode(out, saved);
   await writeFile(join(out, 'rerank_lab_train.json'), JSON.stringify({ options: opts, summary, data: values.data, val: values.val ?? 'held out 10%' }, null, 2) + '\n');
   if (summary.stopped === 'finished') await rm(ckptDir, { recursive: true, force: true });
-  const bestText = Number.isFinite(summary.bestValLoss)
-    ? `best epoch ${summary.bestEpoch} (validation loss ${summary.bestValLoss.toFixed(4)})`
+  const bestText = summary.bestValue !== undefined && summary.selectBy
+    ? summary.keptBase
+      ? `the base model: no fine-tuned epoch beat epoch 0 on ${formatSelect(summary.selectBy, summary.bestValue)}`
+      : `best epoch ${summary.bestEpoch} by ${formatSelect(summary.selectBy, summary.bestValue)} (validation loss ${summary.bestValLoss.toFixed(4)})`
     : !valExamples.length
       ? 'the last parameters (no validation set)'
       : `the parameters after step ${summary.steps} (no epoch was evaluated yet)`;
@@ -228,4 +274,12 @@ export async function run(argv: string[]): Promise<number> {
     ].filter(Boolean).join('\n'),
   );
   return summary.stopped === 'finished' ? 0 : 130;
+}
+
+const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(4) : String(x));
+
+/** "NDCG@10 0.6123 (BM25 0.5234)  MRR@10 …" — the model's figures, with BM25's on the same lists when given. */
+function metricsText(m: RerankMetrics, bm25?: RerankMetrics): string {
+  const rows: [string, keyof RerankMetrics][] = [['NDCG@10', 'ndcg10'], ['MRR@10', 'mrr10'], ['Hit@1', 'hit1'], ['Recall@10', 'recall10']];
+  return rows.map(([label, k]) => `${label} ${fmt(m[k])}${bm25 ? ` (BM25 ${fmt(bm25[k])})` : ''}`).join('  ');
 }

@@ -16,9 +16,9 @@ describe.each(FIXTURES)('HF folder (%s)', (name) => {
     expect(m.params.size).toBe(paramSpecs(m.config).length);
     expect(m.newHead).toEqual([]);
     const saved = saveHfFolder(m);
-    // The fixture folder also holds gradient/after-AdamW dumps (.safetensors, not copied) and batch/expected JSON
-    // (copied like any other non-weight file).
-    expect([...saved.keys()].sort()).toEqual(['batch.json', 'config.json', 'expected.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']);
+    // The fixture folder also holds gradient/after-AdamW dumps (.safetensors, not copied) and batch/expected/adamw_hard
+    // JSON (copied like any other non-weight file).
+    expect([...saved.keys()].sort()).toEqual(['adamw_hard.json', 'batch.json', 'config.json', 'expected.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']);
     // Same tensor names as the original file, all F32.
     const orig = readSafetensors(files.get('model.safetensors')!);
     const again = readSafetensors(saved.get('model.safetensors')!);
@@ -71,7 +71,7 @@ describe('HF folder errors and odd layouts', () => {
     dropped.set('my-model/onnx/model.onnx', new Uint8Array(3));
     const m = await loadHfFolder(dropped);
     expect(m.notes.join('\n')).toMatch(/position_ids: position_ids buffer[\s\S]*cls\.predictions\.bias: language-model head/);
-    expect([...m.extraFiles.keys()].sort()).toEqual(['batch.json', 'expected.json', 'tokenizer.json', 'tokenizer_config.json']);
+    expect([...m.extraFiles.keys()].sort()).toEqual(['adamw_hard.json', 'batch.json', 'expected.json', 'tokenizer.json', 'tokenizer_config.json']);
   });
 
   it('reports a folder without config.json or tokenizer.json clearly', async () => {
