@@ -32,6 +32,29 @@ async function downloadText(page: Page, click: () => Promise<void>): Promise<{ n
   return { name: dl.suggestedFilename(), bytes: readFileSync(path) };
 }
 
+/** RFC 4180 records of the report CSV (BOM, quoted fields with commas, quotes and line breaks) keyed by header. */
+function csvRecords(text: string): Record<string, string>[] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let cell = '';
+  let quoted = false;
+  const s = text.replace(/^\uFEFF/, '');
+  for (let i = 0; i < s.length; i++) {
+    const ch = s[i];
+    if (quoted) {
+      if (ch === '"' && s[i + 1] === '"') (cell += '"'), i++;
+      else if (ch === '"') quoted = false;
+      else cell += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === ',') (row.push(cell), (cell = ''));
+    else if (ch === '\n') (row.push(cell.replace(/\r$/, '')), rows.push(row), (row = []), (cell = ''));
+    else cell += ch;
+  }
+  if (cell || row.length) (row.push(cell), rows.push(row));
+  const [header, ...body] = rows;
+  return body.map((r) => Object.fromEntries(header.map((h, i) => [h, r[i] ?? ''])));
+}
+
 test('the lab: documents → queries → negatives → model → probe → train (with reload) → evaluate → export', async ({ page }, info) => {
   test.setTimeout(900_000);
   const errors: string[] = [];
@@ -132,7 +155,27 @@ test('the lab: documents → queries → negatives → model → probe → train
     await page.getByTestId('train-resume-checkpoint').click();
     await expect(page.getByTestId('train-summary').or(page.getByTestId('train-error'))).toBeVisible({ timeout: 600_000 });
     await expect(page.getByTestId('train-error')).toHaveCount(0);
-    await expect(page.getByTestId('loss-chart').locator('polyline')).toHaveCount(1, { timeout: 5_000 }).catch(() => {});
+    // Validation: only validation documents, BM25 candidate lists, one row per evaluation (epoch 0 = the base model
+    // included), each with the model's NDCG@10 beside BM25's, exactly one best row, and the summary naming the metric.
+    await expect(page.getByTestId('validation-note')).toContainText('validation documents only');
+    await expect(page.getByTestId('validation-info')).toContainText(/\d+ validation queries × \(BM25 top 30 of \d+ validation documents/);
+    const evalRows = page.getByTestId('eval-table').locator('tbody tr');
+    const epochs = (await evalRows.locator('td:nth-child(1)').allTextContents()).map((t) => parseInt(t, 10));
+    expect(epochs[0]).toBe(0);
+    expect(epochs.at(-1)).toBe(3);
+    await expect(evalRows.first().locator('td:nth-child(3)')).toHaveText(/^\d\.\d{3} \(\d\.\d{3}\)$/);
+    // the kept epoch is the one with the highest NDCG@10 (epoch 0 included), and the summary says which it is
+    await expect(evalRows.filter({ hasText: '★' })).toHaveCount(1);
+    const ndcg = (await evalRows.locator('td:nth-child(3)').allTextContents()).map((t) => parseFloat(t));
+    const starred = parseFloat((await evalRows.filter({ hasText: '★' }).locator('td:nth-child(3)').textContent())!);
+    expect(starred).toBe(Math.max(...ndcg));
+    const bestEpoch = parseInt((await evalRows.filter({ hasText: '★' }).locator('td:nth-child(1)').textContent())!, 10);
+    await expect(page.getByTestId('train-summary')).toContainText(bestEpoch === 0 ? /no fine-tuned epoch beat the base model on ndcg@10/ : new RegExp(`best epoch ${bestEpoch} by ndcg@10`));
+    // the loss chart: the training-loss line, and a validation-loss line with one point per evaluation
+    const lossChart = page.getByTestId('loss-chart');
+    await expect(lossChart.locator('polyline[stroke="#2f6fde"]')).toHaveCount(1);
+    const valPoints = (await lossChart.locator('polyline[stroke="#c0392b"]').getAttribute('points'))!.trim().split(/\s+/);
+    expect(valPoints).toHaveLength(await evalRows.count());
     await shot(page, info, '6c-trained');
   });
 
@@ -142,15 +185,27 @@ test('the lab: documents → queries → negatives → model → probe → train
     await page.getByTestId('evaluate').click();
     await expect(page.getByTestId('eval-report').or(page.getByTestId('eval-error'))).toBeVisible({ timeout: 300_000 });
     await expect(page.getByTestId('eval-error')).toHaveCount(0);
-    await expect(page.getByTestId('conclusions')).toContainText('Gap widened');
-    await expect(page.getByTestId('case-table')).toContainText(/排序错误|危险|尚可/);
-    await expect(page.getByTestId('case-table')).toContainText(/翻车|优秀|持平/);
+    // The exported CSV has every case at full precision: the labels and the conclusion's counts must follow from it.
+    const csv = await downloadText(page, () => page.getByTestId('export-csv').click());
+    const rows = csvRecords(csv.bytes.toString('utf8'));
+    expect(rows.length).toBeGreaterThan(0);
+    const num = (r: Record<string, string>, k: string) => Number(r[k]);
+    for (const r of rows) {
+      const [bp, bn, tp, tn] = [num(r, 'base_pos'), num(r, 'base_neg'), num(r, 'tuned_pos'), num(r, 'tuned_neg')];
+      expect(r.base_label, `case ${r.case}`).toBe(bn > bp ? '排序错误' : bp - bn < 1 ? '危险' : '尚可');
+      expect(r.tuned_label, `case ${r.case}`).toBe(tn > tp ? '翻车' : tp - tn > bp - bn ? '优秀' : '持平');
+    }
+    const shown = rows.slice(0, 50);
+    const labelsIn = (col: number) => page.getByTestId('case-table').locator(`tbody tr td:nth-child(${col})`).allTextContents();
+    expect((await labelsIn(6)).map((t) => t.trim().split(/\s/)[0])).toEqual(shown.map((r) => r.base_label));
+    expect((await labelsIn(8)).map((t) => t.trim().split(/\s/)[0])).toEqual(shown.map((r) => r.tuned_label));
+    const widened = rows.filter((r) => num(r, 'tuned_gap') > num(r, 'base_gap')).length;
+    const meanOf = (k: string) => (rows.reduce((a, r) => a + num(r, k), 0) / rows.length).toFixed(2);
+    await expect(page.getByTestId('conclusions')).toContainText(`Gap widened: ${widened}/${rows.length} cases (mean gap ${meanOf('base_gap')} → ${meanOf('tuned_gap')})`);
     await expect(page.getByTestId('score-chart').locator('rect[fill="#2f6fde"]').first()).toBeVisible();
     tunedMetrics = await page.getByTestId('metrics-table').locator('tbody tr td:nth-child(3)').allTextContents();
     const html = await downloadText(page, () => page.getByTestId('export-html').click());
     expect(html.bytes.toString('utf8')).toContain('<svg');
-    const csv = await downloadText(page, () => page.getByTestId('export-csv').click());
-    expect(csv.bytes.toString('utf8')).toContain('base_label');
     await expect(page.getByTestId('try-ranked').locator('li').first()).toBeVisible({ timeout: 60_000 });
     await shot(page, info, '7-evaluate');
   });

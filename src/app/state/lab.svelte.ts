@@ -9,6 +9,7 @@ import type { MineStats } from '../../data/mine.ts';
 import type { EvalReport } from '../../eval/report.ts';
 import type { RankingMetrics } from '../../eval/metrics.ts';
 import type { MemoryEstimate, ModelSummary, ProbeResult, TrainEvent, TrainOptions, TrainSummary } from '../../workers/train/protocol.ts';
+import type { EvalFigures, ValidationInfo } from '../../train/types.ts';
 import type { ExampleScores } from '../../workers/data/api.ts';
 import { load, save } from './db.ts';
 import { LR_DEFAULT } from '../lib/suggest.ts';
@@ -41,7 +42,10 @@ export interface ModelSettings {
 
 export interface TrainHistory {
   steps: { step: number; loss: number; lr: number; epoch: number; pairsPerSec: number }[];
-  evals: { step: number; epoch: number; valLoss: number; meanGap: number; mrr: number; best: boolean }[];
+  /** Per evaluation: validation loss, the gap view, and the ranking metrics on the realistic lists beside BM25's. */
+  evals: (Pick<EvalFigures, 'step' | 'epoch' | 'valLoss' | 'meanGap' | 'mrr'> & Partial<EvalFigures> & { best: boolean })[];
+  /** What validation is made of (sent once before training). */
+  validation?: ValidationInfo;
   warnings: { kind: string; message: string }[];
   skipped: number;
   checkpoints: number;
@@ -93,7 +97,7 @@ class Lab {
   probe = $state.raw<ProbeResult | undefined>();
   marginPercent = $state(20);
 
-  trainOpts = $state<TrainOptions>({ loss: 'listwise', batchSize: 4, groupSize: 8, epochs: 5, lr: LR_DEFAULT, warmupRatio: 0.1, maxLength: 256, seed: 42 });
+  trainOpts = $state<TrainOptions>({ loss: 'listwise', batchSize: 4, groupSize: 8, epochs: 5, lr: LR_DEFAULT, warmupRatio: 0.1, maxLength: 256, seed: 42, selectBy: 'ndcg@10' });
   history = $state.raw<TrainHistory>(emptyHistory());
 
   report = $state.raw<EvalReport | undefined>();
