@@ -158,7 +158,8 @@ export async function train(
     ? await buildRerankSet(data.val, { depth: o.valCandidates, signal: hooks.signal, onProgress: (p) => emit({ type: 'progress', stage: p.stage, done: p.done, total: p.total }) })
     : undefined);
   const hasRanking = !!rerank && rerank.lists.length > 0;
-  let selectBy = o.selectBy;
+  // A checkpoint written before best-epoch selection by metric chose by validation loss: keep choosing the same way.
+  let selectBy = resume && !('selectBy' in resume.options) ? 'loss' : o.selectBy;
   if (selectBy !== 'loss' && !hasRanking && valGroups.length) {
     warn('other', `no validation query has a candidate list: the best epoch is chosen by validation loss instead of ${selectBy}`);
     selectBy = 'loss';
@@ -193,7 +194,6 @@ export async function train(
   let nextBatch = resume?.nextBatch ?? 0;
   const valHistory: ValRecord[] = resume ? [...resume.valHistory] : [];
   let best: Checkpoint['best'] = resume ? { ...resume.best } : { epoch: 0, valLoss: NaN, metric: selectBy, value: NaN };
-  // a checkpoint from before selection by metric chose by loss
   if (best.value === undefined) best = { ...best, metric: 'loss', value: best.params ? best.valLoss : NaN };
   let skippedSteps = resume?.skippedSteps ?? 0;
   const priorSeconds = resume?.seconds ?? 0;
