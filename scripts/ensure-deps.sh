@@ -22,6 +22,12 @@ if [ "${1:-}" = "--system" ]; then
   fi
 fi
 
+# onnxruntime-node (pulled in by @huggingface/transformers, unused at run time) would download CUDA libraries from
+# NuGet in its postinstall. npm 11 runs no dependency script that package.json's "allowScripts" does not approve (it
+# denies this one); older npm runs them all, and the script honours this variable. (An .npmrc setting did the same
+# but made every npm command warn "Unknown project config".)
+export ONNXRUNTIME_NODE_INSTALL=skip
+
 stamp=node_modules/.package-lock.json
 if [ ! -f "$stamp" ] || [ package.json -nt "$stamp" ] || { [ -f package-lock.json ] && [ package-lock.json -nt "$stamp" ]; }; then
   echo "Installing Node packages (npm install)…"

@@ -13,6 +13,7 @@ const commands: Record<string, () => Promise<Command>> = {
   train: () => import('./commands/train.ts'),
   parity: () => import('./commands/parity.ts'),
   bench: () => import('./commands/bench.ts'),
+  export: () => import('./commands/export.ts'),
 };
 
 function usage(): string {

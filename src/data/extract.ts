@@ -1,6 +1,8 @@
 // Turns a file's bytes or decoded text into plain text, by format. Records of .json/.jsonl/.csv become separate
 // documents (`path#n`) so that the train/validation split can keep each record whole.
 
+import { Unzip, UnzipInflate } from 'fflate';
+
 export type Format = 'text' | 'markdown' | 'html' | 'json' | 'jsonl' | 'csv' | 'docx' | 'pdf';
 
 export interface ExtractOptions {
@@ -52,12 +54,18 @@ export function decodeEntities(s: string): string {
   });
 }
 
-/** Text of an HTML page without a DOM (works in Node and workers): block elements become line breaks. */
+/**
+ * Text of an HTML page without a DOM (works in Node and workers): block elements become line breaks. Site chrome
+ * (<nav>, <footer>, <aside>, <menu>, <form>, and <header> outside an <article>) is dropped: menus and footers are not
+ * content; lines every page repeats go later (dropRepeatedLines in boilerplate.ts).
+ */
 export function htmlToText(html: string): string {
   return decodeEntities(
     html
       .replace(/<!--[\s\S]*?-->/g, '')
-      .replace(/<(script|style|noscript|template|svg|head)\b[\s\S]*?<\/\1\s*>/gi, '')
+      .replace(/<(script|style|noscript|template|svg|head|nav|footer|aside|menu|form|button|select|iframe)\b[\s\S]*?<\/\1\s*>/gi, '')
+      .replace(/<article\b[\s\S]*?<\/article\s*>/gi, (a) => a.replace(/<\/?header\b[^>]*>/gi, '\n'))
+      .replace(/<header\b[\s\S]*?<\/header\s*>/gi, '')
       .replace(/<br\s*\/?>/gi, '\n')
       .replace(/<\/?(p|div|section|article|li|ul|ol|tr|table|h[1-6]|blockquote|pre|header|footer|title|dd|dt)\b[^>]*>/gi, '\n')
       .replace(/<\/?(td|th)\b[^>]*>/gi, '\t')
@@ -186,7 +194,49 @@ export function csvDocs(text: string, column: string | number): { docs: Extracte
 
 const isNode = typeof process !== 'undefined' && !!process.versions?.node;
 
-export async function docxText(bytes: Uint8Array): Promise<string> {
+/** An input extraction refuses by rule (not a failure of ours): the ingest report lists it as skipped. */
+export class ExtractSkip extends Error {
+  override name = 'ExtractSkip';
+}
+
+/** Inflated-size limits for a .docx's parts: mammoth holds several copies of the XML (100 MB of XML took 4.4 GB). */
+export interface DocxLimits {
+  /** Largest part after inflation (default 32 MiB: the document.xml of a 500-page report is ~10 MB). */
+  maxPartBytes?: number;
+  /** All parts together (default 64 MiB). */
+  maxTotalBytes?: number;
+}
+
+/**
+ * Inflates every part of a .docx (a zip) only to count its bytes, in 64 KiB input slices so a zip bomb is stopped
+ * after at most ~64 MiB of output, whatever the sizes its headers claim. Throws ExtractSkip naming the part.
+ */
+export function checkDocxSizes(bytes: Uint8Array, limits: DocxLimits = {}): void {
+  const maxPart = limits.maxPartBytes ?? 32 << 20;
+  const maxTotal = limits.maxTotalBytes ?? 64 << 20;
+  const mb = (n: number) => `${(n / (1 << 20)).toFixed(0)} MB`;
+  let total = 0;
+  const uz = new Unzip((file) => {
+    let size = 0;
+    if (file.originalSize !== undefined && file.originalSize > maxPart) {
+      throw new ExtractSkip(`.docx part ${file.name} declares ${mb(file.originalSize)} uncompressed, more than the ${mb(maxPart)} limit (a zip bomb, or a document too large for one file: split it or save it as .txt)`);
+    }
+    file.ondata = (err, chunk) => {
+      if (err) throw err;
+      size += chunk.length;
+      total += chunk.length;
+      if (size > maxPart) throw new ExtractSkip(`.docx part ${file.name} inflates to more than ${mb(maxPart)} (a zip bomb, or a document too large for one file: split it or save it as .txt)`);
+      if (total > maxTotal) throw new ExtractSkip(`.docx parts inflate to more than ${mb(maxTotal)} in all (a zip bomb, or a document too large for one file: split it or save it as .txt)`);
+    };
+    file.start();
+  });
+  uz.register(UnzipInflate);
+  const SLICE = 64 << 10;
+  for (let at = 0; at < bytes.length; at += SLICE) uz.push(bytes.subarray(at, Math.min(bytes.length, at + SLICE)), at + SLICE >= bytes.length);
+}
+
+export async function docxText(bytes: Uint8Array, limits?: DocxLimits): Promise<string> {
+  checkDocxSizes(bytes, limits);
   const mammoth = (await import('mammoth')).default as {
     extractRawText(input: { buffer?: Uint8Array; arrayBuffer?: ArrayBuffer }): Promise<{ value: string }>;
   };

@@ -1,8 +1,12 @@
 // Ingest: sources (a folder in Node, dropped files in the page) → plain-text documents, plus a report that lists
-// every file with what happened to it. One bad file never stops the run: its error lands in the report.
+// every file with what happened to it. One bad file never stops the run: its error lands in the report — also what
+// the folder walk could not read (unreadable folders, symbolic links to folders, FIFOs; see source-node.ts).
+// .docx parts are size-checked before extraction; in Node, .docx/.pdf extraction runs in a thread with a heap limit
+// (extract-pool-node.ts) passed as `extractBinary`, so a file that exhausts memory fails alone.
 
 import { decodeSource, binaryReason, type TextEncodingName } from './decode.ts';
 import {
+  ExtractSkip,
   csvDocs,
   docxText,
   formatOf,
@@ -16,6 +20,7 @@ import {
   type Format,
 } from './extract.ts';
 import { normaliseForDedupe, sha256Hex } from './hash.ts';
+import { dropRepeatedLines, dropRunningLines, markdownToText } from './boilerplate.ts';
 import { readAll, readHead, type SourceFile } from './source.ts';
 import { throwIfAborted, type LongRunning } from '../util/progress.ts';
 
@@ -24,6 +29,8 @@ export interface IngestOptions extends ExtractOptions, LongRunning {
   maxBytes?: number;
   /** Read files with unknown extensions as plain text when they do not look binary (default false: skip them). */
   unknownAsText?: boolean;
+  /** Extracts a .docx/.pdf elsewhere (Node: a memory-limited thread); default: here, with docxText/pdfText. */
+  extractBinary?: (format: 'docx' | 'pdf', bytes: Uint8Array) => Promise<string>;
 }
 
 export interface IngestedDoc {
@@ -73,10 +80,10 @@ function tidy(text: string): string {
   return text.replace(/\r\n?/g, '\n').normalize('NFC');
 }
 
-async function extract(src: SourceFile, format: Format, opts: IngestOptions): Promise<{ docs: ExtractedDoc[]; encoding?: TextEncodingName; notes: string[] }> {
-  if (format === 'docx') return { docs: [{ suffix: '', text: await docxText(await readAll(src)) }], notes: [] };
+async function extract(src: SourceFile, format: Format, opts: IngestOptions): Promise<{ docs: ExtractedDoc[]; encoding?: TextEncodingName; notes: string[]; raw?: string }> {
+  if (format === 'docx') return { docs: [{ suffix: '', text: opts.extractBinary ? await opts.extractBinary('docx', await readAll(src)) : await docxText(await readAll(src)) }], notes: [] };
   if (format === 'pdf') {
-    const text = await pdfText(await readAll(src));
+    const text = dropRunningLines(opts.extractBinary ? await opts.extractBinary('pdf', await readAll(src)) : await pdfText(await readAll(src))).text;
     return { docs: [{ suffix: '', text }], notes: text ? [] : ['no text layer (scanned PDF? run OCR first)'] };
   }
   const head = await readHead(src);
@@ -90,6 +97,9 @@ async function extract(src: SourceFile, format: Format, opts: IngestOptions): Pr
     case 'html':
       out = { docs: [{ suffix: '', text: htmlToText(text) }], problems: [] };
       break;
+    case 'markdown':
+      out = { docs: [{ suffix: '', text: markdownToText(text) }], problems: [] };
+      break;
     case 'json':
       out = jsonDocs(text, opts.jsonField ?? 'text');
       break;
@@ -102,10 +112,26 @@ async function extract(src: SourceFile, format: Format, opts: IngestOptions): Pr
     default:
       out = { docs: [{ suffix: '', text }], problems: [] };
   }
-  return { docs: out.docs, encoding: dec.encoding, notes: [...notes, ...out.problems] };
+  return { docs: out.docs, encoding: dec.encoding, notes: [...notes, ...out.problems], raw: text };
 }
 
 class SkipError extends Error {}
+
+/** Lines that recur across the web pages and Markdown files of one ingest (menus, footers) leave their documents. */
+function dropSiteBoilerplate(docs: IngestedDoc[], files: IngestFileReport[]): void {
+  const web = docs.filter((d) => d.format === 'html' || d.format === 'markdown');
+  const texts = web.map((d) => d.text);
+  const removed = dropRepeatedLines(texts);
+  web.forEach((d, i) => {
+    if (!removed[i]) return;
+    const entry = files.find((f) => f.path === d.source);
+    if (entry) {
+      entry.chars += texts[i].length - d.text.length;
+      entry.reason = [entry.reason, `${removed[i]} boilerplate line(s) repeated across pages removed`].filter(Boolean).join('; ');
+    }
+    d.text = texts[i];
+  });
+}
 
 function reasonKey(reason: string): string {
   return reason.replace(/ \(.*$/, '').replace(/ of .*$/, '');
@@ -127,6 +153,10 @@ export async function ingest(sources: readonly SourceFile[], opts: IngestOptions
       entry.status = status;
       entry.reason = reason;
     };
+    if (src.problem) {
+      skip(src.problem.reason, src.problem.status);
+      continue;
+    }
     try {
       let format = formatOf(src.path);
       if (!format) {
@@ -146,21 +176,25 @@ export async function ingest(sources: readonly SourceFile[], opts: IngestOptions
         skip(`too large (${src.size} bytes > ${limit}; raise maxBytes to include it)`);
         continue;
       }
-      const { docs: parts, encoding, notes } = await extract(src, format, opts);
+      const { docs: parts, encoding, notes, raw } = await extract(src, format, opts);
       entry.encoding = encoding;
       const dupes: string[] = [];
+      // a whole file is also known by its decoded text before extraction: the same bytes as a .md and a .txt are one
+      // document even though Markdown loses its marks
+      const rawHash = raw !== undefined && parts.length === 1 && parts[0].suffix === '' ? await sha256Hex(normaliseForDedupe(tidy(raw))) : undefined;
       for (const part of parts) {
         const text = tidy(part.text);
         const norm = normaliseForDedupe(text);
         if (!norm) continue;
         const hash = await sha256Hex(norm);
-        const first = seen.get(hash);
+        const first = seen.get(hash) ?? (rawHash ? seen.get(rawHash) : undefined);
         const source = src.path + part.suffix;
         if (first !== undefined) {
           dupes.push(first);
           continue;
         }
         seen.set(hash, source);
+        if (rawHash) seen.set(rawHash, source);
         docs.push({ source, text, format, encoding, hash });
         entry.documents++;
         entry.chars += text.length;
@@ -169,19 +203,20 @@ export async function ingest(sources: readonly SourceFile[], opts: IngestOptions
         if (dupes.length) skip(`duplicate of ${dupes[0]}`);
         else skip(notes.length ? `no text: ${notes.join('; ')}` : 'empty (no text after extraction)');
       } else {
-        const extra = [...notes];
+        const extra = [...(src.note ? [src.note] : []), ...notes];
         if (dupes.length) extra.push(`${dupes.length} duplicate record(s) dropped`);
         if (extra.length) entry.reason = extra.join('; ');
       }
     } catch (e) {
       if ((e as Error).name === 'AbortError') throw e;
-      if (e instanceof SkipError) skip(e.message);
+      if (e instanceof SkipError || e instanceof ExtractSkip) skip(e.message);
       else skip(`could not read: ${(e as Error).message}`, 'failed');
     } finally {
       doneBytes += src.size;
     }
   }
   opts.onProgress?.({ stage: 'ingest', done: totalBytes, total: totalBytes });
+  dropSiteBoilerplate(docs, files);
   const reasons: Record<string, number> = {};
   for (const f of files) if (f.status !== 'ok' && f.reason) reasons[reasonKey(f.reason)] = (reasons[reasonKey(f.reason)] ?? 0) + 1;
   return {

@@ -31,7 +31,15 @@ export class IndexedDbCache implements QueryCache {
     return typeof v === 'string' ? v : undefined;
   }
 
+  /** Resolves once the write has committed: a quota error aborts the transaction after the put itself succeeded,
+   * and query generation must hear it (it stops rather than pay for answers it cannot keep). */
   async set(key: string, value: string): Promise<void> {
-    await req(this.db.transaction(this.store, 'readwrite').objectStore(this.store).put(value, key));
+    const tx = this.db.transaction(this.store, 'readwrite');
+    tx.objectStore(this.store).put(value, key);
+    await new Promise<void>((resolve, reject) => {
+      tx.oncomplete = () => resolve();
+      tx.onabort = () => reject(new Error(`the query cache in this browser could not be written (${tx.error?.message ?? 'aborted'}): free some space`));
+      tx.onerror = () => reject(new Error(`the query cache in this browser could not be written (${tx.error?.message ?? 'failed'})`));
+    });
   }
 }

@@ -47,10 +47,21 @@ export function longestCommonRun(a: string, b: string): number {
 const norm = (q: string) => q.normalize('NFKC').replace(/\s+/g, ' ').trim().toLowerCase();
 const stripPunct = (q: string) => q.replace(/[\s\p{P}\p{S}]/gu, '');
 
-export function filterQueries(queries: readonly QueryRecord[], chunks: readonly Chunk[], opts: FilterOptions = {}): FilterResult {
-  const maxChars = opts.maxChars ?? 200;
-  const minChars = opts.minChars ?? 2;
+/**
+ * The checks that need only the query and its chunk (empty, too long, copied from the chunk): query generation runs
+ * them before caching, so an answer the filters would drop is never cached and a rerun asks again.
+ */
+export function rejectReason(query: string, chunkText: string, opts: FilterOptions = {}): 'empty' | 'tooLong' | 'copied' | undefined {
+  const q = query.trim();
+  const core = stripPunct(norm(q));
   const copyRatio = opts.copyRatio ?? 0.9;
+  if (core.length < (opts.minChars ?? 2)) return 'empty';
+  if (q.length > (opts.maxChars ?? 200)) return 'tooLong';
+  if (core.length >= 6 && longestCommonRun(core, stripPunct(norm(chunkText))) >= copyRatio * core.length) return 'copied';
+  return undefined;
+}
+
+export function filterQueries(queries: readonly QueryRecord[], chunks: readonly Chunk[], opts: FilterOptions = {}): FilterResult {
   const byId = new Map(chunks.map((c) => [c.id, c]));
   const seen = new Set<string>();
   const res: FilterResult = { kept: [], dropped: [], counts: zero() };
@@ -62,11 +73,11 @@ export function filterQueries(queries: readonly QueryRecord[], chunks: readonly 
     const q = { ...q0, query: q0.query.trim() };
     const chunk = byId.get(q.chunk_id);
     const core = stripPunct(norm(q.query));
+    const reason = chunk && rejectReason(q.query, chunk.text, opts);
     if (!chunk) drop(q, 'unknownChunk');
-    else if (core.length < minChars) drop(q, 'empty');
-    else if (q.query.length > maxChars) drop(q, 'tooLong');
+    else if (reason === 'empty' || reason === 'tooLong') drop(q, reason);
     else if (seen.has(`${core}\u0000${q.chunk_id}`) || seen.has(core)) drop(q, 'duplicate');
-    else if (core.length >= 6 && longestCommonRun(core, stripPunct(norm(chunk.text))) >= copyRatio * core.length) drop(q, 'copied');
+    else if (reason === 'copied') drop(q, 'copied');
     else {
       seen.add(core);
       res.kept.push(q);

@@ -6,7 +6,7 @@
 import { chunkId, type Chunk } from './chunk.ts';
 import { normaliseForDedupe } from './hash.ts';
 import { parseCsv } from './extract.ts';
-import type { LineError, QueryRecord } from './jsonl.ts';
+import type { DecodedJsonl, LineError, QueryRecord } from './jsonl.ts';
 
 export interface ImportResult {
   queries: QueryRecord[];
@@ -41,8 +41,11 @@ function rowsOf(text: string, name: string): { row: Record<string, unknown>; lin
   return out;
 }
 
-export function importPairs(text: string, fileName: string, chunks: readonly Chunk[]): ImportResult {
+/** `input`: the file's text, or its bytes decoded by decodeJsonl (lines it could not decode come back as errors). */
+export function importPairs(input: string | DecodedJsonl, fileName: string, chunks: readonly Chunk[]): ImportResult {
   const res: ImportResult = { queries: [], newChunks: [], errors: [], matched: { byId: 0, byText: 0, contained: 0, added: 0 } };
+  const text = typeof input === 'string' ? input : input.text;
+  if (typeof input !== 'string') for (const [line, message] of input.badLines) res.errors.push({ line, message });
   const rows = rowsOf(text, fileName);
   if (rows.length && 'message' in rows[0]) {
     res.errors.push(...(rows as LineError[]));
@@ -63,6 +66,10 @@ export function importPairs(text: string, fileName: string, chunks: readonly Chu
       continue;
     }
     const query = String(row[qf]);
+    if (!query.trim()) {
+      res.errors.push({ line, message: `field "${qf}" is empty` });
+      continue;
+    }
     const answers = Array.isArray(row.answers) ? row.answers.filter((a): a is string => typeof a === 'string') : undefined;
     const rec = (chunk_id: string): QueryRecord => ({ query, chunk_id, origin: 'import', ...(answers ? { answers } : {}) });
     const id = row.chunk_id ?? row.chunkId;
@@ -79,6 +86,10 @@ export function importPairs(text: string, fileName: string, chunks: readonly Chu
       continue;
     }
     const pos = String(Array.isArray(row[tf]) ? (row[tf] as unknown[])[0] : row[tf]);
+    if (!pos.trim()) {
+      res.errors.push({ line, message: `field "${tf}" is empty` });
+      continue;
+    }
     const key = normaliseForDedupe(pos);
     const exact = byText.get(key);
     if (exact) {

@@ -5,10 +5,11 @@
 // UNTESTED against a real model here (no network, no GPU in CI): the generation loop, cleaning, cache and cancel
 // are tested with a fake generator (tests/unit/data/query-inpage.test.ts); loading the model is the page's e2e job.
 
+import { rejectReason } from './query-filter.ts';
 import type { Chunk } from './chunk.ts';
 import type { QueryRecord } from './jsonl.ts';
 import { MemoryCache, queryCacheKey, type QueryCache } from './query-cache.ts';
-import type { GenerateResult } from './query-generate.ts';
+import type { GenerateOptions, GenerateResult, GenerateStats } from './query-generate.ts';
 import { cleanGeneratedQuery, DEFAULT_QUERY_PROMPT, renderPrompt } from './query-prompt.ts';
 import { throwIfAborted, type LongRunning, type OnProgress } from '../util/progress.ts';
 
@@ -70,7 +71,10 @@ export async function loadInPageGenerator(opts: InPageModelOptions = {}): Promis
 export interface InPageGenerateOptions extends LongRunning {
   prompt?: string;
   cache?: QueryCache;
+  onResult?: GenerateOptions['onResult'];
 }
+
+class CacheStop extends Error {}
 
 /** One query per chunk with an in-page model; failures are reported per chunk, cancel stops between chunks. */
 export async function generateQueriesInPage(chunks: readonly Chunk[], gen: InPageGenerator, opts: InPageGenerateOptions = {}): Promise<GenerateResult> {
@@ -80,7 +84,8 @@ export async function generateQueriesInPage(chunks: readonly Chunk[], gen: InPag
   const t0 = performance.now();
   const queries: QueryRecord[] = [];
   const failures: { chunk_id: string; error: string }[] = [];
-  const stats = { chunks: chunks.length, fromCache: 0, generated: 0, failed: 0, retries: 0, seconds: 0 };
+  const stats: GenerateStats = { chunks: chunks.length, fromCache: 0, generated: 0, failed: 0, retries: 0, rejected: 0, seconds: 0, streak: 0, freshMs: 0 };
+  let firstSent: number | undefined;
   for (let i = 0; i < chunks.length; i++) {
     throwIfAborted(opts.signal);
     opts.onProgress?.({ stage: 'queries', done: i, total: chunks.length, detail: chunks[i].id });
@@ -88,16 +93,27 @@ export async function generateQueriesInPage(chunks: readonly Chunk[], gen: InPag
     try {
       const k = await queryCacheKey(c.text, prompt, key);
       let q = await cache.get(k);
-      if (q !== undefined) stats.fromCache++;
+      const fromCache = q !== undefined && !rejectReason(q, c.text);
+      if (fromCache) stats.fromCache++;
       else {
+        firstSent ??= performance.now();
         q = cleanGeneratedQuery(await gen.complete(renderPrompt(prompt, c.text)));
-        await cache.set(k, q);
         stats.generated++;
+        stats.freshMs = performance.now() - firstSent;
+        // as generateQueries: a rejected answer is not cached; a cache that cannot be written stops the run
+        if (rejectReason(q, c.text)) stats.rejected++;
+        else await cache.set(k, q).catch((e: Error) => Promise.reject(new CacheStop(`The query cache could not be written (${e.message}); stopped.`)));
       }
-      queries.push({ query: q, chunk_id: c.id, origin: key });
+      const rec = { query: q!, chunk_id: c.id, origin: key };
+      queries.push(rec);
+      stats.streak = 0;
+      opts.onResult?.({ chunk_id: c.id, query: rec, fromCache }, stats);
     } catch (e) {
+      if (e instanceof CacheStop) throw e;
       stats.failed++;
+      stats.streak++;
       failures.push({ chunk_id: c.id, error: (e as Error).message });
+      opts.onResult?.({ chunk_id: c.id, error: (e as Error).message }, stats);
     }
   }
   opts.onProgress?.({ stage: 'queries', done: chunks.length, total: chunks.length });

@@ -7,6 +7,10 @@ export interface SourceFile {
   size: number;
   /** Yields the bytes in order, in pieces of about `PIECE_BYTES`. May be called more than once. */
   chunks(): AsyncIterable<Uint8Array>;
+  /** Set when the entry cannot be read at all (an unreadable folder, a FIFO …): ingest reports it and moves on. */
+  problem?: { status: 'skipped' | 'failed'; reason: string };
+  /** Something the report should say about a file that is read (e.g. its name was not UTF-8). */
+  note?: string;
 }
 
 export const PIECE_BYTES = 1 << 20;

@@ -23,12 +23,13 @@ export interface ScoreChartData {
   hasTuned: boolean;
 }
 
-export function scoreChartData(rows: readonly CaseRow[]): ScoreChartData {
+/** Bars of the rows' scores; `scale` maps a logit to the scale shown (the report's activation or the identity). */
+export function scoreChartData(rows: readonly CaseRow[], scale: (logit: number) => number = (x) => x): ScoreChartData {
   const bars: ScoreBar[] = [];
   const hasTuned = rows.some((r) => r.tuned);
   for (const r of rows) {
-    bars.push({ caseN: r.n, model: 'base', kind: 'pos', value: r.base.pos }, { caseN: r.n, model: 'base', kind: 'neg', value: r.base.neg });
-    if (r.tuned) bars.push({ caseN: r.n, model: 'tuned', kind: 'pos', value: r.tuned.pos }, { caseN: r.n, model: 'tuned', kind: 'neg', value: r.tuned.neg });
+    bars.push({ caseN: r.n, model: 'base', kind: 'pos', value: scale(r.base.pos) }, { caseN: r.n, model: 'base', kind: 'neg', value: scale(r.base.neg) });
+    if (r.tuned) bars.push({ caseN: r.n, model: 'tuned', kind: 'pos', value: scale(r.tuned.pos) }, { caseN: r.n, model: 'tuned', kind: 'neg', value: scale(r.tuned.neg) });
   }
   const vals = bars.map((b) => b.value).filter(Number.isFinite);
   return { bars, min: Math.min(0, ...vals), max: Math.max(0, ...vals), cases: rows.length, hasTuned };
@@ -38,7 +39,20 @@ export function escapeXml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
-const nice = (x: number) => (Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 10 ? x.toFixed(1) : x.toFixed(2));
+
+/**
+ * Labels for the two ends of an axis that read differently: as many decimals as the span needs (a loss that moves
+ * from 2.0794 to 2.0801 is labelled 2.0794 and 2.0801, not 2.08 twice), at most 6.
+ */
+export function axisLabels(lo: number, hi: number): [string, string] {
+  if (Number.isInteger(lo) && Number.isInteger(hi) && Math.max(Math.abs(lo), Math.abs(hi)) >= 1) return [String(lo), String(hi)];
+  const span = Math.abs(hi - lo);
+  const mag = Math.max(Math.abs(lo), Math.abs(hi));
+  let d = mag >= 100 ? 0 : mag >= 10 ? 1 : 2;
+  if (span > 0) d = Math.max(d, Math.min(6, Math.ceil(-Math.log10(span))));
+  while (span > 0 && d < 6 && lo.toFixed(d) === hi.toFixed(d)) d++;
+  return [lo.toFixed(d), hi.toFixed(d)];
+}
 
 /** Grouped bars: for each case, [base pos, base neg] then [tuned pos, tuned neg]; a zero line; a legend. */
 export function scoreChartSvg(d: ScoreChartData, width = 900, height = 260): string {
@@ -55,7 +69,8 @@ export function scoreChartSvg(d: ScoreChartData, width = 900, height = 260): str
   const parts: string[] = [];
   parts.push(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="100%" role="img" aria-label="positive and hard-negative scores per case">`);
   parts.push(`<line x1="${left}" x2="${width - 8}" y1="${y(0).toFixed(1)}" y2="${y(0).toFixed(1)}" stroke="#999" stroke-width="1"/>`);
-  for (const v of [d.max, d.min]) parts.push(`<text x="${left - 4}" y="${(y(v) + 4).toFixed(1)}" font-size="10" text-anchor="end" fill="#555">${nice(v)}</text>`);
+  const ends = axisLabels(d.min, d.max);
+  [d.max, d.min].forEach((v, i) => parts.push(`<text x="${left - 4}" y="${(y(v) + 4).toFixed(1)}" font-size="10" text-anchor="end" fill="#555">${ends[1 - i]}</text>`));
   for (const b of d.bars) {
     const g = b.model === 'base' ? 0 : 1;
     const x = left + (b.caseN - 1) * perCase + perCase * 0.1 + (g * 2 + (b.kind === 'pos' ? 0 : 1)) * barW + (g ? barW * 0.3 : 0);
@@ -64,7 +79,7 @@ export function scoreChartSvg(d: ScoreChartData, width = 900, height = 260): str
     const fill = b.kind === 'pos' ? POS_COLOR : NEG_COLOR;
     const op = b.model === 'base' ? 0.45 : 1;
     parts.push(
-      `<rect x="${x.toFixed(1)}" y="${y0.toFixed(1)}" width="${(barW * 0.95).toFixed(1)}" height="${h.toFixed(1)}" fill="${fill}" fill-opacity="${op}"><title>case ${b.caseN} ${b.model} ${b.kind === 'pos' ? 'positive' : 'hard negative'}: ${nice(b.value)}</title></rect>`,
+      `<rect x="${x.toFixed(1)}" y="${y0.toFixed(1)}" width="${(barW * 0.95).toFixed(1)}" height="${h.toFixed(1)}" fill="${fill}" fill-opacity="${op}"><title>case ${b.caseN} ${b.model} ${b.kind === 'pos' ? 'positive' : 'hard negative'}: ${Number(b.value.toPrecision(4))}</title></rect>`,
     );
   }
   if (d.cases <= 40) {
@@ -120,10 +135,12 @@ export function lineChartSvg(series: readonly LineSeries[], opts: { width?: numb
   const X = (x: number) => left + ((x - x0) / (x1 - x0)) * (width - left - 10);
   const Y = (y: number) => top + ((y1 - y) / (y1 - y0)) * (height - top - bottom);
   parts.push(`<rect x="${left}" y="${top}" width="${width - left - 10}" height="${height - top - bottom}" fill="none" stroke="#ddd"/>`);
-  parts.push(`<text x="${left - 4}" y="${top + 4}" font-size="10" text-anchor="end" fill="#555">${nice(y1)}</text>`);
-  parts.push(`<text x="${left - 4}" y="${height - bottom}" font-size="10" text-anchor="end" fill="#555">${nice(y0)}</text>`);
-  parts.push(`<text x="${left}" y="${height - 6}" font-size="10" fill="#555">${nice(x0)}</text>`);
-  parts.push(`<text x="${width - 10}" y="${height - 6}" font-size="10" text-anchor="end" fill="#555">${nice(x1)}${opts.xLabel ? ' ' + escapeXml(opts.xLabel) : ''}</text>`);
+  const [yLo, yHi] = axisLabels(y0, y1);
+  parts.push(`<text x="${left - 4}" y="${top + 4}" font-size="10" text-anchor="end" fill="#555">${yHi}</text>`);
+  parts.push(`<text x="${left - 4}" y="${height - bottom}" font-size="10" text-anchor="end" fill="#555">${yLo}</text>`);
+  const [xLo, xHi] = axisLabels(x0, x1);
+  parts.push(`<text x="${left}" y="${height - 6}" font-size="10" fill="#555">${xLo}</text>`);
+  parts.push(`<text x="${width - 10}" y="${height - 6}" font-size="10" text-anchor="end" fill="#555">${xHi}${opts.xLabel ? ' ' + escapeXml(opts.xLabel) : ''}</text>`);
   series.forEach((s, i) => {
     const ps = s.points.filter((p) => Number.isFinite(p.y) && Number.isFinite(p.x));
     if (ps.length > 1) parts.push(`<polyline fill="none" stroke="${s.color}" stroke-width="1.5" points="${ps.map((p) => `${X(p.x).toFixed(1)},${Y(p.y).toFixed(1)}`).join(' ')}"/>`);

@@ -3,7 +3,7 @@
 
 import { scoreChartData, scoreChartSvg, escapeXml } from './chart.ts';
 import type { RankingMetrics } from './metrics.ts';
-import { LABEL_ENGLISH, type EvalReport } from './report.ts';
+import { LABEL_ENGLISH, conclusionsOf, formatScore, onScale, scaleName, type EvalReport, type ScoreScale } from './report.ts';
 
 export const CSV_HEADER = [
   'case',
@@ -26,28 +26,36 @@ export function csvCell(v: string | number | undefined): string {
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
+/** Probability columns appended when the model's activation is sigmoid (the logit columns stay raw). */
+export const CSV_PROB_HEADER = ['base_pos_prob', 'base_neg_prob', 'tuned_pos_prob', 'tuned_neg_prob'];
+
 export function reportCsv(report: EvalReport): string {
-  const lines = [CSV_HEADER.join(',')];
+  const prob = report.scale?.activation === 'sigmoid';
+  const p = (x: number | undefined) => (x === undefined ? undefined : onScale(x, 'activation', 'sigmoid'));
+  const lines = [[...CSV_HEADER, ...(prob ? CSV_PROB_HEADER : [])].join(',')];
   for (const r of report.rows) {
-    lines.push(
-      [r.n, r.query, r.positive, r.negative, r.base.pos, r.base.neg, r.base.gap, r.base.label, r.tuned?.pos, r.tuned?.neg, r.tuned?.gap, r.tuned?.label]
-        .map(csvCell)
-        .join(','),
-    );
+    const cells = [r.n, r.query, r.positive, r.negative, r.base.pos, r.base.neg, r.base.gap, r.base.label, r.tuned?.pos, r.tuned?.neg, r.tuned?.gap, r.tuned?.label];
+    if (prob) cells.push(p(r.base.pos), p(r.base.neg), p(r.tuned?.pos), p(r.tuned?.neg));
+    lines.push(cells.map(csvCell).join(','));
   }
   return '\uFEFF' + lines.join('\r\n') + '\r\n';
 }
 
 const f = (x: number | undefined, d = 3) => (x === undefined ? '—' : x.toFixed(d));
 
-export function metricsRows(m: { base: RankingMetrics; tuned?: RankingMetrics }): { name: string; base: string; tuned: string }[] {
+/**
+ * The ranking metrics as table rows. `gap: false` leaves out the metrics' mean gap (best positive − best negative
+ * over all candidates) where a report already states its own per-case mean gap, so one screen shows one such figure.
+ */
+export function metricsRows(m: { base: RankingMetrics; tuned?: RankingMetrics }, opts: { gap?: boolean } = {}): { name: string; base: string; tuned: string }[] {
   const pct = (x: number | undefined) => (x === undefined ? '—' : `${(x * 100).toFixed(1)}%`);
-  return [
+  const rows = [
     { name: `MRR@${m.base.k}`, base: f(m.base.mrr), tuned: f(m.tuned?.mrr) },
     { name: `NDCG@${m.base.k}`, base: f(m.base.ndcg), tuned: f(m.tuned?.ndcg) },
     { name: 'Hit@1', base: pct(m.base.hit1), tuned: pct(m.tuned?.hit1) },
-    { name: 'Mean gap 平均差距', base: f(m.base.meanGap, 2), tuned: f(m.tuned?.meanGap, 2) },
   ];
+  if (opts.gap ?? true) rows.push({ name: 'Mean gap 平均差距 (logit, best positive − best negative)', base: f(m.base.meanGap, 2), tuned: f(m.tuned?.meanGap, 2) });
+  return rows;
 }
 
 export interface ReportMeta {
@@ -55,23 +63,29 @@ export interface ReportMeta {
   model?: string;
   generatedAt?: string;
   notes?: string[];
+  /** Scores on the model's activation (default) or raw logits. */
+  scale?: ScoreScale;
 }
 
 export function reportHtml(report: EvalReport, meta: ReportMeta = {}): string {
   const e = escapeXml;
   const title = meta.title ?? 'Rerank Lab — 评估报告 Evaluation report';
+  const scale = meta.scale ?? 'activation';
+  const act = report.scale?.activation ?? 'identity';
+  const s = (x: number) => e(formatScore(onScale(x, scale, act), scale, act));
+  const cells = (m: { pos: number; neg: number }) => `<td>${s(m.pos)}</td><td>${s(m.neg)}</td><td>${e(formatScore(onScale(m.pos, scale, act) - onScale(m.neg, scale, act), scale, act))}</td>`;
   const rows = report.rows
     .map(
       (r) => `<tr><td>${r.n}</td><td>${e(r.query)}</td><td class="t">${e(r.positive)}</td><td class="t">${e(r.negative)}</td>` +
-        `<td>${f(r.base.pos, 2)}</td><td>${f(r.base.neg, 2)}</td><td>${f(r.base.gap, 2)}</td><td class="l">${e(r.base.label)}<br><small>${e(LABEL_ENGLISH[r.base.label])}</small></td>` +
+        `${cells(r.base)}<td class="l">${e(r.base.label)}<br><small>${e(LABEL_ENGLISH[r.base.label])}</small></td>` +
         (r.tuned
-          ? `<td>${f(r.tuned.pos, 2)}</td><td>${f(r.tuned.neg, 2)}</td><td>${f(r.tuned.gap, 2)}</td><td class="l">${e(r.tuned.label)}<br><small>${e(LABEL_ENGLISH[r.tuned.label])}</small></td>`
+          ? `${cells(r.tuned)}<td class="l">${e(r.tuned.label)}<br><small>${e(LABEL_ENGLISH[r.tuned.label])}</small></td>`
           : '<td colspan="4">—</td>') +
         '</tr>',
     )
     .join('\n');
   const metrics = report.metrics
-    ? `<h2>排序指标 Ranking metrics (${report.metrics.base.queries} queries)</h2><table><tr><th>metric</th><th>base 基线</th><th>fine-tuned 微调后</th></tr>${metricsRows(report.metrics)
+    ? `<h2>排序指标 Ranking metrics (${report.metrics.base.queries} queries)</h2><table><tr><th>metric</th><th>base 基线</th><th>fine-tuned 微调后</th></tr>${metricsRows(report.metrics, { gap: false })
         .map((m) => `<tr><td>${e(m.name)}</td><td>${e(m.base)}</td><td>${e(m.tuned)}</td></tr>`)
         .join('')}</table>`
     : '';
@@ -81,11 +95,12 @@ export function reportHtml(report: EvalReport, meta: ReportMeta = {}): string {
 </head><body>
 <h1>${e(title)}</h1>
 ${meta.model ? `<p>Model 模型: ${e(meta.model)}</p>` : ''}${meta.generatedAt ? `<p>Generated 生成时间: ${e(meta.generatedAt)}</p>` : ''}
-<h2>结论 Conclusions</h2><ul>${report.conclusions.map((c) => `<li>${e(c)}</li>`).join('')}</ul>
+<p>Scores 分数: ${e(scaleName(scale, act))}. Labels use the logit gap (the seed's danger threshold ${report.scale?.dangerGap ?? 1} is a logit gap)${report.scale?.noise ? `; changes within ±${report.scale.noise} logit count as unchanged` : ''}.</p>
+<h2>结论 Conclusions</h2><ul>${conclusionsOf(report, scale).map((c) => `<li>${e(c)}</li>`).join('')}</ul>
 ${(meta.notes ?? []).map((n) => `<p>${e(n)}</p>`).join('')}
 ${metrics}
-<h2>分数 Scores per case (raw logits)</h2>
-${scoreChartSvg(scoreChartData(report.rows))}
+<h2>分数 Scores per case (${e(scaleName(scale, act))})</h2>
+${scoreChartSvg(scoreChartData(report.rows, (x) => onScale(x, scale, act)))}
 <h2>逐例报告 Per-case report (${report.rows.length} cases)</h2>
 <table><tr><th>#</th><th>query 查询</th><th>positive 正例</th><th>hard negative 难负例</th><th>base pos</th><th>base neg</th><th>base gap</th><th>base label</th><th>tuned pos</th><th>tuned neg</th><th>tuned gap</th><th>tuned label</th></tr>
 ${rows}

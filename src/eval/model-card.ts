@@ -48,11 +48,13 @@ export function modelCard(c: ModelCardInput): string {
   for (const [k, v] of Object.entries(c.settings)) if (v !== undefined) lines.push(`| ${k} | ${String(v).replace(/\|/g, '\\|')} |`);
   if (c.training) {
     const t = c.training;
-    lines.push('', `Trained ${t.steps} steps over ${t.epochs} epoch(s) in ${t.seconds.toFixed(0)} s (${t.stopped}); best epoch ${t.bestEpoch} with validation loss ${t.bestValLoss.toFixed(4)}.`);
+    // a run stopped before its first evaluation keeps its last weights: say so instead of "best epoch 0, loss NaN"
+    const kept = Number.isFinite(t.bestValLoss) ? `best epoch ${t.bestEpoch} with validation loss ${t.bestValLoss.toFixed(4)}` : `no epoch was validated; these are the weights after step ${t.steps}`;
+    lines.push('', `Trained ${t.steps} steps over ${t.epochs} epoch(s) in ${t.seconds.toFixed(0)} s (${t.stopped}); ${kept}.`);
   }
   if (c.report?.metrics) {
     lines.push('', '## Validation metrics 验证集指标', '', '| metric | base | fine-tuned |', '|---|---|---|');
-    for (const m of metricsRows(c.report.metrics)) lines.push(`| ${m.name} | ${m.base} | ${m.tuned} |`);
+    for (const m of metricsRows(c.report.metrics, { gap: false })) lines.push(`| ${m.name} | ${m.base} | ${m.tuned} |`);
   }
   if (c.report) {
     lines.push('', '## Conclusions 结论', '');

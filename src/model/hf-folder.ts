@@ -2,9 +2,11 @@
 // directory) and save a trained model back as one (model.safetensors in f32 with the original tensor names,
 // config.json, tokenizer and other non-weight files copied) that transformers and sentence-transformers load.
 
+import { writeFilesAtomic } from '../util/atomic-file.ts';
 import { mulberry32 } from '../util/rng.ts';
+import { assertFinite } from './finite.ts';
 import { configJsonForSave, parseModelConfig, type ModelConfig } from './config.ts';
-import { initNewHead, paramSpecs, validateParams, type ParamSpec } from './params.ts';
+import { canonicalName, initNewHead, paramSpecs, validateParams, type ParamSpec } from './params.ts';
 import { readSafetensors, readShardedSafetensors, writeSafetensors, type ReadResult } from './safetensors.ts';
 import { createPairTokenizer, type PairTokenizer } from './tokenize.ts';
 import { throwIfAborted, type LongRunning } from '../util/progress.ts';
@@ -96,7 +98,9 @@ export async function loadHfFolder(input: FileMap | Record<string, Uint8Array>, 
   const weights = readFolderWeights(files);
   throwIfAborted(opts.signal);
   report(2, 'checking tensors');
+  refuseUnsupportedDtypes(config, weights);
   const v = validateParams(config, weights.tensors);
+  assertFinite(v.params, 'the model\'s weights are damaged', 'fine-tuning cannot start from them: re-download or re-export the model');
   if (v.newHead.length) {
     const init = initNewHead(config, v.newHead, mulberry32(opts.seed ?? 42));
     // Re-insert in paramSpecs order so iteration order is the same as for a full checkpoint.
@@ -115,6 +119,15 @@ export async function loadHfFolder(input: FileMap | Record<string, Uint8Array>, 
   return { config, params: v.params, newHead: v.newHead, tokenizer, extraFiles, notes: [...notes, ...v.ignored.map((s) => `ignored ${s}`)] };
 }
 
+/** A weight the model needs stored as an integer/bool dtype is unsupported, not "missing": say so. */
+function refuseUnsupportedDtypes(config: ModelConfig, weights: ReadResult): void {
+  const needed = new Set(paramSpecs(config).map((s) => s.name));
+  const bad = weights.skipped.filter((s) => needed.has(canonicalName(config, s.name)));
+  if (bad.length) {
+    throw new HfFolderError(`unsupported dtype for weight(s) ${bad.map((b) => `${b.name} (${b.dtype})`).join(', ')}: weights must be F32, F16, BF16 or F64; convert the model with transformers (model.float().save_pretrained(DIR))`);
+  }
+}
+
 /**
  * A trained model as a Hugging Face folder: model.safetensors (f32, original names), config.json (with the
  * classification architecture declared) and the other non-weight files copied unchanged.
@@ -124,6 +137,7 @@ export function saveHfFolder(model: { config: ModelConfig; params: ReadonlyMap<s
   for (const [k, v] of model.extraFiles ?? []) out.set(k, v);
   const tensors = new Map<string, { shape: number[]; data: Float32Array | Float64Array }>();
   const specs = validateShapesForSave(model.config, model.params);
+  assertFinite(specs.map((s) => [s.name, model.params.get(s.name)!] as [string, ArrayLike<number>]), 'refusing to save the model', 'training diverged (a learning rate too high?); nothing was written');
   for (const s of specs) tensors.set(s.name, { shape: s.shape, data: model.params.get(s.name)! });
   out.set('model.safetensors', writeSafetensors(tensors, { metadata: { format: 'pt' } }));
   out.set('config.json', new TextEncoder().encode(JSON.stringify(configJsonForSave(model.config), null, 2) + '\n'));
@@ -162,13 +176,11 @@ export async function readFolderNode(dir: string): Promise<FileMap> {
   return out;
 }
 
-/** Node only: writes a FileMap into a directory (created if needed). */
+/**
+ * Node only: writes a FileMap into a directory (created if needed), atomically per file and all files flushed before
+ * any is renamed into place (util/atomic-file.ts): a kill or a full disk never leaves a 0-byte model.safetensors.
+ */
 export async function writeFolderNode(dir: string, files: ReadonlyMap<string, Uint8Array>): Promise<void> {
-  const fs = await import(/* @vite-ignore */ 'node:fs/promises');
-  const path = await import(/* @vite-ignore */ 'node:path');
-  await fs.mkdir(dir, { recursive: true });
-  for (const [n, b] of files) {
-    if (n.includes('/') || n.includes('\\') || n === '..') throw new HfFolderError(`refusing to write ${n}: file names must not contain a path`);
-    await fs.writeFile(path.join(dir, n), b);
-  }
+  for (const n of files.keys()) if (n.includes('/') || n.includes('\\') || n === '..') throw new HfFolderError(`refusing to write ${n}: file names must not contain a path`);
+  await writeFilesAtomic(dir, files);
 }

@@ -135,7 +135,7 @@ export interface ValidatedParams {
  * Names that older or differently-wrapped checkpoints use for the same tensor: LayerNorm gamma/beta, and no
  * "bert."/"roberta." prefix (a bare BertModel / XLMRobertaModel as saved by sentence-transformers).
  */
-function canonicalName(cfg: ModelConfig, name: string): string {
+export function canonicalName(cfg: ModelConfig, name: string): string {
   let n = name.replace(/LayerNorm\.gamma$/, 'LayerNorm.weight').replace(/LayerNorm\.beta$/, 'LayerNorm.bias');
   if (n.startsWith('embeddings.') || n.startsWith('encoder.') || n.startsWith('pooler.')) n = `${cfg.prefix}.${n}`;
   return n;

@@ -90,6 +90,14 @@ export function readSafetensorsHeader(input: ArrayBuffer | Uint8Array, fileName 
     if (begin < 0 || end > dataLen) throw new SafetensorsError(`${fileName}: tensor "${name}" lies outside the file (offsets ${begin}..${end}, data is ${dataLen} bytes; truncated download?)`);
     entries.push({ name, dtype, shape: shape as number[], begin, end });
   }
+  // Two tensors sharing bytes would silently alias each other's weights (the reference reader refuses this too).
+  const byStart = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
+  for (let i = 1; i < byStart.length; i++) {
+    const [p, q] = [byStart[i - 1], byStart[i]];
+    if (q.begin < p.end && q.end > q.begin) {
+      throw new SafetensorsError(`${fileName}: tensors "${p.name}" (bytes ${p.begin}..${p.end}) and "${q.name}" (bytes ${q.begin}..${q.end}) overlap in the data buffer: the file is corrupt; re-download or re-export it`);
+    }
+  }
   return { entries, metadata, dataStart };
 }
 

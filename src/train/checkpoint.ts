@@ -10,14 +10,21 @@
 //   adam_m.safetensors     AdamW first moments
 //   adam_v.safetensors     AdamW second moments
 //   best.safetensors       parameters of the best epoch so far (absent before the first evaluation)
-// The page stores these files in OPFS; Node in a folder (saveCheckpointNode / loadCheckpointNode).
+// The page stores these files in OPFS (workers/train/opfs.ts); Node in a folder (checkpoint-node.ts), both swapping
+// so a kill at any moment leaves a complete checkpoint.
 // The data plan of an epoch depends only on (seed, epoch) (see batches.ts), so the "random state" is the position.
+// Trust on resume: trainer_state.json records each tensor file's size and CRC-32 (the one-file form: the CRC-32 of
+// its data), checked when read; every tensor must be finite (NaN weights or moments would make every update skip);
+// `fingerprint` (hashes of the data, base model and options) is checked by the trainer against the run resuming it.
 
 import type { GpuRuntime } from '../gpu/runtime.ts';
 import type { FileMap } from '../model/hf-folder.ts';
 import type { GpuParams } from '../model/gpu/params.ts';
-import { readSafetensors, writeSafetensors } from '../model/safetensors.ts';
+import { describeNonFinite, firstNonFinite } from '../model/finite.ts';
+import { readSafetensors, readSafetensorsHeader, writeSafetensors } from '../model/safetensors.ts';
+import { crc32 } from '../util/crc32.ts';
 import type { SelectBy } from '../eval/ranking.ts';
+import type { RunFingerprint } from './fingerprint.ts';
 import type { EvalFigures, TrainOptions } from './types.ts';
 
 /** The options a run actually used (defaults filled in). Resuming requires the same. */
@@ -63,6 +70,8 @@ export interface Checkpoint {
   params: Map<string, Float32Array>;
   m: Map<string, Float32Array>;
   v: Map<string, Float32Array>;
+  /** Hashes of the data, base model and options of the run (absent in checkpoints of older builds). */
+  fingerprint?: RunFingerprint;
 }
 
 export class CheckpointError extends Error {
@@ -116,7 +125,24 @@ function stateJson(c: Checkpoint): Record<string, unknown> {
     best: { epoch: c.best.epoch, valLoss: enc(c.best.valLoss), metric: c.best.metric, value: c.best.value === undefined ? undefined : enc(c.best.value) },
     skippedSteps: c.skippedSteps,
     seconds: c.seconds,
+    fingerprint: c.fingerprint,
   };
+}
+
+const hex = (n: number) => n.toString(16).padStart(8, '0');
+
+/** Every tensor of a checkpoint must be finite, and the second moments non-negative; throws naming the tensor. */
+export function checkCheckpointTensors(c: Pick<Checkpoint, 'params' | 'm' | 'v' | 'best'>): void {
+  const groups: [string, ReadonlyMap<string, Float32Array> | undefined][] = [[FILES.params, c.params], [FILES.m, c.m], [FILES.v, c.v], [FILES.best, c.best.params]];
+  for (const [file, map] of groups) {
+    if (!map) continue;
+    const bad = firstNonFinite(map);
+    if (bad) throw new CheckpointError(`the checkpoint's ${file}: ${describeNonFinite(bad)}; resuming would skip every update — start over (--restart) instead`);
+  }
+  for (const [name, v] of c.v) {
+    const i = v.findIndex((x) => x < 0);
+    if (i >= 0) throw new CheckpointError(`the checkpoint's ${FILES.v}: tensor '${name}' holds a negative second moment (${v[i]} at index ${i}), which AdamW never writes: the file is damaged — start over (--restart)`);
+  }
 }
 
 const KINDS = [['params', 'params'], ['m', 'adam_m'], ['v', 'adam_v']] as const;
@@ -129,7 +155,13 @@ export function checkpointToBytes(c: Checkpoint): Uint8Array {
   };
   for (const [key, prefix] of KINDS) add(prefix, c[key]);
   if (c.best.params) add('best', c.best.params);
-  return writeSafetensors(t, { metadata: { format: 'rerank-lab-checkpoint', trainer_state: JSON.stringify(stateJson(c)) } });
+  // The data section is the tensors in sorted-name order, back to back: its CRC-32 can be chained before writing.
+  let crc = 0;
+  for (const name of [...t.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))) {
+    const d = t.get(name)!.data;
+    crc = crc32(new Uint8Array(d.buffer, d.byteOffset, d.byteLength), crc);
+  }
+  return writeSafetensors(t, { metadata: { format: 'rerank-lab-checkpoint', trainer_state: JSON.stringify(stateJson(c)), data_crc32: hex(crc) } });
 }
 
 export function checkpointFromBytes(bytes: Uint8Array): Checkpoint {
@@ -141,6 +173,10 @@ export function checkpointFromBytes(bytes: Uint8Array): Checkpoint {
   }
   const state = r.metadata.trainer_state;
   if (r.metadata.format !== 'rerank-lab-checkpoint' || !state) throw new CheckpointError('not a rerank-lab training checkpoint (no trainer_state in its metadata)');
+  if (r.metadata.data_crc32) {
+    const got = hex(crc32(bytes.subarray(readSafetensorsHeader(bytes).dataStart)));
+    if (got !== r.metadata.data_crc32) throw new CheckpointError(`the checkpoint is damaged: its tensor data has CRC-32 ${got}, it was saved with ${r.metadata.data_crc32} (flipped bytes on the disk or in a copy); start a new run`);
+  }
   const maps = new Map<string, Map<string, Float32Array>>();
   for (const [name, t] of r.tensors) {
     const at = name.indexOf('/');
@@ -153,7 +189,7 @@ export function checkpointFromBytes(bytes: Uint8Array): Checkpoint {
     if (!m) throw new CheckpointError(`the checkpoint has no ${p} tensors: it is incomplete; start a new run`);
     return m;
   };
-  return fromState(parseState(new TextEncoder().encode(state)), { params: need('params'), m: need('adam_m'), v: need('adam_v'), best: maps.get('best') });
+  return fromStateChecked(parseState(new TextEncoder().encode(state)), { params: need('params'), m: need('adam_m'), v: need('adam_v'), best: maps.get('best') });
 }
 
 function parseState(raw: Uint8Array): Record<string, any> {
@@ -186,23 +222,48 @@ function fromState(s: Record<string, any>, t: { params: Map<string, Float32Array
     params: t.params,
     m: t.m,
     v: t.v,
+    ...(s.fingerprint ? { fingerprint: s.fingerprint as RunFingerprint } : {}),
   };
 }
 
+function fromStateChecked(s: Record<string, any>, t: Parameters<typeof fromState>[1]): Checkpoint {
+  const c = fromState(s, t);
+  checkCheckpointTensors(c);
+  return c;
+}
+
+/** The checkpoint as files; trainer_state.json (listing every other file's size and CRC-32) comes last. */
 export function checkpointToFiles(c: Checkpoint): FileMap {
   const files: FileMap = new Map();
-  files.set(FILES.state, new TextEncoder().encode(JSON.stringify(stateJson(c), null, 2) + '\n'));
   files.set(FILES.params, tensorsFile(c.params));
   files.set(FILES.m, tensorsFile(c.m));
   files.set(FILES.v, tensorsFile(c.v));
   if (c.best.params) files.set(FILES.best, tensorsFile(c.best.params));
+  const checksums: Record<string, { bytes: number; crc32: string }> = {};
+  for (const [name, b] of files) checksums[name] = { bytes: b.byteLength, crc32: hex(crc32(b)) };
+  files.set(FILES.state, new TextEncoder().encode(JSON.stringify({ ...stateJson(c), files: checksums }, null, 2) + '\n'));
   return files;
+}
+
+/** Compares each file with the size and CRC-32 trainer_state.json recorded (checkpoints of older builds have none). */
+function verifyChecksums(s: Record<string, any>, files: ReadonlyMap<string, Uint8Array>): void {
+  const want = s.files as Record<string, { bytes: number; crc32: string }> | undefined;
+  if (!want) return;
+  for (const [name, w] of Object.entries(want)) {
+    const b = files.get(name);
+    if (!b) throw new CheckpointError(`the checkpoint has no ${name} although ${FILES.state} lists it: it is incomplete; start over (--restart)`);
+    if (b.byteLength !== w.bytes) throw new CheckpointError(`the checkpoint's ${name} is ${b.byteLength} bytes, it was saved with ${w.bytes}: the file is truncated or replaced; start over (--restart)`);
+    const got = hex(crc32(b));
+    if (got !== w.crc32) throw new CheckpointError(`the checkpoint's ${name} is damaged: CRC-32 ${got}, saved as ${w.crc32} (flipped bytes on the disk or in a copy); start over (--restart)`);
+  }
 }
 
 export function checkpointFromFiles(files: ReadonlyMap<string, Uint8Array>): Checkpoint {
   const raw = files.get(FILES.state);
   if (!raw) throw new CheckpointError(`not a training checkpoint: no ${FILES.state} (files: ${[...files.keys()].join(', ') || 'none'})`);
-  return fromState(parseState(raw), {
+  const s = parseState(raw);
+  verifyChecksums(s, files);
+  return fromStateChecked(s, {
     params: readTensorsFile(files, FILES.params),
     m: readTensorsFile(files, FILES.m),
     v: readTensorsFile(files, FILES.v),
@@ -223,24 +284,4 @@ export function writeOptimizerState(rt: GpuRuntime, params: GpuParams, which: 'm
     if (!t) throw new Error(`no AdamW '${which}' buffers allocated`);
     rt.write(t.buffer, v, ref.offset * 4);
   }
-}
-
-/** Node only: writes the checkpoint into `dir`, through a temporary folder so an interrupted save never leaves a half one. */
-export async function saveCheckpointNode(dir: string, c: Checkpoint): Promise<number> {
-  const fs = await import(/* @vite-ignore */ 'node:fs/promises');
-  const { writeFolderNode } = await import('../model/hf-folder.ts');
-  const files = checkpointToFiles(c);
-  const tmp = `${dir}.tmp-${Date.now()}`;
-  await writeFolderNode(tmp, files);
-  await fs.rm(dir, { recursive: true, force: true });
-  await fs.rename(tmp, dir);
-  let bytes = 0;
-  for (const b of files.values()) bytes += b.byteLength;
-  return bytes;
-}
-
-/** Node only: reads a checkpoint folder written by saveCheckpointNode. */
-export async function loadCheckpointNode(dir: string): Promise<Checkpoint> {
-  const { readFolderNode } = await import('../model/hf-folder.ts');
-  return checkpointFromFiles(await readFolderNode(dir));
 }

@@ -40,7 +40,8 @@ export function listwiseSoftmaxRef(logits: ArrayLike<number>, groupSize: number)
     for (let j = 0; j < groupSize; j++) max = Math.max(max, logits[o + j]);
     let sum = 0;
     for (let j = 0; j < groupSize; j++) sum += Math.exp(logits[o + j] - max);
-    loss += max + Math.log(sum) - logits[o];
+    // (max − x0) first: max + log(sum) − x0 cancels to 0 when the logits are huge (1e30: log(sum) is lost)
+    loss += max - logits[o] + Math.log(sum);
     for (let j = 0; j < groupSize; j++) dLogits[o + j] = (Math.exp(logits[o + j] - max) / sum - (j === 0 ? 1 : 0)) / G;
   }
   return { loss: loss / G, dLogits };

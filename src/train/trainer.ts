@@ -32,6 +32,9 @@ import { DEFAULT_RERANK_DEPTH, type RerankSet, buildRerankSet } from '../eval/ca
 import { DEFAULT_SELECT_BY, SELECT_METRICS, beats, formatSelect, isSelectBy, selectValue } from '../eval/ranking.ts';
 import { GpuModel } from './gpu-model.ts';
 import { type AdamW, DEFAULT_ADAMW } from './optimizer.ts';
+import { fingerprintMismatch, runFingerprint } from './fingerprint.ts';
+import { describeNonFinite, firstNonFinite } from '../model/finite.ts';
+import { type Truncation, addTruncation, truncationMessage } from './truncation.ts';
 import { lrAt, warmupStepsFromRatio } from './schedule.ts';
 import type { EvalFigures, TrainEvent, TrainExample, TrainOptions, TrainSummary, ValidationInfo } from './types.ts';
 import { mulberry32 } from '../util/rng.ts';
@@ -139,6 +142,10 @@ export async function train(
     const diff = sameOptions(o, resume.options);
     if (diff.length) throw new TrainOptionsError(`cannot resume: the options differ from the checkpoint's (${diff.join('; ')}); resume with the same options or start a new run`);
   }
+  // What this run is made of, recorded in every checkpoint and compared on resume (fingerprint.ts).
+  const fingerprint = runFingerprint(model, data, o);
+  const mismatch = resume?.fingerprint ? fingerprintMismatch(resume.fingerprint, fingerprint) : [];
+  if (mismatch.length) throw new TrainOptionsError(`cannot resume: ${mismatch.join('; ')}; resume with the same data and model, or start a new run`);
   const tokenizer = model.tokenizer;
   const pool = documentPool(data.train);
 
@@ -165,6 +172,9 @@ export async function train(
     selectBy = 'loss';
   }
   if (!valGroups.length && !hasRanking) warn('other', 'no validation examples: validation is not measured and the last epoch counts as the best');
+  const valCut = valBatches.reduce<Truncation>((t, b) => addTruncation(t, b.tokens), { pairs: 0, documents: 0, queries: 0 });
+  if (valCut.documents) warn('other', truncationMessage('validation', valCut, o.maxLength));
+  const trainCut: Truncation = { pairs: 0, documents: 0, queries: 0 };
   const validation: ValidationInfo | undefined = rerank && (valGroups.length || hasRanking)
     ? {
         queries: rerank.lists.length, documents: rerank.corpus, depth: rerank.depth, positivesRetrieved: rerank.positivesRetrieved,
@@ -219,6 +229,7 @@ export async function train(
     params: await gm.params.read('p'),
     m: await gm.params.read('m'),
     v: await gm.params.read('v'),
+    fingerprint,
   });
   let lastCheckpointStep = -1;
   const checkpoint = async () => {
@@ -246,14 +257,18 @@ export async function train(
       if (isAbort(e)) return false;
       throw e;
     }
+    // Broken weights (NaN/Inf, or so large that f32 overflows) can still give finite scores — WGSL may assume finite
+    // math — and a validation loss of 0 would then be a lie: check the weights themselves. Such an epoch never wins.
+    const current = await gm.params.read('p');
+    const broken = firstNonFinite(current);
+    if (broken) (v = { ...v, loss: NaN, meanGap: NaN, mrr: NaN }), (ranking = undefined);
     const value = selectValue(selectBy, { loss: v.loss, ranking });
     const figures: EvalFigures = { epoch: label, step, valLoss: v.loss, meanGap: v.meanGap, mrr: v.mrr, ranking, bm25: rerank?.bm25, selectBy, value };
     valHistory.push({ epoch: label, loss: v.loss, scoreStd: v.scoreStd, figures });
     const improved = beats(selectBy, { value, loss: v.loss }, { value: best.value ?? NaN, loss: best.valLoss });
     if (improved) {
-      // epoch 0 is the base model: its weights are the loaded ones, no need to read them back
-      const params = label === 0 && !resume ? model.params : await gm.params.read('p');
-      best = { epoch: label, valLoss: v.loss, metric: selectBy, value, params };
+      // epoch 0 is the base model: its weights are the loaded ones
+      best = { epoch: label, valLoss: v.loss, metric: selectBy, value, params: label === 0 && !resume ? model.params : current };
     }
     emit({ type: 'eval', ...figures, best: improved });
     const h = valHistory.map((r) => r.loss);
@@ -268,13 +283,16 @@ export async function train(
     if (label > 0 && valBatches.length && v.scoreStd < 1e-4 && !(baseline !== undefined && baseline < 1e-4)) {
       warn('collapse', `every validation score is the same value (std ${v.scoreStd.toExponential(1)}): the model collapsed — the learning rate (${o.lr}) is probably too high`);
     }
-    if (valBatches.length && !Number.isFinite(v.loss)) warn('other', `validation loss is ${v.loss}: the weights hold NaN/Inf`);
+    if (broken) warn('other', `validation loss is NaN: the weights are broken after epoch ${label} (${describeNonFinite(broken)}); the learning rate (${o.lr}) is far too high`);
+    else if (valBatches.length && !Number.isFinite(v.loss)) warn('other', `validation loss is ${v.loss}: the model's scores hold NaN/Inf`);
     return true;
   };
 
   const finish = async (stopped: TrainSummary['stopped']): Promise<TrainResult> => {
-    const evaluated = best.params !== undefined;
-    const keptBase = evaluated && best.epoch === 0 && epoch > 0;
+    // Stopped before the first fine-tuned epoch was evaluated: only the base model was, and the steps since are
+    // unjudged; the user stopped to keep them, so the last weights are kept, as when nothing was evaluated.
+    const evaluated = best.params !== undefined && (best.epoch > 0 || valHistory.some((r) => r.epoch > 0));
+    const keptBase = evaluated && best.epoch === 0;
     if (keptBase) {
       const tuned = valHistory.filter((r) => r.epoch > 0 && r.figures).map((r) => r.figures!);
       const top = tuned.reduce<EvalFigures | undefined>((a, f) => (!a || beats(selectBy, { value: f.value, loss: f.valLoss }, { value: a.value, loss: a.valLoss }) ? f : a), undefined);
@@ -296,6 +314,7 @@ export async function train(
         keptBase,
         evals: valHistory.flatMap((r) => (r.figures ? [r.figures] : [])),
         validation,
+        truncation: { ...trainCut },
       },
       best: evaluated ? best.params! : await gm.params.read('p'),
     };
@@ -308,6 +327,7 @@ export async function train(
     for (const [k, mb] of microBatches(groups, o.gradAccum).entries()) {
       const p = pairsOf(mb);
       const tokens = tokenizer.encodePairs(p.queries, p.docs, { maxLength: o.maxLength });
+      addTruncation(trainCut, tokens);
       const share = mb.length / groups.length; // the step's loss is the mean over all its groups
       const r = await gm.trainStep(tokens, {
         loss: o.loss, labels: p.labels, groupSize: o.groupSize, dropout: o.dropout,
@@ -371,6 +391,7 @@ export async function train(
         if (hooks.checkpointEverySteps && step % hooks.checkpointEverySteps === 0 && nextBatch < steps.length) await checkpoint();
       }
       if (stopped) break;
+      if (epoch === (resume?.epoch ?? 0) && trainCut.documents) warn('other', truncationMessage('training', trainCut, o.maxLength));
       if (stepsThisEpoch > 0 && skippedThisEpoch === stepsThisEpoch) {
         warn('other', `every update of epoch ${epoch + 1} was skipped (NaN/Inf gradients): lower the learning rate, or check the model's weights`);
       }

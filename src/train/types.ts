@@ -123,6 +123,8 @@ export interface TrainSummary {
   /** Every evaluation's figures (epoch 0 = the base model). */
   evals?: EvalFigures[];
   validation?: ValidationInfo;
+  /** Training pairs tokenised by this run and how many were cut to max length (document; query too). */
+  truncation?: { pairs: number; documents: number; queries: number };
 }
 
 export interface ProbeStep {

@@ -1,14 +1,17 @@
 import { expect, test, type Page, type TestInfo } from '@playwright/test';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { unzipSync, strFromU8 } from 'fflate';
 import { startChatServer, type ChatServer } from './support/chat-server.ts';
+import { writeSecondFolder } from './support/make-files.ts';
 
 // The whole lab in headless Chromium on SwiftShader: a folder of Chinese documents (one GBK file, one PNG renamed
 // .txt, one empty file) → queries from a local OpenAI-format server → hard negatives → the tiny fixture model →
 // batch-size probe → a few training steps with a reload in the middle (resume from checkpoint) → evaluation →
-// export, whose model folder is loaded again and must score like the fine-tuned model. A screenshot per step.
+// export, whose model folder is loaded again and must score like the fine-tuned model; then a second folder is
+// dropped (it adds to the corpus) and every step built on the old documents is marked out of date, and the export
+// refuses to ship the first model's fine-tune under the name of the model loaded now. A screenshot per step.
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const DOCS = join(here, 'support', 'docs');
@@ -91,6 +94,8 @@ test('the lab: documents → queries → negatives → model → probe → train
     await page.getByTestId('step-2').click();
     await page.getByTestId('endpoint-url').fill(server.url);
     await page.getByTestId('endpoint-model').fill('test-model');
+    await page.getByTestId('test-connection').click();
+    await expect(page.getByTestId('connection-result')).toContainText('Connected: test-model answered');
     await page.getByTestId('generate-queries').click();
     await expect(page.getByTestId('query-table')).toBeVisible();
     await expect.poll(async () => Number(await page.getByTestId('query-count').textContent())).toBeGreaterThan(15);
@@ -133,26 +138,65 @@ test('the lab: documents → queries → negatives → model → probe → train
 
   await test.step('5 batch-size probe', async () => {
     await page.getByTestId('step-5').click();
+    await expect(page.getByTestId('probe-length')).toHaveText('32'); // the length training will use, from step 4
+    // a long probe can be cancelled, and its elapsed time moves
+    await page.getByTestId('probe-max').fill('4096');
+    await page.getByTestId('probe').click();
+    const t0 = await page.getByTestId('probe-elapsed').textContent();
+    await expect(page.getByTestId('probe-elapsed')).not.toHaveText(t0!, { timeout: 5_000 });
+    await page.getByTestId('probe-cancel').click();
+    await expect(page.getByTestId('probe-error')).toContainText('Cancelled', { timeout: 120_000 });
     await page.getByTestId('probe-max').fill('4');
     await page.getByTestId('probe').click();
     await expect(page.getByTestId('probe-result').or(page.getByTestId('probe-error'))).toBeVisible({ timeout: 300_000 });
     await expect(page.getByTestId('probe-error')).toHaveCount(0);
     await expect(page.getByTestId('probe-table')).toBeVisible();
+    await expect(page.getByTestId('probe-table').locator('tbody tr').first().locator('td').nth(1)).toHaveText('32');
     expect(Number(await page.getByTestId('probe-picked').textContent())).toBeGreaterThanOrEqual(1);
     await shot(page, info, '5-probe');
   });
 
+  await test.step('5b sweep: two short runs, a reload in the middle, continue, the winner goes to training', async () => {
+    await page.getByTestId('step-9').click();
+    await page.getByTestId('sweep-lrs').fill('2e-5, 3e-5');
+    await page.getByTestId('sweep-epochs').fill('1');
+    await page.getByTestId('sweep-max-train').fill('6');
+    await page.getByTestId('sweep-start').click();
+    const table = page.getByTestId('sweep-table');
+    await expect(table.locator('tr', { hasText: 'done' })).toHaveCount(1, { timeout: 300_000 });
+    await page.reload();
+    await expect(page.getByTestId('sweep-interrupted')).toContainText('1 trial(s) left');
+    await page.getByTestId('sweep-continue').click();
+    await expect(table.locator('tr', { hasText: 'done' })).toHaveCount(2, { timeout: 300_000 });
+    await expect(page.getByTestId('sweep-chart').locator('polyline')).toHaveCount(2);
+    await expect(page.getByTestId('sweep-winner')).toContainText('Best so far: lr');
+    const winnerLr = Number(/lr ([\d.e-]+),/.exec((await page.getByTestId('sweep-winner').textContent())!)![1]); // 2e-5 or 3e-5
+    await shot(page, info, '5b-sweep');
+    await page.getByTestId('sweep-use').click();
+    await expect(page.getByTestId('lr')).toHaveValue(String(winnerLr));
+    await expect(page.getByTestId('epochs')).toHaveValue('1');
+  });
+
   await test.step('6 training: start, reload mid-run, resume from the checkpoint, finish', async () => {
     await page.getByTestId('step-6').click();
+    await page.getByTestId('lr').fill('0.00002');
     await page.getByTestId('epochs').fill('3');
     await page.getByTestId('train-start').click();
     await expect(page.getByTestId('train-progress').or(page.getByTestId('train-error'))).toBeVisible({ timeout: 300_000 });
     await expect(page.getByTestId('train-error')).toHaveCount(0);
+    // elapsed time keeps moving while training runs
+    const elapsed0 = await page.getByTestId('train-elapsed').textContent();
+    await expect(page.getByTestId('train-elapsed')).not.toHaveText(elapsed0!, { timeout: 5_000 });
+    // a checkpoint every 2 steps here (a quarter epoch): step 3 means the one at step 2 is written
+    await expect(page.getByTestId('train-progress')).toContainText(/step ([3-9]|\d\d) \//, { timeout: 300_000 });
     await shot(page, info, '6a-training');
     await page.reload();
-    await expect(page.getByTestId('train-interrupted')).toBeVisible();
+    // the reload shows the options the interrupted run really used, whatever the fields say now
+    await expect(page.getByTestId('train-interrupted')).toContainText('It used epochs 3');
+    await expect(page.getByTestId('train-interrupted')).toContainText(/last checkpoint is at step \d/);
     await shot(page, info, '6b-after-reload');
     await page.getByTestId('train-resume-checkpoint').click();
+    await expect(page.getByTestId('train-note')).toContainText(/Resumed from the checkpoint at step \d/);
     await expect(page.getByTestId('train-summary').or(page.getByTestId('train-error'))).toBeVisible({ timeout: 600_000 });
     await expect(page.getByTestId('train-error')).toHaveCount(0);
     // Validation: only validation documents, BM25 candidate lists, one row per evaluation (epoch 0 = the base model
@@ -170,7 +214,7 @@ test('the lab: documents → queries → negatives → model → probe → train
     const starred = parseFloat((await evalRows.filter({ hasText: '★' }).locator('td:nth-child(3)').textContent())!);
     expect(starred).toBe(Math.max(...ndcg));
     const bestEpoch = parseInt((await evalRows.filter({ hasText: '★' }).locator('td:nth-child(1)').textContent())!, 10);
-    await expect(page.getByTestId('train-summary')).toContainText(bestEpoch === 0 ? /no fine-tuned epoch beat the base model on ndcg@10/ : new RegExp(`best epoch ${bestEpoch} by ndcg@10`));
+    await expect(page.getByTestId('train-summary')).toContainText(bestEpoch === 0 ? /No fine-tuned epoch beat the base model on ndcg@10/ : new RegExp(`Best epoch ${bestEpoch} by ndcg@10`));
     // the loss chart: the training-loss line, and a validation-loss line with one point per evaluation
     const lossChart = page.getByTestId('loss-chart');
     await expect(lossChart.locator('polyline[stroke="#2f6fde"]')).toHaveCount(1);
@@ -214,7 +258,7 @@ test('the lab: documents → queries → negatives → model → probe → train
     await page.getByTestId('step-8').click();
     const zip = await downloadText(page, () => page.getByTestId('export-zip').click());
     const files = unzipSync(new Uint8Array(zip.bytes));
-    for (const f of ['model/model.safetensors', 'model/config.json', 'model/tokenizer.json', 'model/README.md', 'data/train.jsonl', 'data/val.jsonl', 'report/report.html', 'report/report.csv']) {
+    for (const f of ['model/model.safetensors', 'model/config.json', 'model/tokenizer.json', 'model/README.md', 'model/onnx/model.onnx', 'data/train.jsonl', 'data/val.jsonl', 'report/report.html', 'report/report.csv', 'recipe/train_reranker.py', 'recipe/recipe.json', 'recipe/data/train.jsonl']) {
       expect(Object.keys(files), f).toContain(f);
     }
     expect(strFromU8(files['model/README.md'])).toContain('MRR@10');
@@ -223,14 +267,63 @@ test('the lab: documents → queries → negatives → model → probe → train
     // reload the exported folder as the base model: its validation metrics must equal the fine-tuned ones
     const dir = info.outputPath('exported-model');
     mkdirSync(dir, { recursive: true });
-    for (const [name, bytes] of Object.entries(files)) if (name.startsWith('model/')) writeFileSync(join(dir, name.slice(6)), bytes);
+    for (const [name, bytes] of Object.entries(files)) {
+      if (!name.startsWith('model/')) continue;
+      mkdirSync(dirname(join(dir, name.slice(6))), { recursive: true }); // model/onnx/model.onnx
+      writeFileSync(join(dir, name.slice(6)), bytes);
+    }
     await page.getByTestId('step-4').click();
     await page.getByTestId('model-input').setInputFiles(dir);
     await expect(page.getByTestId('model-name')).toContainText('exported-model', { timeout: 120_000 });
     await page.getByTestId('score-base').click();
     await expect(page.getByTestId('base-metrics')).toBeVisible({ timeout: 120_000 });
     const reloaded = await page.getByTestId('base-metrics').locator('tbody tr td:nth-child(2)').allTextContents();
-    expect(reloaded).toEqual(tunedMetrics);
+    expect(reloaded.slice(0, tunedMetrics.length)).toEqual(tunedMetrics);
+    // the model switched: the probe and the training run made with the first model are out of date
+    await expect(page.getByTestId('model-switched')).toBeVisible();
+    await page.getByTestId('step-5').click();
+    await expect(page.getByTestId('stale-probe')).toContainText('the model (step 4) changed');
+    await expect(page.getByTestId('probe-use')).toBeDisabled(); // the old model's batch size is not offered as current
+  });
+
+  await test.step('9 a second folder after training: it adds to the corpus, and every step built on the old one is out of date', async () => {
+    await page.getByTestId('step-1').click();
+    const before = Number(await page.getByTestId('chunk-count').locator('strong').textContent());
+    await expect(page.getByTestId('mode-add')).toBeChecked();
+    await page.getByTestId('docs-input').setInputFiles(writeSecondFolder(info.outputPath('second')));
+    await expect(page.getByTestId('ingest-note')).toContainText('Added');
+    const report = page.getByTestId('ingest-report');
+    await expect(report.locator('tr', { hasText: '公积金提取.docx' })).toContainText('taken');
+    await expect(report.locator('tr', { hasText: '图书馆.txt' })).toContainText('taken'); // the first folder is still there
+    await expect.poll(async () => Number(await page.getByTestId('chunk-count').locator('strong').textContent())).toBeGreaterThan(before);
+    await expect(page.getByTestId('file-table')).toContainText('新增文档/公积金提取.docx');
+    // menus and footers of the web pages did not become chunks
+    await page.locator('select').selectOption({ label: '新增文档/site/医保报销.html' });
+    await expect(page.getByTestId('chunk-preview')).toContainText('门诊费用');
+    await expect(page.getByTestId('chunk-preview')).not.toContainText('版权所有');
+    await expect(page.getByTestId('chunk-preview')).not.toContainText('政务公开');
+    // the step bar marks every step downstream of the documents
+    for (const n of [2, 3, 6, 7]) await expect(page.getByTestId(`step-${n}`)).toHaveClass(/outdated/);
+    await expect(page.getByTestId('step-1')).toHaveClass(/done/);
+    await shot(page, info, '9a-second-folder');
+    await page.getByTestId('step-2').click();
+    await expect(page.getByTestId('stale-queries')).toContainText('the chunks (step 1) changed');
+    await expect(page.getByTestId('redo-queries')).toContainText(/Generate for the \d+ chunk/);
+    await page.getByTestId('step-3').click();
+    await expect(page.getByTestId('stale-dataset')).toContainText('changed since it was made');
+    await page.getByTestId('step-6').click();
+    await expect(page.getByTestId('stale-train')).toBeVisible();
+    await page.getByTestId('step-7').click();
+    await expect(page.getByTestId('stale-report')).toBeVisible();
+  });
+
+  await test.step('10 the export refuses the first model\'s fine-tune under the loaded model\'s name, with one click to redo', async () => {
+    await page.getByTestId('step-8').click();
+    await expect(page.getByTestId('export-refused')).toContainText('trained from bert-tiny, but the loaded model is exported-model');
+    await expect(page.getByTestId('export-zip')).toBeDisabled();
+    await expect(page.getByTestId('export-zip-why')).toContainText('another model');
+    await expect(page.getByTestId('export-train-again')).toContainText('Train again with exported-model');
+    await shot(page, info, '10-export-refused');
   });
 
   expect(errors).toEqual([]);

@@ -3,17 +3,25 @@
 
 import type { TrainExample } from '../../data/jsonl.ts';
 import { candidatesOf, rankingMetrics, splitScores, type RankingMetrics } from '../../eval/metrics.ts';
-import { buildReport, casesOf, type EvalReport, type PairScores } from '../../eval/report.ts';
+import { buildReport, casesOf, type Activation, type EvalReport, type PairScores } from '../../eval/report.ts';
 import type { Progress } from '../../util/progress.ts';
+import type { JobKind } from '../../workers/train/protocol.ts';
 import { call, proxy, trainWorker } from '../workers/clients.ts';
 
-export type Scored = { ok: true; scores: number[]; metrics: RankingMetrics } | { ok: false; error: string };
+export type Scored =
+  | { ok: true; scores: number[]; metrics: RankingMetrics }
+  | { ok: false; error: string; cancelled?: boolean; mismatch?: boolean };
 
-export async function scoreValidation(val: readonly TrainExample[], which: 'base' | 'tuned', maxLength: number, onProgress?: (p: Progress) => void): Promise<Scored> {
+/** Scores every candidate of the validation set; `job` names the job for cancel(). */
+export async function scoreValidation(val: readonly TrainExample[], which: 'base' | 'tuned', maxLength: number, onProgress?: (p: Progress) => void, job?: JobKind): Promise<Scored> {
   if (!val.length) return { ok: false, error: 'The validation set is empty: mine again with a validation share above 0 (step 3).' };
   const { pairs, spans } = candidatesOf(val);
-  const r = await call(() => trainWorker().score(pairs, which, maxLength, onProgress ? proxy(onProgress) : undefined));
-  if (!r.ok) return { ok: false, error: `${r.error.name}: ${r.error.message}` };
+  const r = await call(() => trainWorker().score(pairs, which, maxLength, onProgress ? proxy(onProgress) : undefined, job));
+  if (!r.ok) {
+    if (r.error.name === 'AbortError') return { ok: false, error: 'Cancelled.', cancelled: true };
+    if (r.error.name === 'TunedModelMismatch') return { ok: false, error: r.error.message, mismatch: true };
+    return { ok: false, error: `${r.error.name}: ${r.error.message}` };
+  }
   return { ok: true, scores: r.value, metrics: rankingMetrics(splitScores(r.value, spans)) };
 }
 
@@ -28,8 +36,8 @@ export function casePairs(val: readonly TrainExample[], scores: readonly number[
   return out;
 }
 
-export function reportOf(val: readonly TrainExample[], base: readonly number[], baseM: RankingMetrics, tuned?: readonly number[], tunedM?: RankingMetrics): EvalReport {
-  return buildReport(casesOf(val), casePairs(val, base), tuned ? casePairs(val, tuned) : undefined, { base: baseM, tuned: tunedM });
+export function reportOf(val: readonly TrainExample[], base: readonly number[], baseM: RankingMetrics, tuned: readonly number[] | undefined, tunedM: RankingMetrics | undefined, activation: Activation): EvalReport {
+  return buildReport(casesOf(val), casePairs(val, base), tuned ? casePairs(val, tuned) : undefined, { base: baseM, tuned: tunedM }, { activation });
 }
 
 /** Files of a Hugging Face folder the worker needs (weights, config, tokenizer); training artefacts are left out. */

@@ -29,3 +29,17 @@ export function download(name: string, data: string | Uint8Array, type = 'applic
   a.remove();
   setTimeout(() => URL.revokeObjectURL(a.href), 60_000);
 }
+
+const ARCH_NAMES: Record<string, string> = { bert: 'BERT', 'xlm-roberta': 'XLM-RoBERTa' };
+
+/**
+ * The architecture line under a model's name: "BERT" for a BERT model (not "bert bert"), "BERT · model_type roberta"
+ * when config.json's model_type names a variant the engine runs as BERT.
+ */
+export function archLabel(arch: string, modelType: string): string {
+  const name = ARCH_NAMES[arch] ?? arch;
+  return modelType && modelType !== arch ? `${name} · model_type ${modelType}` : name;
+}
+
+/** A learning rate as people write it: 2e-5, not 0.00002. */
+export const lr = (x: number): string => (x > 0 && x < 1e-3 ? x.toExponential().replace(/\.?0+e/, 'e') : String(x));

@@ -2,6 +2,9 @@
 // chunks, queries, dataset, settings and results; OPFS for the model folder (large binary files).
 // The query cache (database 'rerank-lab') and the training worker's checkpoints (OPFS) live beside it; clearAll()
 // removes all of them.
+// Nothing is half-written: a save resolves only when its IndexedDB transaction has committed (a quota error aborts
+// the transaction after the request itself succeeded, so waiting for the request alone reported success), and the
+// model folder is written into a new OPFS folder that a pointer file switches to once it is complete.
 
 const DB = 'rerank-lab-state';
 const STORE = 'kv';
@@ -32,14 +35,27 @@ export async function load<T>(key: string): Promise<T | undefined> {
   return (await req(d.transaction(STORE, 'readonly').objectStore(STORE).get(key))) as T | undefined;
 }
 
+/** Resolves when the transaction has committed; rejects with the reason when it aborts (quota) or fails. */
+export function committed(tx: IDBTransaction): Promise<void> {
+  return new Promise((resolve, reject) => {
+    tx.oncomplete = () => resolve();
+    tx.onabort = () => reject(tx.error ?? new Error('the transaction was aborted'));
+    tx.onerror = () => reject(tx.error ?? new Error('the transaction failed'));
+  });
+}
+
 export async function save(key: string, value: unknown): Promise<void> {
   const d = await db();
-  await req(d.transaction(STORE, 'readwrite').objectStore(STORE).put(value, key));
+  const tx = d.transaction(STORE, 'readwrite');
+  tx.objectStore(STORE).put(value, key);
+  await committed(tx);
 }
 
 export async function remove(key: string): Promise<void> {
   const d = await db();
-  await req(d.transaction(STORE, 'readwrite').objectStore(STORE).delete(key));
+  const tx = d.transaction(STORE, 'readwrite');
+  tx.objectStore(STORE).delete(key);
+  await committed(tx);
 }
 
 async function opfsRoot(): Promise<FileSystemDirectoryHandle | undefined> {
@@ -50,25 +66,52 @@ async function opfsRoot(): Promise<FileSystemDirectoryHandle | undefined> {
   }
 }
 
-/** Stores the base model folder's files in OPFS under models/base/. */
+const MODEL_DIRS = ['base-a', 'base-b'];
+const MODEL_POINTER = 'current';
+
+async function readPointer(models: FileSystemDirectoryHandle): Promise<string | undefined> {
+  try {
+    return (await (await models.getFileHandle(MODEL_POINTER)).getFile().then((f) => f.text())).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Stores the base model folder's files in OPFS under models/base-a/ or models/base-b/ (the one not in use), then
+ * switches models/current to it and deletes the other: a reload mid-save keeps the previous model whole.
+ */
 export async function saveModelFiles(files: Record<string, Uint8Array>): Promise<void> {
   const root = await opfsRoot();
   if (!root) return;
   const models = await root.getDirectoryHandle('models', { create: true });
-  await models.removeEntry('base', { recursive: true }).catch(() => {});
-  const dir = await models.getDirectoryHandle('base', { create: true });
+  const target = (await readPointer(models)) === MODEL_DIRS[0] ? MODEL_DIRS[1] : MODEL_DIRS[0];
+  await models.removeEntry(target, { recursive: true }).catch(() => {});
+  const dir = await models.getDirectoryHandle(target, { create: true });
   for (const [name, bytes] of Object.entries(files)) {
     const w = await (await dir.getFileHandle(name, { create: true })).createWritable();
-    await w.write(bytes as Uint8Array<ArrayBuffer>);
-    await w.close();
+    try {
+      await w.write(bytes as Uint8Array<ArrayBuffer>);
+      await w.close();
+    } catch (e) {
+      await w.abort().catch(() => {});
+      await models.removeEntry(target, { recursive: true }).catch(() => {});
+      throw new Error(`Could not store the model file ${name} in this browser: ${(e as Error).message}. Free some space and try again; the previous model is kept.`);
+    }
   }
+  const p = await (await models.getFileHandle(MODEL_POINTER, { create: true })).createWritable();
+  await p.write(target);
+  await p.close();
+  for (const other of [...MODEL_DIRS.filter((d) => d !== target), 'base']) await models.removeEntry(other, { recursive: true }).catch(() => {});
 }
 
 export async function loadModelFiles(): Promise<Record<string, Uint8Array> | undefined> {
   const root = await opfsRoot();
   if (!root) return undefined;
   try {
-    const dir = await (await root.getDirectoryHandle('models')).getDirectoryHandle('base');
+    const models = await root.getDirectoryHandle('models');
+    // 'base': where builds before the pointer kept it
+    const dir = await models.getDirectoryHandle((await readPointer(models)) ?? 'base');
     const out: Record<string, Uint8Array> = {};
     for await (const [name, h] of dir as unknown as AsyncIterable<[string, FileSystemHandle]>) {
       if (h.kind === 'file') out[name] = new Uint8Array(await (await (h as FileSystemFileHandle).getFile()).arrayBuffer());

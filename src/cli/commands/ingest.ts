@@ -1,16 +1,17 @@
 // `rerank-lab ingest <dir> --out chunks.jsonl`: documents in, chunks out, with a per-file report.
 
-import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { chunkDocuments } from '../../data/chunk.ts';
+import { openExtractThread } from '../../data/extract-pool-node.ts';
 import { ingest } from '../../data/ingest.ts';
-import { toJsonl } from '../../data/jsonl.ts';
 import { walkFolder } from '../../data/source-node.ts';
+import { jsonlPieces, writeFileAtomic } from '../../util/atomic-file.ts';
 import { abortOnSigint, createProgressBar } from '../progress-bar.ts';
 
 export const help = `rerank-lab ingest <folder> --out chunks.jsonl [options]
   Reads every .txt .md .html .json .jsonl .csv .docx .pdf under <folder> (GBK/GB18030, UTF-16 and UTF-8 detected),
-  skips binary, empty and duplicate files (each with a reason) and writes chunks as JSON Lines:
+  skips binary, empty and duplicate files, unreadable folders, links to folders and FIFOs (each with a reason;
+  .docx/.pdf are extracted in a memory-limited thread, so one bad file fails alone) and writes chunks as JSON Lines:
   {"id","text","source","start","end"}.
   --out FILE           chunks file to write (required)
   --chunk-size N       characters per chunk (default 300)
@@ -53,17 +54,19 @@ export async function run(argv: string[]): Promise<number> {
     console.error(`No files under '${dir}'.`);
     return 1;
   }
+  const extractor = openExtractThread();
   const { docs, report } = await ingest(sources, {
     jsonField: values['json-field'],
     csvColumn: csv === undefined ? undefined : /^\d+$/.test(csv) ? Number(csv) : csv,
     unknownAsText: values['unknown-as-text'],
+    extractBinary: extractor.extract,
     onProgress: bar.onProgress,
     signal: ac.signal,
-  });
+  }).finally(() => extractor.close());
   const chunks = chunkDocuments(docs, { size, overlap, onProgress: bar.onProgress, signal: ac.signal });
   bar.stop();
-  await writeFile(values.out, toJsonl(chunks));
-  if (values.report) await writeFile(values.report, JSON.stringify(report, null, 2));
+  await writeFileAtomic(values.out, jsonlPieces(chunks));
+  if (values.report) await writeFileAtomic(values.report, JSON.stringify(report, null, 2) + '\n');
   console.log(`\nFiles: ${report.files.length} (${report.ok} read, ${report.skipped} skipped, ${report.failed} failed)`);
   for (const f of report.files) if (f.status !== 'ok') console.log(`  ${f.status.padEnd(7)} ${f.path}: ${f.reason}`);
   for (const f of report.files) if (f.status === 'ok' && f.reason) console.log(`  note    ${f.path}: ${f.reason}`);

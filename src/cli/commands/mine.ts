@@ -1,10 +1,13 @@
 // `rerank-lab mine --chunks chunks.jsonl --queries queries.jsonl --out train.jsonl`: BM25 hard negatives with
 // false-negative guards, split by source document, written as FlagEmbedding {"query","pos","neg"} lines.
 
-import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { checkChunk, checkQuery, parseJsonl, toJsonl } from '../../data/jsonl.ts';
+import { checkChunk, checkQuery } from '../../data/jsonl.ts';
 import { mine } from '../../data/mine.ts';
+import { countPairTruncation, truncationMessage } from '../../train/truncation.ts';
+import { jsonlPieces, writeFileAtomic } from '../../util/atomic-file.ts';
+import { loadPairTokenizerNode } from '../tokenizer-source.ts';
+import { readJsonlFile } from '../read-jsonl.ts';
 import { abortOnSigint, createProgressBar } from '../progress-bar.ts';
 
 export const help = `rerank-lab mine --chunks chunks.jsonl --queries queries.jsonl --out train.jsonl [options]
@@ -17,7 +20,9 @@ export const help = `rerank-lab mine --chunks chunks.jsonl --queries queries.jso
   --top-k N            BM25 depth to take negatives from (default 50)
   --near-dup J         token-set Jaccard at which a candidate counts as a near-duplicate of the positive (default 0.8; 0 off)
   --seed-compatible    the seed's behaviour: verbatim jieba tokens, no guards
-  --seed N             seed for the split and random negatives (default 42)`;
+  --seed N             seed for the split and random negatives (default 42)
+  --model DIR          a model folder (tokenizer.json): count the pairs --max-length will cut in training
+  --max-length N       tokens per pair for that count (default 256, as train)`;
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -33,6 +38,8 @@ export async function run(argv: string[]): Promise<number> {
       'near-dup': { type: 'string', default: '0.8' },
       'seed-compatible': { type: 'boolean', default: false },
       seed: { type: 'string', default: '42' },
+      model: { type: 'string' },
+      'max-length': { type: 'string', default: '256' },
     },
   });
   if (!values.chunks?.length || !values.queries || !values.out) {
@@ -44,14 +51,16 @@ export async function run(argv: string[]): Promise<number> {
     console.error('--val-ratio needs --val-out (where the validation set goes).');
     return 2;
   }
-  const chunks = [];
-  for (const p of values.chunks) {
-    const r = parseJsonl(await readFile(p, 'utf8'), checkChunk);
-    for (const e of r.errors.slice(0, 5)) console.error(`${p}:${e.line}: ${e.message}`);
-    chunks.push(...r.items);
+  const maxLength = Number(values['max-length']);
+  if (!Number.isInteger(maxLength) || maxLength < 4) {
+    console.error(`--max-length must be an integer ≥ 4, got '${values['max-length']}'`);
+    return 2;
   }
-  const q = parseJsonl(await readFile(values.queries, 'utf8'), checkQuery);
-  for (const e of q.errors.slice(0, 5)) console.error(`${values.queries}:${e.line}: ${e.message}`);
+  // the tokenizer first: a wrong --model should fail before the mining work, not after it
+  const tokenizer = values.model ? await loadPairTokenizerNode(values.model) : undefined;
+  const chunks = [];
+  for (const p of values.chunks) chunks.push(...(await readJsonlFile(p, checkChunk, { show: 5 })).items);
+  const q = await readJsonlFile(values.queries, checkQuery, { show: 5 });
   const ac = abortOnSigint();
   const bar = createProgressBar();
   const res = await mine(chunks, q.items, {
@@ -65,9 +74,10 @@ export async function run(argv: string[]): Promise<number> {
     signal: ac.signal,
   });
   bar.stop();
-  await writeFile(values.out, toJsonl(res.train));
-  if (values['val-out']) await writeFile(values['val-out'], toJsonl(res.val));
+  await writeFileAtomic(values.out, jsonlPieces(res.train));
+  if (values['val-out']) await writeFileAtomic(values['val-out'], jsonlPieces(res.val));
   const s = res.stats;
+  const cut = tokenizer && countPairTruncation(tokenizer, [...res.train, ...res.val], maxLength);
   console.log(
     [
       '',
@@ -78,7 +88,8 @@ export async function run(argv: string[]): Promise<number> {
       `Removed by guard (ranking): ${JSON.stringify(s.removed)}`,
       `Removed by guard (random top-up): ${JSON.stringify(s.removedRandom)}`,
       `Time: tokenise ${s.seconds.tokenise.toFixed(1)} s, index ${s.seconds.index.toFixed(1)} s, mine ${s.seconds.mine.toFixed(1)} s`,
-    ].join('\n'),
+      cut ? `Truncation (${values.model}): ${cut.documents ? truncationMessage('mined', cut, maxLength) : `max length ${maxLength} cuts none of the ${cut.pairs} mined pairs`}` : '',
+    ].filter(Boolean).join('\n'),
   );
   return s.examples.train + s.examples.val ? 0 : 1;
 }

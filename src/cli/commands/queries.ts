@@ -1,9 +1,11 @@
 // `rerank-lab queries chunks.jsonl --out queries.jsonl`: one query per chunk from an OpenAI-compatible endpoint,
 // or imported pairs; then filters and an optional BM25 round-trip check.
 
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { checkChunk, parseJsonl, toJsonl, type QueryRecord } from '../../data/jsonl.ts';
+import { checkChunk, decodeJsonl, type DecodedJsonl, type QueryRecord } from '../../data/jsonl.ts';
+import { ioError, jsonlPieces, writeFileAtomic } from '../../util/atomic-file.ts';
+import { readJsonlFile } from '../read-jsonl.ts';
 import { FileCache } from '../../data/query-cache-node.ts';
 import { filterQueries, roundTripFilter } from '../../data/query-filter.ts';
 import { generateQueries } from '../../data/query-generate.ts';
@@ -25,6 +27,21 @@ export const help = `rerank-lab queries chunks.jsonl --out queries.jsonl (--endp
                        to <out>.new-chunks.jsonl (pass it to mine as a second --chunks)
   --max-chars N        drop longer queries (default 200)
   --round-trip K       keep a query only if BM25 ranks its chunk in the top K`;
+
+/** A text input (prompt, pairs to import), its encoding detected like JSON Lines; errors name the file. */
+async function readDecoded(path: string): Promise<DecodedJsonl> {
+  try {
+    return decodeJsonl(new Uint8Array(await readFile(path)));
+  } catch (e) {
+    throw ioError(path, e, 'read');
+  }
+}
+
+async function readText(path: string): Promise<string> {
+  const d = await readDecoded(path);
+  for (const [line, why] of d.badLines) console.error(`${path}:${line}: skipped: ${why}`);
+  return d.text;
+}
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -52,8 +69,7 @@ export async function run(argv: string[]): Promise<number> {
     console.error(`queries needs a chunks file, --out, and either --endpoint with --model or --import.\n\n${help}`);
     return 2;
   }
-  const parsed = parseJsonl(await readFile(chunksPath, 'utf8'), checkChunk);
-  for (const e of parsed.errors.slice(0, 5)) console.error(`${chunksPath}:${e.line}: ${e.message}`);
+  const parsed = await readJsonlFile(chunksPath, checkChunk, { show: 5 });
   let chunks = parsed.items;
   if (values.limit) chunks = chunks.slice(0, Number(values.limit));
   if (!chunks.length) {
@@ -65,19 +81,20 @@ export async function run(argv: string[]): Promise<number> {
   let queries: QueryRecord[];
   const lines: string[] = [];
   if (values.import) {
-    const r = importPairs(await readFile(values.import, 'utf8'), values.import, chunks);
+    const r = importPairs(await readDecoded(values.import), values.import, chunks);
     for (const e of r.errors.slice(0, 10)) console.error(`${values.import}:${e.line}: ${e.message}`);
     queries = r.queries;
     chunks = [...chunks, ...r.newChunks];
     lines.push(`Imported ${r.queries.length} pairs (${r.errors.length} bad lines): ${JSON.stringify(r.matched)}`);
     if (r.newChunks.length) {
       const p = out.replace(/\.jsonl$/, '') + '.new-chunks.jsonl';
-      await writeFile(p, toJsonl(r.newChunks));
+      await writeFileAtomic(p, jsonlPieces(r.newChunks));
       lines.push(`${r.newChunks.length} positives matched no chunk → ${p} (pass it to mine as a second --chunks)`);
     }
   } else {
-    const prompt = values['prompt-file'] ? await readFile(values['prompt-file'], 'utf8') : undefined;
+    const prompt = values['prompt-file'] ? await readText(values['prompt-file']) : undefined;
     const cache = await FileCache.open(values.cache ?? out.replace(/\.jsonl$/, '') + '.cache.jsonl');
+    for (const n of cache.notes) console.error(n);
     const r = await generateQueries(chunks, {
       endpoint: {
         url: values.endpoint!,
@@ -89,12 +106,13 @@ export async function run(argv: string[]): Promise<number> {
       prompt,
       concurrency: Number(values.concurrency),
       cache,
+      filter: { maxChars: Number(values['max-chars']) },
       onProgress: bar.onProgress,
       signal: ac.signal,
-    });
+    }).finally(() => cache.close().catch(() => undefined));
     queries = r.queries;
     const s = r.stats;
-    lines.push(`Generated ${s.generated}, from cache ${s.fromCache}, failed ${s.failed}, retries ${s.retries} in ${s.seconds.toFixed(1)} s (cache: ${cache.path})`);
+    lines.push(`Generated ${s.generated} (${s.rejected} rejected by the filters, not cached), from cache ${s.fromCache}, failed ${s.failed}, retries ${s.retries} in ${s.seconds.toFixed(1)} s (cache: ${cache.path})`);
     for (const f of r.failures.slice(0, 5)) lines.push(`  failed ${f.chunk_id}: ${f.error}`);
   }
   const f = filterQueries(queries, chunks, { maxChars: Number(values['max-chars']) });
@@ -106,7 +124,7 @@ export async function run(argv: string[]): Promise<number> {
     lines.push(`Round-trip (top ${values['round-trip']}) dropped ${rt.counts.roundTrip}`);
   }
   bar.stop();
-  await writeFile(out, toJsonl(queries));
+  await writeFileAtomic(out, jsonlPieces(queries));
   console.log(['', ...lines, `Queries: ${queries.length} → ${out}`].join('\n'));
   return queries.length ? 0 : 1;
 }

@@ -4,19 +4,25 @@
 // corpus plus the positives) beside BM25's own figures, validation loss and the gap; saves the best epoch by the
 // chosen metric (the base model, epoch 0, included) as a Hugging Face folder.
 // Ctrl-C finishes the current step, saves the best model so far and a checkpoint that --resume continues from.
+// Nothing is lost: an existing checkpoint (or model) in --out is never replaced without --resume or --restart; every
+// file is written atomically; NaN/Inf weights are refused when loaded, resumed or saved (exit 1, tensor named).
 
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { checkExample, parseJsonl } from '../../data/jsonl.ts';
+import { checkExample } from '../../data/jsonl.ts';
+import { readJsonlFile } from '../read-jsonl.ts';
 import { GpuRuntime } from '../../gpu/runtime.ts';
-import { loadHfFolder, saveHfFolder, writeFolderNode } from '../../model/hf-folder.ts';
+import { loadHfFolder, saveHfFolder } from '../../model/hf-folder.ts';
+import { NonFiniteError } from '../../model/finite.ts';
+import { writeFilesAtomic } from '../../util/atomic-file.ts';
 import { modelFiles } from '../model-source.ts';
 import { buildTinyModel } from '../../model/tiny.ts';
 import { buildRerankSet, DEFAULT_RERANK_DEPTH } from '../../eval/candidates.ts';
 import { DEFAULT_SELECT_BY, SELECT_METRICS, formatSelect, isSelectBy, type RerankMetrics } from '../../eval/ranking.ts';
 import { holdOut } from '../../train/batches.ts';
-import { type Checkpoint, loadCheckpointNode, saveCheckpointNode } from '../../train/checkpoint.ts';
+import { type Checkpoint, checkCheckpointTensors } from '../../train/checkpoint.ts';
+import { loadCheckpointFolder, peekCheckpointFolder, removeCheckpointFolder, saveCheckpointFolder } from '../../train/checkpoint-node.ts';
 import { trainResilient } from '../../train/resilient.ts';
 import type { TrainEvent, TrainExample, TrainOptions } from '../../train/types.ts';
 import { abortOnSigint, createProgressBar } from '../progress-bar.ts';
@@ -47,7 +53,8 @@ export const help = `rerank-lab train --model <dir> --data train.jsonl --out <di
   --max-grad-norm X     gradient clipping (default 1.0)
   --log-every K         print a loss line every K steps (default 1; 10 on a terminal, with a progress bar between)
   --checkpoint-every N  also checkpoint every N steps (default: at the end of each epoch and when stopped)
-  --resume              continue the run saved in DIR/checkpoint (same options and data)
+  --resume              continue the run saved in DIR/checkpoint (same options, data and model: checked)
+  --restart             start over although DIR holds a checkpoint or a model (they are replaced)
 Ctrl-C stops after the current step and still saves the best model so far.`;
 
 class UsageError extends Error {}
@@ -60,21 +67,17 @@ function numberOpt(values: Record<string, unknown>, name: string, fallback: numb
   return n;
 }
 
-/** Reads FlagEmbedding JSONL; prints bad lines (first ten) with their numbers; throws when nothing is usable. */
+/** Reads FlagEmbedding JSONL (cli/read-jsonl.ts: encoding detected, bad lines printed with their numbers, counted). */
 async function readExamples(file: string): Promise<TrainExample[]> {
-  let text: string;
+  let r;
   try {
-    text = await readFile(file, 'utf8');
+    r = await readJsonlFile(file, checkExample);
   } catch (e) {
-    throw new UsageError(`cannot read ${file}: ${(e as Error).message}`);
+    throw new UsageError((e as Error).message);
   }
-  const r = parseJsonl(text, checkExample);
-  for (const e of r.errors.slice(0, 10)) console.error(`${file}:${e.line}: skipped: ${e.message}`);
-  if (r.errors.length > 10) console.error(`${file}: … and ${r.errors.length - 10} more bad line(s) skipped`);
   if (!r.items.length) {
     throw new UsageError(`${file} has no valid example${r.errors.length ? ` (${r.errors.length} bad line(s))` : ''}: each line must be {"query": str, "pos": [str, …], "neg": [str, …]}`);
   }
-  if (r.errors.length) console.error(`${file}: ${r.items.length} example(s) read, ${r.errors.length} line(s) skipped`);
   return r.items;
 }
 
@@ -83,6 +86,28 @@ const fmtTime = (s: number | undefined) => {
   const m = Math.floor(s / 60);
   return m >= 60 ? `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m` : m ? `${m}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${s.toFixed(0)}s`;
 };
+
+const TRAIN_LOG = 'rerank_lab_train.json';
+
+/**
+ * Why this run may not write into `out`: it holds an unfinished run's checkpoint (continue it with --resume or
+ * replace it with --restart), or a model (a finished run, or a model folder given as --out by mistake).
+ */
+async function refuseToReplace(out: string, resume: boolean, restart: boolean): Promise<string | undefined> {
+  const ckptDir = join(out, 'checkpoint');
+  const ck = await peekCheckpointFolder(ckptDir);
+  if (resume) return ck ? undefined : `--resume: there is no checkpoint in ${ckptDir} to continue; start a run without --resume`;
+  if (restart) return undefined;
+  if (ck) {
+    return `${ckptDir} holds the checkpoint of an unfinished run (step ${ck.step}${ck.totalSteps ? ` of ${ck.totalSteps}` : ''}, saved ${ck.savedAt.toLocaleString()}). ` +
+      'Continue it with --resume, or start over with --restart (which replaces it).';
+  }
+  for (const f of [TRAIN_LOG, 'model.safetensors']) {
+    const at = await stat(join(out, f)).catch(() => undefined);
+    if (at) return `${out} already holds a model (${f}, ${at.mtime.toLocaleString()}): this run would replace it. Choose another --out, or pass --restart to replace it.`;
+  }
+  return undefined;
+}
 
 export async function run(argv: string[]): Promise<number> {
   let values: Record<string, string | boolean | undefined>;
@@ -98,6 +123,7 @@ export async function run(argv: string[]): Promise<number> {
         'grad-accum': { type: 'string' }, dropout: { type: 'string' }, 'weight-decay': { type: 'string' }, 'max-grad-norm': { type: 'string' },
         'log-every': { type: 'string' }, 'checkpoint-every': { type: 'string' }, resume: { type: 'boolean', default: false },
         'select-by': { type: 'string' }, 'val-candidates': { type: 'string' },
+        restart: { type: 'boolean', default: false },
       },
     }).values;
   } catch (e) {
@@ -110,6 +136,15 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (values.model && values.tiny) {
     console.error('give either --model or --tiny, not both.');
+    return 2;
+  }
+  if (values.resume && values.restart) {
+    console.error('give either --resume (continue the saved run) or --restart (start over), not both.');
+    return 2;
+  }
+  const refusal = await refuseToReplace(values.out as string, !!values.resume, !!values.restart);
+  if (refusal) {
+    console.error(refusal);
     return 2;
   }
   let opts: TrainOptions;
@@ -167,9 +202,12 @@ export async function run(argv: string[]): Promise<number> {
   const ckptDir = join(out, 'checkpoint');
   let resumeFrom: Checkpoint | undefined;
   if (values.resume) {
-    resumeFrom = await loadCheckpointNode(ckptDir).catch((e: Error) => {
-      throw new Error(`--resume: no usable checkpoint in ${ckptDir} (${e.message})`);
-    });
+    try {
+      resumeFrom = await loadCheckpointFolder(ckptDir, (note) => console.error(`checkpoint: ${note}`));
+    } catch (e) {
+      console.error(`--resume: no usable checkpoint: ${(e as Error).message}`);
+      return 1;
+    }
     console.error(`resuming at step ${resumeFrom.step} of ${resumeFrom.totalSteps} (epoch ${resumeFrom.epoch + 1})`);
   }
 
@@ -192,6 +230,9 @@ export async function run(argv: string[]): Promise<number> {
   const rt = await GpuRuntime.create();
   console.error(`adapter: ${rt.info.name}${rt.info.isSoftware ? ' (software: slow)' : ''}`);
   const ac = abortOnSigint();
+  // --restart: the earlier run is given up now (everything before could still fail), so a later --resume can only
+  // continue this run
+  if (values.restart) await removeCheckpointFolder(ckptDir);
   // A bar only on a terminal (between loss lines); in logs the loss lines say it all.
   const tty = !!process.stderr.isTTY;
   const onEvent = (e: TrainEvent) => {
@@ -246,7 +287,15 @@ export async function run(argv: string[]): Promise<number> {
       resumeFrom,
       checkpointEverySteps: checkpointEvery,
       onCheckpoint: async (ck) => {
-        await saveCheckpointNode(ckptDir, ck);
+        // a checkpoint of diverged weights would only be refused on resume: keep the previous one instead
+        try {
+          checkCheckpointTensors(ck);
+        } catch (e) {
+          bar.stop();
+          console.error(`checkpoint at step ${ck.step} not saved (the previous one is kept): ${(e as Error).message}`);
+          return;
+        }
+        await saveCheckpointFolder(ckptDir, ck);
       },
     });
   } finally {
@@ -254,10 +303,18 @@ export async function run(argv: string[]): Promise<number> {
     rt.destroy();
   }
   const { summary, best } = result;
-  const saved = saveHfFolder({ config: model.config, params: best, extraFiles: model.extraFiles });
-  await writeFolderNode(out, saved);
-  await writeFile(join(out, 'rerank_lab_train.json'), JSON.stringify({ options: opts, summary, data: values.data, val: values.val ?? 'held out 10%' }, null, 2) + '\n');
-  if (summary.stopped === 'finished') await rm(ckptDir, { recursive: true, force: true });
+  let saved;
+  try {
+    saved = saveHfFolder({ config: model.config, params: best, extraFiles: model.extraFiles });
+  } catch (e) {
+    if (!(e instanceof NonFiniteError)) throw e;
+    const kept = await peekCheckpointFolder(ckptDir);
+    console.error(`${e.message}${kept ? `. The checkpoint of step ${kept.step} is kept in ${ckptDir}` : ''}`);
+    return 1;
+  }
+  saved.set(TRAIN_LOG, new TextEncoder().encode(JSON.stringify({ options: opts, summary, data: values.data, val: values.val ?? 'held out 10%' }, null, 2) + '\n'));
+  await writeFilesAtomic(out, saved);
+  if (summary.stopped === 'finished') await removeCheckpointFolder(ckptDir);
   const bestText = summary.bestValue !== undefined && summary.selectBy
     ? summary.keptBase
       ? `the base model: no fine-tuned epoch beat epoch 0 on ${formatSelect(summary.selectBy, summary.bestValue)}`

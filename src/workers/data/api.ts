@@ -5,15 +5,16 @@
 // stored documents, a one-document chunk preview, BM25 scores of mined examples, and zipping the export.
 
 import { type WorkerResult, toErrorData } from '../result.ts';
-import { zipSync, type Zippable } from 'fflate';
+import { Zip, ZipDeflate, ZipPassThrough } from 'fflate';
 import { chunkDocuments, chunkText, type Chunk, type ChunkOptions } from '../../data/chunk.ts';
 import { ingest, type IngestedDoc, type IngestOptions, type IngestReport } from '../../data/ingest.ts';
-import type { QueryRecord, TrainExample } from '../../data/jsonl.ts';
+import { decodeJsonl, type QueryRecord, type TrainExample } from '../../data/jsonl.ts';
 import { mine, type MineOptions, type MineStats } from '../../data/mine.ts';
 import { MemoryCache, type QueryCache } from '../../data/query-cache.ts';
 import { IndexedDbCache } from '../../data/query-cache-idb.ts';
 import { filterQueries, roundTripFilter, type FilterOptions, type FilterResult } from '../../data/query-filter.ts';
-import { generateQueries, type GenerateOptions, type GenerateResult } from '../../data/query-generate.ts';
+import { generateQueries, testEndpoint, type ChunkOutcome, type GenerateOptions, type GenerateResult, type GenerateStats } from '../../data/query-generate.ts';
+import { queryCacheKey } from '../../data/query-cache.ts';
 import { importPairs, type ImportResult } from '../../data/query-import.ts';
 import { fromBlob, fromBytes, type SourceFile } from '../../data/source.ts';
 import { createTokenizer, type TokenMode } from '../../data/tokenize.ts';
@@ -32,6 +33,15 @@ export type GenerateJobOptions = Omit<GenerateOptions, 'onProgress' | 'signal' |
   endpoint: Omit<GenerateOptions['endpoint'], 'fetch'>;
 };
 export type InPageJobOptions = Omit<InPageModelOptions, 'onProgress'> & { prompt?: string };
+export type EndpointJobOptions = Omit<GenerateOptions['endpoint'], 'fetch'>;
+
+/** Answers of a running generation, sent in batches (every ~300 ms) so the page shows and keeps them as they arrive. */
+export interface QueryBatch {
+  queries: QueryRecord[];
+  failures: { chunk_id: string; error: string }[];
+  stats: GenerateStats;
+}
+export type OnQueryBatch = (b: QueryBatch) => void;
 export type MineJobOptions = Omit<MineOptions, 'onProgress' | 'signal' | 'tokenizer' | 'tokenPool'>;
 
 /** Pasted text or bytes, with the path it should be reported under. */
@@ -73,15 +83,24 @@ export interface DataWorkerApi {
    * for its query. The index is kept between calls with the same chunks and mode (stage 'BM25 index' when built).
    */
   bm25Scores(jobId: string, chunks: Chunk[], examples: ScoredExample[], mode: TokenMode, onProgress?: OnProgress): Promise<Result<ExampleScores[]>>;
-  /** A zip of the files (deflate level 6); names listed in store are stored uncompressed (safetensors barely shrink). */
-  zip(files: Record<string, Uint8Array>, store: string[]): Promise<Result<Uint8Array>>;
-  generateQueries(jobId: string, chunks: Chunk[], opts: GenerateJobOptions, onProgress?: OnProgress): Promise<Result<GenerateResult>>;
+  /**
+   * A zip of the files (deflate level 6); names listed in store are stored uncompressed (safetensors barely shrink).
+   * Streams file by file in 1 MiB pieces: progress (stage 'zip', bytes) and cancel(jobId) between pieces.
+   */
+  zip(files: Record<string, Uint8Array>, store: string[], jobId?: string, onProgress?: OnProgress): Promise<Result<Uint8Array>>;
+  /** `onBatch` receives the answers as they arrive (the run's final result holds them all too). */
+  generateQueries(jobId: string, chunks: Chunk[], opts: GenerateJobOptions, onProgress?: OnProgress, onBatch?: OnQueryBatch): Promise<Result<GenerateResult>>;
+  /** One short request: is the endpoint there, and do the URL, model and key work? */
+  testEndpoint(endpoint: EndpointJobOptions): Promise<Result<{ ms: number; reply: string }>>;
+  /** How many of these chunks already have a cached query for this prompt and model (free on the next run). */
+  countCached(chunks: Chunk[], prompt: string, model: string): Promise<Result<number>>;
   /**
    * Queries from a small instruct model in this worker (transformers.js on WebGPU), for users with no endpoint.
    * The model loads on first use (progress stage 'download') and stays loaded. Untested against a real model.
    */
-  generateQueriesInPage(jobId: string, chunks: Chunk[], opts: InPageJobOptions, onProgress?: OnProgress): Promise<Result<GenerateResult>>;
-  importPairs(text: string, fileName: string, chunks: Chunk[]): Promise<Result<ImportResult>>;
+  generateQueriesInPage(jobId: string, chunks: Chunk[], opts: InPageJobOptions, onProgress?: OnProgress, onBatch?: OnQueryBatch): Promise<Result<GenerateResult>>;
+  /** Pairs as text, or as the file's bytes (then the encoding is detected: BOM, UTF-16, UTF-8, GBK). */
+  importPairs(input: string | Uint8Array, fileName: string, chunks: Chunk[]): Promise<Result<ImportResult>>;
   filterQueries(
     jobId: string,
     queries: QueryRecord[],
@@ -130,6 +149,29 @@ export function createDataApi(options: { cache?: () => Promise<QueryCache> } = {
   // progress callbacks may be comlink proxies: never let a failed postMessage break the job
   const safe = (cb?: OnProgress): OnProgress | undefined => (cb ? (p) => void Promise.resolve(cb(p)).catch(() => {}) : undefined);
 
+  /** Collects outcomes and posts them in batches at most every `ms` (one message per answer would flood the page). */
+  function batcher(cb: OnQueryBatch | undefined, ms = 300) {
+    let queries: QueryRecord[] = [];
+    let failures: QueryBatch['failures'] = [];
+    let stats: GenerateStats | undefined;
+    let last = 0;
+    const flush = () => {
+      if (!cb || !stats || (!queries.length && !failures.length)) return;
+      const b = { queries, failures, stats: { ...stats } };
+      queries = [];
+      failures = [];
+      last = Date.now();
+      void Promise.resolve(cb(b)).catch(() => {});
+    };
+    const onResult = (r: ChunkOutcome, s: GenerateStats) => {
+      if (r.query) queries.push(r.query);
+      if (r.error) failures.push({ chunk_id: r.chunk_id, error: r.error });
+      stats = s;
+      if (Date.now() - last >= ms) flush();
+    };
+    return { onResult: cb ? onResult : undefined, flush };
+  }
+
   return {
     ingest: (jobId, files, opts, onProgress) =>
       job(jobId, async (signal) => {
@@ -147,15 +189,62 @@ export function createDataApi(options: { cache?: () => Promise<QueryCache> } = {
     chunk: (jobId, docs, opts, onProgress) => job(jobId, async (signal) => chunkDocuments(docs, { ...opts, onProgress: safe(onProgress), signal })),
     chunkPreview: (doc, opts) => run(async () => chunkText(doc.source, doc.text, opts)),
     bm25Scores: (jobId, chunks, examples, mode, onProgress) => job(jobId, (signal) => scoreExamples(chunks, examples, mode, { onProgress: safe(onProgress), signal })),
-    zip: (files, store) =>
-      run(async () => {
-        const z: Zippable = {};
-        for (const [name, bytes] of Object.entries(files)) z[name] = store.includes(name) ? [bytes, { level: 0 }] : bytes;
-        return zipSync(z, { level: 6 });
+    zip: (files, store, jobId, onProgress) =>
+      job(jobId ?? `zip-${Date.now()}`, async (signal) => {
+        const parts: Uint8Array[] = [];
+        let error: Error | undefined;
+        const zip = new Zip((err, chunk) => {
+          if (err) error = err;
+          else parts.push(chunk);
+        });
+        const total = Object.values(files).reduce((s, b) => s + b.byteLength, 0);
+        let done = 0;
+        const PIECE = 1 << 20;
+        const progress = safe(onProgress);
+        for (const [name, bytes] of Object.entries(files)) {
+          const entry = store.includes(name) ? new ZipPassThrough(name) : new ZipDeflate(name, { level: 6 });
+          zip.add(entry);
+          for (let at = 0; at < bytes.byteLength || at === 0; at += PIECE) {
+            if (signal.aborted) {
+              zip.terminate();
+              throw signal.reason;
+            }
+            const end = Math.min(bytes.byteLength, at + PIECE);
+            entry.push(bytes.subarray(at, end), end >= bytes.byteLength);
+            done += end - at;
+            progress?.({ stage: 'zip', done, total, detail: name });
+            await new Promise((r) => setTimeout(r, 0)); // let cancel() in between
+            if (end >= bytes.byteLength) break;
+          }
+        }
+        zip.end();
+        if (error) throw error;
+        const out = new Uint8Array(parts.reduce((s, p) => s + p.byteLength, 0));
+        let o = 0;
+        for (const p of parts) {
+          out.set(p, o);
+          o += p.byteLength;
+        }
+        return out;
       }),
-    generateQueries: (jobId, chunks, opts, onProgress) =>
-      job(jobId, async (signal) => generateQueries(chunks, { ...opts, cache: await getCache(), onProgress: safe(onProgress), signal })),
-    generateQueriesInPage: (jobId, chunks, opts, onProgress) =>
+    generateQueries: (jobId, chunks, opts, onProgress, onBatch) =>
+      job(jobId, async (signal) => {
+        const b = batcher(onBatch);
+        try {
+          return await generateQueries(chunks, { ...opts, cache: await getCache(), onProgress: safe(onProgress), onResult: b.onResult, signal });
+        } finally {
+          b.flush(); // what arrived before a stop, a cancel or an error reaches the page too
+        }
+      }),
+    testEndpoint: (endpoint) => run(() => testEndpoint(endpoint)),
+    countCached: (chunks, prompt, model) =>
+      run(async () => {
+        const cache = await getCache();
+        let n = 0;
+        for (const c of chunks) if ((await cache.get(await queryCacheKey(c.text, prompt, model))) !== undefined) n++;
+        return n;
+      }),
+    generateQueriesInPage: (jobId, chunks, opts, onProgress, onBatch) =>
       job(jobId, async (signal) => {
         const { loadInPageGenerator, generateQueriesInPage } = await import('../../data/query-inpage.ts');
         const key = `${opts.model ?? ''}|${opts.dtype ?? ''}|${opts.device ?? ''}`;
@@ -165,9 +254,14 @@ export function createDataApi(options: { cache?: () => Promise<QueryCache> } = {
           inPage.gen.catch(() => (inPage = undefined)); // a failed load may be retried
         }
         const gen = await inPage.gen;
-        return generateQueriesInPage(chunks, gen, { prompt: opts.prompt, cache: await getCache(), onProgress: safe(onProgress), signal });
+        const b = batcher(onBatch);
+        try {
+          return await generateQueriesInPage(chunks, gen, { prompt: opts.prompt, cache: await getCache(), onProgress: safe(onProgress), onResult: b.onResult, signal });
+        } finally {
+          b.flush();
+        }
       }),
-    importPairs: async (text, fileName, chunks) => job(`import-${fileName}`, async () => importPairs(text, fileName, chunks)),
+    importPairs: async (input, fileName, chunks) => job(`import-${fileName}`, async () => importPairs(typeof input === 'string' ? input : decodeJsonl(input), fileName, chunks)),
     filterQueries: (jobId, queries, chunks, opts, onProgress) =>
       job(jobId, async (signal) => {
         const f = filterQueries(queries, chunks, opts);

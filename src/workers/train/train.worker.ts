@@ -6,21 +6,39 @@ import { GpuDeviceLostError } from '../../gpu/errors.ts';
 import { GpuRuntime } from '../../gpu/runtime.ts';
 import { type HfModel, loadHfFolder, saveHfFolder } from '../../model/hf-folder.ts';
 import { fetchHubModel } from '../../model/hub.ts';
+import { onnxFolderFiles } from '../../export/onnx-folder.ts';
+import { concatChunks } from '../../export/protobuf.ts';
 import { paramSpecs } from '../../model/params.ts';
 import { readSafetensors, writeSafetensors } from '../../model/safetensors.ts';
 import { GpuModel } from '../../train/gpu-model.ts';
 import { estimateTrainingMemory, paramCount } from '../../train/memory.ts';
 import { probeBatchSize } from '../../train/probe.ts';
-import { CHECKPOINT_FILES, type Checkpoint, checkpointFromFiles, checkpointToFiles } from '../../train/checkpoint.ts';
+import { CHECKPOINT_FILES, type Checkpoint, checkCheckpointTensors, checkpointFromFiles, checkpointToFiles } from '../../train/checkpoint.ts';
+import { assertFinite } from '../../model/finite.ts';
 import { trainResilient } from '../../train/resilient.ts';
 import { stepCounts } from '../../train/trainer.ts';
 import type { TrainEvent, TrainExample, TrainOptions } from '../../train/types.ts';
 import type { Progress } from '../../util/progress.ts';
-import { type TrainWorkerApi, type WorkerResult, toErrorData } from './protocol.ts';
-import { opfsDelete, opfsRead, opfsReadFolder, opfsWrite, opfsWriteFolder } from './opfs.ts';
+import { type JobKind, type LoadedModel, type SavedRunInfo, type TrainMode, type TrainWorkerApi, type WorkerResult, toErrorData } from './protocol.ts';
+import { checkpointSlot, opfsDelete, opfsDeleteCheckpoint, opfsLoadCheckpoint, opfsRead, opfsSaveCheckpoint, opfsWrite } from './opfs.ts';
+import { activationOf } from '../../eval/report.ts';
+import { modelFingerprint } from './fingerprint.ts';
+import { type RunRecord, type RunSlot, type RunTag, checkSameModel, parseRunRecord, runRecordBytes } from './runs.ts';
 
-const CHECKPOINT = 'checkpoint';
+/**
+ * Each slot's checkpoint lives under its own prefix (opfs.ts swaps its two folders); the record of what a checkpoint
+ * was made from is one of its files, so it swaps with it. The main run's fine-tuned weights have their own record.
+ */
+const CHECKPOINT_PREFIX: Record<RunSlot, string> = { main: '', sweep: 'sweep/' };
+const RUN_FILE = 'run.json';
+const CHECKPOINT_NAMES = [...Object.values(CHECKPOINT_FILES), RUN_FILE];
 const TUNED = 'tuned.safetensors';
+const TUNED_RUN = 'tuned.run.json';
+
+/** A new run was asked for while an unfinished run's checkpoint exists: the page asks whether to resume or replace it. */
+class CheckpointExistsError extends Error {
+  override name = 'CheckpointExistsError';
+}
 
 let runtime: Promise<GpuRuntime> | undefined;
 function gpu(): Promise<GpuRuntime> {
@@ -31,8 +49,9 @@ function gpu(): Promise<GpuRuntime> {
   return runtime;
 }
 
-/** The loaded base model (CPU copy) and GPU copies made on demand for scoring. */
+/** The loaded base model (CPU copy) with its identity, and GPU copies made on demand for scoring. */
 let base: HfModel | undefined;
+let baseId: { fingerprint: string; name: string } | undefined;
 let tuned: Map<string, Float32Array> | undefined;
 const scorers: { base?: GpuModel; tuned?: GpuModel } = {};
 const jobs = new Map<string, AbortController>();
@@ -49,7 +68,7 @@ function exclusive<T>(fn: () => Promise<T>): Promise<T> {
   return run;
 }
 
-function newJob(kind: string): AbortSignal {
+function newJob(kind: JobKind): AbortSignal {
   jobs.get(kind)?.abort(new DOMException(`superseded by a newer ${kind} job`, 'AbortError'));
   const c = new AbortController();
   jobs.set(kind, c);
@@ -86,11 +105,18 @@ function needModel(): HfModel {
   return base;
 }
 
+async function readRun(path: string): Promise<RunRecord | undefined> {
+  return parseRunRecord(await opfsRead(path));
+}
+
+/** The fine-tuned weights, refused when they were trained from another model than the loaded one. */
 async function tunedParams(): Promise<Map<string, Float32Array>> {
+  needModel();
+  const bytes = tuned ? undefined : await opfsRead(TUNED);
+  if (!tuned && !bytes) throw new Error('There is no fine-tuned model yet: train first (step 6).');
+  checkSameModel('fine-tuned weights', await readRun(TUNED_RUN), baseId!);
   if (tuned) return tuned;
-  const bytes = await opfsRead(TUNED);
-  if (!bytes) throw new Error('There is no fine-tuned model yet: train first.');
-  const r = readSafetensors(bytes);
+  const r = readSafetensors(bytes!);
   tuned = new Map([...r.tensors].map(([k, t]) => [k, Float32Array.from(t.data)]));
   return tuned;
 }
@@ -108,18 +134,33 @@ async function scorer(which: 'base' | 'tuned'): Promise<GpuModel> {
   return scorers[which]!;
 }
 
-/** Trains from scratch or from the OPFS checkpoint; a lost device is recreated and training resumes (trainResilient). */
-async function trainJob(signal: AbortSignal, trainSet: TrainExample[], valSet: TrainExample[], opts: TrainOptions, emit: (e: TrainEvent) => void, resume: boolean) {
+/**
+ * Trains from scratch or from the OPFS checkpoint; a lost device is recreated and training resumes (trainResilient).
+ * A new run never replaces an unfinished run's checkpoint unless asked to ('restart'): it answers CheckpointExistsError.
+ * A checkpoint of another model is refused (TunedModelMismatch). The 'sweep' slot's trials keep their own checkpoint
+ * and leave the fine-tuned model alone.
+ */
+async function trainJob(signal: AbortSignal, trainSet: TrainExample[], valSet: TrainExample[], opts: TrainOptions, emit: (e: TrainEvent) => void, mode: TrainMode, tag: RunTag) {
   const m = needModel();
-  dropScorers();
+  const slot = tag.slot ?? 'main';
+  const prefix = CHECKPOINT_PREFIX[slot];
   let resumeFrom: Checkpoint | undefined;
-  if (resume) {
-    const files = await opfsReadFolder(CHECKPOINT, Object.values(CHECKPOINT_FILES));
-    if (files.has(CHECKPOINT_FILES.state)) resumeFrom = checkpointFromFiles(files);
-    else emit({ type: 'warning', kind: 'other', message: 'No checkpoint was found; training starts from the beginning.' });
+  if (mode === 'resume') {
+    const files = await opfsLoadCheckpoint(CHECKPOINT_NAMES, CHECKPOINT_FILES.state, prefix);
+    // the page asks checkpointInfo() first and starts over itself when there is none; this is the last guard
+    if (!files) throw new Error('No checkpoint was saved before the interruption: start the run again.');
+    checkSameModel('checkpoint', parseRunRecord(files.get(RUN_FILE)), baseId!);
+    resumeFrom = checkpointFromFiles(files);
+  } else if (mode === 'restart') {
+    await opfsDeleteCheckpoint(prefix);
   } else {
-    await opfsDelete(CHECKPOINT);
+    const ck = await checkpointSlot(CHECKPOINT_FILES.state, prefix);
+    if (ck) throw new CheckpointExistsError(`An unfinished run's checkpoint (step ${ck.step}) is saved in this browser. Resume it, or start again (which deletes it).`);
   }
+  dropScorers();
+  const record = (step: number, totalSteps?: number, epoch?: number): RunRecord => ({
+    model: baseId!.fingerprint, modelName: baseId!.name, dataset: tag.dataset, options: opts, step, totalSteps, epoch, savedAt: new Date().toISOString(),
+  });
   const rt = await gpu();
   // A checkpoint copies the weights and both AdamW moments (3× the model) into OPFS: four times an epoch for models
   // up to ~150M parameters, once an epoch for larger ones.
@@ -131,12 +172,40 @@ async function trainJob(signal: AbortSignal, trainSet: TrainExample[], valSet: T
     onEvent: emit,
     waitIfPaused: () => paused?.promise ?? Promise.resolve(),
     resumeFrom,
-    onCheckpoint: (c) => opfsWriteFolder(CHECKPOINT, checkpointToFiles(c), CHECKPOINT_FILES.state),
+    onCheckpoint: async (c) => {
+      // a checkpoint of broken weights would only be refused on resume: keep the previous one instead
+      try {
+        checkCheckpointTensors(c);
+      } catch (e) {
+        emit({ type: 'warning', kind: 'other', message: `checkpoint at step ${c.step} not saved (the previous one is kept): ${(e as Error).message}` });
+        return;
+      }
+      const files = new Map(checkpointToFiles(c));
+      files.set(RUN_FILE, runRecordBytes(record(c.step, c.totalSteps, c.epoch)));
+      await opfsSaveCheckpoint(files, CHECKPOINT_FILES.state, prefix);
+    },
   });
+  if (slot === 'sweep') {
+    if (r.summary.stopped === 'finished') await opfsDeleteCheckpoint(prefix);
+    return r.summary; // a trial's weights are not the fine-tuned model
+  }
+  // never store (or later export) broken weights: the previous fine-tuned model stays
+  assertFinite(r.best, 'refusing to keep the trained model', 'training diverged (a learning rate too high?); the previous fine-tuned model and the checkpoint are kept');
+  // the record goes first and is removed with the weights: weights without a record are refused, never misread
+  await opfsDelete(TUNED_RUN);
   tuned = r.best;
   const shapes = new Map(paramSpecs(m.config).map((p) => [p.name, p.shape]));
   await opfsWrite(TUNED, writeSafetensors(new Map([...r.best].map(([k, v]) => [k, { shape: shapes.get(k) ?? [v.length], data: v }]))));
+  await opfsWrite(TUNED_RUN, runRecordBytes(record(r.summary.steps, r.summary.totalSteps, r.summary.epochs)));
+  if (r.summary.stopped === 'finished') await opfsDeleteCheckpoint(prefix);
   return r.summary;
+}
+
+/** A saved run's record with whether it belongs to the loaded model. */
+async function savedRun(path: string, extra?: Partial<RunRecord>): Promise<SavedRunInfo | undefined> {
+  const rec = await readRun(path);
+  if (!rec) return undefined;
+  return { ...rec, ...extra, sameModel: !!baseId && rec.model === baseId.fingerprint };
 }
 
 const SCORE_BATCH = 16;
@@ -151,15 +220,20 @@ const api: TrainWorkerApi = {
       return Object.fromEntries(files);
     }),
 
-  loadModel: (files, onProgress) =>
-    result(async () => {
+  loadModel: (files, onProgress, name) =>
+    result(async (): Promise<LoadedModel> => {
       const signal = newJob('load');
       dropScorers();
       const m = await loadHfFolder(files, { signal, onProgress: onProgress ? (p: Progress) => onProgress(p) : undefined });
+      const fingerprint = await modelFingerprint(files);
       base = m;
+      baseId = { fingerprint, name: name || m.config.modelType };
       tuned = undefined;
       const c = m.config;
       return {
+        fingerprint,
+        name: baseId.name,
+        activation: activationOf(c.raw),
         arch: c.arch,
         modelType: c.modelType,
         hidden: c.hidden,
@@ -176,13 +250,15 @@ const api: TrainWorkerApi = {
 
   estimateMemory: (o) => result(async () => estimateTrainingMemory(needModel().config, o.batchSize * o.groupSize, o.maxLength)),
 
-  score: (pairs, which, maxLength, onProgress) =>
-    result(() =>
-      exclusive(async () => {
+  score: (pairs, which, maxLength, onProgress, job) =>
+    result(() => {
+      const signal = job ? newJob(job) : undefined;
+      return exclusive(async () => {
         const m = needModel();
         const gm = await scorer(which);
         const out: number[] = [];
         for (let i = 0; i < pairs.length; i += SCORE_BATCH) {
+          if (signal?.aborted) throw signal.reason;
           const part = pairs.slice(i, i + SCORE_BATCH);
           const batch = m.tokenizer.encodePairs(part.map((p) => p.query), part.map((p) => p.doc), { maxLength });
           out.push(...(await gm.score(batch)));
@@ -190,8 +266,8 @@ const api: TrainWorkerApi = {
         }
         gm.encoder.releaseWorkspace();
         return out;
-      }),
-    ),
+      });
+    }),
 
   probeBatchSize: (sample, opts, onStep) =>
     result(async () => {
@@ -202,12 +278,13 @@ const api: TrainWorkerApi = {
       });
     }),
 
-  train: (trainSet, valSet, opts, onEvent, resume) =>
+  train: (trainSet, valSet, opts, onEvent, mode, tag) =>
     result(async () => {
       const signal = newJob('train');
       paused?.release();
       paused = undefined;
-      return exclusive(() => trainJob(signal, trainSet, valSet, opts, (e) => onEvent?.(e), resume ?? false));
+      const m: TrainMode = mode === true ? 'resume' : mode === false || mode === undefined ? 'new' : mode;
+      return exclusive(() => trainJob(signal, trainSet, valSet, opts, (e) => onEvent?.(e), m, tag ?? {}));
     }),
 
   async pause() {
@@ -226,10 +303,32 @@ const api: TrainWorkerApi = {
     jobs.get('train')?.abort(new DOMException('stopped by the user', 'AbortError'));
   },
 
-  exportModel: () =>
+  async cancel(kind) {
+    if (kind === 'train') paused?.release();
+    jobs.get(kind)?.abort(new DOMException('Cancelled', 'AbortError'));
+  },
+
+  checkpointInfo: (slot) =>
+    result(async () => {
+      const found = await checkpointSlot(CHECKPOINT_FILES.state, CHECKPOINT_PREFIX[slot ?? 'main']);
+      if (!found) return undefined;
+      const dir = found.slot;
+      const state = await opfsRead(`${dir}/${CHECKPOINT_FILES.state}`);
+      if (!state) return undefined;
+      // the position comes from the checkpoint itself; the record says which model it belongs to
+      const s = JSON.parse(new TextDecoder().decode(state)) as { step: number; totalSteps: number; epoch: number; options: TrainOptions };
+      const info = await savedRun(`${dir}/${RUN_FILE}`, { step: s.step, totalSteps: s.totalSteps, epoch: s.epoch, options: s.options });
+      return info ?? { model: '', modelName: 'an unknown model', options: s.options, step: s.step, totalSteps: s.totalSteps, epoch: s.epoch, savedAt: '', sameModel: false };
+    }),
+
+  tunedInfo: () => result(async () => ((await opfsRead(TUNED)) || tuned ? savedRun(TUNED_RUN) : undefined)),
+
+  exportModel: (opts) =>
     result(async () => {
       const m = needModel();
-      const files = saveHfFolder({ config: m.config, params: await tunedParams(), extraFiles: m.extraFiles });
+      const params = await tunedParams();
+      const files = saveHfFolder({ config: m.config, params, extraFiles: m.extraFiles });
+      if (opts?.onnx) for (const [name, chunks] of onnxFolderFiles({ config: m.config, params }, files).files) files.set(name, concatChunks(chunks));
       return Object.fromEntries(files);
     }),
 };

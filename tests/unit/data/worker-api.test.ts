@@ -155,4 +155,17 @@ describe('data worker API over comlink', () => {
     expect(out['model/README.md']).toEqual(card);
     expect(methods).toEqual({ 'model/model.safetensors': 0, 'model/README.md': 8 }); // 0 stored, 8 deflate
   });
+
+  it('a large zip reports progress and can be cancelled (issue 8: export cancellable)', async () => {
+    const big = new Uint8Array(40 << 20).map((_, i) => i & 255);
+    const seen: Progress[] = [];
+    const p = api.zip({ 'model/model.safetensors': big, 'data/train.jsonl': big.subarray(0, 1 << 20) }, ['model/model.safetensors'], 'zip-big', Comlink.proxy((e: Progress) => void seen.push(e)));
+    await expect.poll(() => seen.length).toBeGreaterThan(1);
+    expect(await api.cancel('zip-big')).toBe(true);
+    const r = await p;
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.error.name).toBe('AbortError');
+    expect(seen[0]).toMatchObject({ stage: 'zip', total: (40 << 20) + (1 << 20) });
+    expect(seen.at(-1)!.done).toBeLessThan((40 << 20) + (1 << 20));
+  });
 });

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { scoreChartData, scoreChartSvg, lineChartSvg } from '../../../src/eval/chart.ts';
-import { csvCell, reportCsv, reportHtml } from '../../../src/eval/export.ts';
+import { csvCell, metricsRows, reportCsv, reportHtml } from '../../../src/eval/export.ts';
 import { rankingMetrics } from '../../../src/eval/metrics.ts';
 import { modelCard } from '../../../src/eval/model-card.ts';
-import { baseLabel, buildReport, casesOf, tunedLabel } from '../../../src/eval/report.ts';
+import { axisLabels } from '../../../src/eval/chart.ts';
+import { activationOf, baseLabel, buildReport, casesOf, conclusionsOf, formatScore, onScale, tunedLabel } from '../../../src/eval/report.ts';
 
 describe('labels (the seed rules)', () => {
   it('base: 排序错误 when the negative outscores the positive, 危险 under a 1.0 gap, 尚可 otherwise', () => {
@@ -12,12 +13,27 @@ describe('labels (the seed rules)', () => {
     expect(baseLabel({ pos: 1.3, neg: 0.3 })).toBe('尚可'); // gap exactly 1.0 is not < 1.0
     expect(baseLabel({ pos: 0.3, neg: 0.3 })).toBe('危险'); // a tie: gap 0
   });
-  it('tuned: 翻车 when the negative outscores the positive, 优秀 when the gap beats the base, 持平 otherwise', () => {
+  it('tuned: by the change of the logit gap beyond the noise threshold (0.1 logit)', () => {
     const base = { pos: 2, neg: 1 }; // gap 1
-    expect(tunedLabel({ pos: 0, neg: 1 }, base)).toBe('翻车');
+    expect(tunedLabel({ pos: 0, neg: 1 }, base)).toBe('翻车'); // was right, now wrong
     expect(tunedLabel({ pos: 3, neg: 1 }, base)).toBe('优秀'); // gap 2 > 1
     expect(tunedLabel({ pos: 2, neg: 1 }, base)).toBe('持平'); // equal gap
-    expect(tunedLabel({ pos: 1.5, neg: 1 }, base)).toBe('持平'); // narrower but still right order
+    expect(tunedLabel({ pos: 2.05, neg: 1 }, base)).toBe('持平'); // within noise
+    expect(tunedLabel({ pos: 1.5, neg: 1 }, base)).toBe('变差'); // narrower, still right order: worse, not 'no better'
+    const wrong = { pos: 0, neg: 1 }; // gap −1
+    expect(tunedLabel({ pos: 0.5, neg: 1 }, wrong)).toBe('改善'); // better, still wrong
+    expect(tunedLabel({ pos: 2, neg: 1 }, wrong)).toBe('优秀'); // fixed
+    expect(tunedLabel({ pos: -1, neg: 1 }, wrong)).toBe('变差'); // more wrong, but it was never right
+  });
+
+  it('a case already wrong and unchanged is 持平, never 翻车 Regressed (gap −0.00 → −0.00)', () => {
+    const base = { pos: 0.001, neg: 0.003 };
+    const tuned = { pos: 0.0012, neg: 0.0031 };
+    expect(baseLabel(base)).toBe('排序错误');
+    expect(tunedLabel(tuned, base)).toBe('持平');
+    const r = buildReport([{ query: 'q', positive: 'p', negative: 'n' }], [base], [tuned]);
+    expect(r.summary.tunedLabels!.翻车).toBe(0);
+    expect(r.conclusions.join('\n')).not.toMatch(/翻车 Regressed: [1-9]/);
   });
 });
 
@@ -50,12 +66,54 @@ describe('report', () => {
     expect(report.rows[0].tuned!.gap).toBeCloseTo(3.5, 12);
     expect(report.summary.negativeSuppressed).toBe(2); // 0.9 → -1.0 and 1.0 → 0.4
     expect(report.summary.gapWidened).toBe(1);
+    expect(report.summary.gapNarrowed).toBe(1);
     expect(report.summary.meanGap.base).toBeCloseTo((-0.7 + 0.5) / 2, 12);
     expect(report.summary.meanGap.tuned).toBeCloseTo((3.5 - 0.3) / 2, 12);
-    expect(report.conclusions[0]).toContain('2/2');
-    expect(report.conclusions[1]).toContain('1/2');
-    expect(report.conclusions[1]).toContain('-0.10 → 1.60');
-    expect(report.conclusions.join('\n')).toContain('翻车 Regressed: 1/2');
+    const logit = conclusionsOf(report, 'logit');
+    expect(logit[0]).toMatch(/Noise threshold: a change within ±0\.1 logit/);
+    expect(logit[1]).toContain('2/2');
+    expect(logit[2]).toContain('Gap widened: 1/2 cases, narrowed 1/2, unchanged 0/2');
+    expect(logit[2]).toContain('mean gap -0.10 → 1.60, logit');
+    expect(logit.join('\n')).toContain('翻车 Regressed: 1/2');
+  });
+
+  it("the default scale is the activation (sigmoid, 4 decimals): the seed's 0.5939 → 0.0001", () => {
+    const logitOf = (p: number) => Math.log(p / (1 - p));
+    const b = { pos: logitOf(0.97), neg: logitOf(0.5939) };
+    const t = { pos: logitOf(0.98), neg: logitOf(0.0001) };
+    const r = buildReport([{ query: 'q', positive: 'p', negative: 'n' }], [b], [t]);
+    expect(r.conclusions[1]).toContain('mean hard-negative score 0.5939 → 0.0001, probability');
+    expect(formatScore(onScale(t.neg, 'activation', 'sigmoid'), 'activation', 'sigmoid')).toBe('0.0001');
+    expect(formatScore(onScale(t.neg, 'logit', 'sigmoid'), 'logit', 'sigmoid')).toBe('-9.21');
+    // the verdicts are the same on both scales, only the figures change
+    expect(conclusionsOf(r, 'logit')[1]).toContain('1/1 cases (mean hard-negative score 0.38 → -9.21, logit)');
+  });
+
+  it('reads the activation from config.json as sentence-transformers does', () => {
+    expect(activationOf({ num_labels: 1 })).toBe('sigmoid');
+    expect(activationOf({})).toBe('sigmoid');
+    expect(activationOf({ id2label: { 0: 'a', 1: 'b' } })).toBe('identity');
+    expect(activationOf({ sentence_transformers: { activation_fn: 'torch.nn.modules.linear.Identity' } })).toBe('identity');
+    expect(activationOf({ num_labels: 2, sentence_transformers: { activation_fn: 'torch.nn.modules.activation.Sigmoid' } })).toBe('sigmoid');
+  });
+
+  it('changes within the noise threshold are unchanged: no "Gap widened 9/18 (0.00 → 0.00)"', () => {
+    const cases = Array.from({ length: 18 }, (_, i) => ({ query: `q${i}`, positive: 'p', negative: 'n' }));
+    const base = cases.map((_, i) => ({ pos: 0.001 * i, neg: 0.002 }));
+    const tuned = base.map((s, i) => ({ pos: s.pos + (i % 2 ? 0.004 : -0.004), neg: s.neg }));
+    const r = buildReport(cases, base, tuned);
+    expect(r.summary.gapWidened).toBe(0);
+    expect(r.summary.tunedLabels!.持平).toBe(18);
+    expect(r.conclusions.join('\n')).toContain('Gap widened: 0/18 cases, narrowed 0/18, unchanged 18/18');
+    expect(r.conclusions.join('\n')).toContain('no case changed beyond the noise threshold');
+  });
+
+  it('one mean gap: the metrics table leaves its own gap out where the report states one', () => {
+    const m = { base: rankingMetrics([{ scores: [0.2, 0.9], relevant: [true, false] }]) };
+    expect(metricsRows(m).map((x) => x.name).join()).toMatch(/Mean gap/);
+    expect(metricsRows(m, { gap: false }).map((x) => x.name).join()).not.toMatch(/gap/i);
+    const html = reportHtml({ ...report, metrics: { base: m.base, tuned: m.base } });
+    expect(html.match(/mean gap/gi)).toHaveLength(1);
   });
 
   it('rejects score lists of the wrong length', () => {
@@ -72,8 +130,9 @@ describe('report', () => {
     const csv = reportCsv(report);
     expect(csv.startsWith('\uFEFFcase,query,positive,hard_negative,base_pos')).toBe(true);
     const lines = csv.slice(1).split('\r\n');
-    expect(lines[1]).toBe('1,燃气设施怎么改？,改动市政燃气设施须报批。,供水设施由水务局管理。,0.2,0.9,-0.7,排序错误,2.5,-1,3.5,优秀');
-    expect(lines[2]).toBe('2,"Q2, ""quoted""","P2\nline",N2,1.5,1,0.5,危险,0.1,0.4,-0.3,翻车');
+    expect(lines[0]).toContain(',tuned_label,base_pos_prob,base_neg_prob,tuned_pos_prob,tuned_neg_prob');
+    expect(lines[1]).toBe('1,燃气设施怎么改？,改动市政燃气设施须报批。,供水设施由水务局管理。,0.2,0.9,-0.7,排序错误,2.5,-1,3.5,优秀,0.549834,0.71095,0.924142,0.268941');
+    expect(lines[2]).toBe('2,"Q2, ""quoted""","P2\nline",N2,1.5,1,0.5,危险,0.1,0.4,-0.3,翻车,0.817574,0.731059,0.524979,0.598688');
     expect(csvCell(undefined)).toBe('');
   });
 
@@ -100,6 +159,16 @@ describe('report', () => {
     expect(svg.match(/fill="#f08a24"/g)!.length).toBeGreaterThanOrEqual(4);
     expect(lineChartSvg([{ name: 'loss', color: '#000', points: [] }])).toContain('no data yet');
     expect(lineChartSvg([{ name: 'loss <1>', color: '#000', points: [{ x: 0, y: 1 }, { x: 1, y: 0.5 }] }])).toContain('loss &lt;1&gt;');
+  });
+
+  it('axis ends read differently on a nearly flat curve (not 2.08 at top and bottom)', () => {
+    expect(axisLabels(2.0794, 2.0801)).toEqual(['2.0794', '2.0801']);
+    expect(axisLabels(0, 1)).toEqual(['0', '1']); // steps and epochs: whole numbers
+    expect(axisLabels(0, 0.5)).toEqual(['0.00', '0.50']);
+    expect(axisLabels(120, 180)).toEqual(['120', '180']);
+    const svg = lineChartSvg([{ name: 'loss', color: '#000', points: [{ x: 1, y: 2.0794 }, { x: 2, y: 2.0801 }] }]);
+    const ys = [...svg.matchAll(/text-anchor="end" fill="#555">([\d.]+)</g)].map((m) => m[1]);
+    expect(ys.slice(0, 2)).toEqual(['2.0801', '2.0794']);
   });
 
   it('model card lists data, settings and before/after metrics', () => {

@@ -26,7 +26,7 @@ function fakeCheckpoint(): Checkpoint {
       },
     ],
     best: { epoch: 1, valLoss: Infinity, metric: 'ndcg@10', value: 0.75, params: map(4) },
-    skippedSteps: 1, seconds: 12.5, params: map(1), m: map(2), v: map(3),
+    skippedSteps: 1, seconds: 12.5, params: map(1), m: map(2), v: new Map([['a.weight', Float32Array.of(9, 9, 0.25)], ['b.bias', Float32Array.of(36)]]), // second moments are ≥ 0
   };
 }
 
@@ -43,7 +43,7 @@ describe('checkpoints', () => {
     expect(() => checkpointFromBytes(new Uint8Array(4))).toThrow(/cannot be read/);
     const files = checkpointToFiles(fakeCheckpoint());
     files.delete('adam_v.safetensors');
-    expect(() => checkpointFromFiles(files)).toThrow(/no adam_v\.safetensors: it is incomplete/);
+    expect(() => checkpointFromFiles(files)).toThrow(/no adam_v\.safetensors.*it is incomplete/);
   });
 });
 
