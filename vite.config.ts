@@ -15,7 +15,7 @@ export default defineConfig({
   // pre-bundled copy would not find; as plain ESM without dependencies it needs no pre-bundling.
   optimizeDeps: {
     entries: ['index.html', 'src/workers/**/*.worker.ts'],
-    include: ['mammoth', 'pdfjs-dist', 'comlink', 'fflate', '@huggingface/tokenizers'],
+    include: ['mammoth', 'pdfjs-dist', 'comlink', 'fflate', '@huggingface/tokenizers', 'htmlparser2', 'papaparse', 'idb-keyval'],
     exclude: ['jieba-wasm'],
   },
   build: { target: 'es2022', outDir: 'dist', assetsInlineLimit: 0 },

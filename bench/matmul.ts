@@ -1,10 +1,22 @@
-// `npm run bench`: matmul throughput on the adapter present, in the three forms training uses.
-// Sizes 1024³ to 4096³ on a real GPU; on a software adapter (SwiftShader) small sizes so it finishes in seconds.
-// `npm run bench -- 512 1024` picks the sizes.
+// `npm run bench`: kernel throughput on the adapter present (see src/kernels/matmul-bench.ts): square matmuls, the
+// twelve matmuls of a bert-base layer at B·L = 16,384, attention forward/backward at L 128/256/512, each with
+// TFLOP/s and % of the best square. On a software adapter (SwiftShader) or with --quick, small shapes.
+//   npm run bench [-- --quick] [-- --squares-only] [-- 512 1024]   (sizes: the squares)
 import { GpuRuntime } from '../src/gpu/runtime.ts';
-import { defaultMatmulSizes, matmulBenchTable } from '../src/kernels/matmul-bench.ts';
+import { configureMatmulTuning } from '../src/cli/matmul-tuning.ts';
+import { matmulBenchTable } from '../src/kernels/matmul-bench.ts';
 
+const args = process.argv.slice(2);
+configureMatmulTuning();
 const rt = await GpuRuntime.create();
-const argSizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
-console.log(await matmulBenchTable(rt, argSizes.length ? argSizes : defaultMatmulSizes(rt)));
-rt.destroy();
+const sizes = args.map(Number).filter((n) => n > 0);
+try {
+  await matmulBenchTable(rt, {
+    quick: args.includes('--quick') ? true : undefined,
+    squaresOnly: args.includes('--squares-only'),
+    squares: sizes.length ? sizes : undefined,
+    onRow: (line) => console.log(line),
+  });
+} finally {
+  rt.destroy();
+}

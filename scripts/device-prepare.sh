@@ -7,6 +7,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 npx vite build -c vite.cli.config.ts --logLevel warn
-cp ../shared/device/torch_reference.py .devbuild/
+cp ../shared/device/torch_reference.py tests/python/bench_torch_matmul.py .devbuild/
 bash ../shared/device/prepare.sh
 du -sh .devkit .devbuild

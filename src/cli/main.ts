@@ -13,8 +13,13 @@ const commands: Record<string, () => Promise<Command>> = {
   train: () => import('./commands/train.ts'),
   parity: () => import('./commands/parity.ts'),
   bench: () => import('./commands/bench.ts'),
+  score: () => import('./commands/score.ts'),
+  eval: () => import('./commands/eval.ts'),
   export: () => import('./commands/export.ts'),
 };
+
+/** Commands that run kernels: their matmul tile picks persist (see matmul-tuning.ts). */
+const GPU_COMMANDS = new Set(['train', 'parity', 'bench']);
 
 function usage(): string {
   return [
@@ -41,6 +46,7 @@ async function main(argv: string[]): Promise<number> {
     console.log(cmd.help);
     return 0;
   }
+  if (GPU_COMMANDS.has(name)) (await import('./matmul-tuning.ts')).configureMatmulTuning();
   return cmd.run(rest);
 }
 

@@ -2,6 +2,8 @@
 // documents (`path#n`) so that the train/validation split can keep each record whole.
 
 import { Unzip, UnzipInflate } from 'fflate';
+import { Parser } from 'htmlparser2';
+import Papa from 'papaparse';
 
 export type Format = 'text' | 'markdown' | 'html' | 'json' | 'jsonl' | 'csv' | 'docx' | 'pdf';
 
@@ -40,37 +42,42 @@ export function formatOf(path: string): Format | undefined {
 
 export const SUPPORTED_EXTENSIONS = Object.keys(EXT);
 
-// ---- HTML ----
+// ---- HTML (htmlparser2: a real tokenizer, so `a < b` in text, `>` inside attributes, nested or unclosed elements
+// and all HTML5 entities come out as a browser would read them) ----
 
-const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ', middot: '·', mdash: '—', ndash: '–', hellip: '…', ldquo: '“', rdquo: '”', lsquo: '‘', rsquo: '’' };
-
-export function decodeEntities(s: string): string {
-  return s.replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (m, e: string) => {
-    if (e[0] === '#') {
-      const cp = e[1] === 'x' || e[1] === 'X' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10);
-      return cp > 0 && cp < 0x110000 ? String.fromCodePoint(cp) : m;
-    }
-    return ENTITIES[e.toLowerCase()] ?? m;
-  });
-}
+/** Elements whose content is not text, or is site chrome (menus and footers are not content). */
+// Not <form>: ASP.NET WebForms pages (most government sites) wrap the whole body in one; its controls go instead.
+const SKIPPED = new Set(['script', 'style', 'noscript', 'template', 'svg', 'head', 'nav', 'footer', 'aside', 'menu', 'button', 'select', 'textarea', 'iframe']);
+const BLOCKS = new Set(['p', 'div', 'section', 'article', 'li', 'ul', 'ol', 'tr', 'table', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'blockquote', 'pre', 'header', 'title', 'dd', 'dt']);
 
 /**
- * Text of an HTML page without a DOM (works in Node and workers): block elements become line breaks. Site chrome
- * (<nav>, <footer>, <aside>, <menu>, <form>, and <header> outside an <article>) is dropped: menus and footers are not
- * content; lines every page repeats go later (dropRepeatedLines in boilerplate.ts).
+ * Text of an HTML page without a DOM (works in Node and workers): block elements become line breaks, table cells
+ * tabs. Site chrome (<nav>, <footer>, <aside>, <menu>, form controls, and <header> outside an <article>) is dropped; lines
+ * every page repeats go later (dropRepeatedLines in boilerplate.ts).
  */
 export function htmlToText(html: string): string {
-  return decodeEntities(
-    html
-      .replace(/<!--[\s\S]*?-->/g, '')
-      .replace(/<(script|style|noscript|template|svg|head|nav|footer|aside|menu|form|button|select|iframe)\b[\s\S]*?<\/\1\s*>/gi, '')
-      .replace(/<article\b[\s\S]*?<\/article\s*>/gi, (a) => a.replace(/<\/?header\b[^>]*>/gi, '\n'))
-      .replace(/<header\b[\s\S]*?<\/header\s*>/gi, '')
-      .replace(/<br\s*\/?>/gi, '\n')
-      .replace(/<\/?(p|div|section|article|li|ul|ol|tr|table|h[1-6]|blockquote|pre|header|footer|title|dd|dt)\b[^>]*>/gi, '\n')
-      .replace(/<\/?(td|th)\b[^>]*>/gi, '\t')
-      .replace(/<[^>]*>/g, ''),
-  )
+  let text = '';
+  let skipDepth = 0; // elements open inside a skipped one (the parser closes every element it opens)
+  let articles = 0; // a <header> inside an <article> is the article's heading, not the site's
+  // Only tags written in the page break lines (as before: an implied </p> or </li> adds none).
+  const breakFor = (name: string) => (name === 'td' || name === 'th' ? '\t' : BLOCKS.has(name) ? '\n' : '');
+  const parser = new Parser({
+    onopentag(name) {
+      if (skipDepth || SKIPPED.has(name) || (name === 'header' && !articles)) return void skipDepth++;
+      if (name === 'article') articles++;
+      text += name === 'br' ? '\n' : breakFor(name);
+    },
+    onclosetag(name, implied) {
+      if (skipDepth) return void skipDepth--;
+      if (name === 'article') articles--;
+      if (!implied) text += breakFor(name);
+    },
+    ontext(t) {
+      if (!skipDepth) text += t;
+    },
+  });
+  parser.end(html);
+  return text
     .replace(/[ \t\u00a0]+/g, ' ')
     .replace(/ *\n */g, '\n')
     .replace(/\n{3,}/g, '\n\n')
@@ -131,46 +138,24 @@ export function jsonlDocs(text: string, field: string): { docs: ExtractedDoc[]; 
   return { docs, problems: problems.slice(0, 20) };
 }
 
-// ---- CSV (RFC 4180: quotes, doubled quotes, line breaks inside quotes) ----
+// ---- CSV (papaparse: RFC 4180 quotes, doubled quotes, line breaks inside quotes) ----
 
-export function parseCsv(text: string, delimiter = ','): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (quoted) {
-      if (c === '"') {
-        if (text[i + 1] === '"') {
-          field += '"';
-          i++;
-        } else quoted = false;
-      } else field += c;
-    } else if (c === '"' && field === '') quoted = true;
-    else if (c === delimiter) {
-      row.push(field);
-      field = '';
-    } else if (c === '\n' || c === '\r') {
-      if (c === '\r' && text[i + 1] === '\n') i++;
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = '';
-    } else field += c;
-  }
-  if (field !== '' || row.length) {
-    row.push(field);
-    rows.push(row);
-  }
-  return rows.filter((r) => r.length > 1 || r[0] !== '');
+/** Tab-separated when the first line has more tabs than commas. */
+function sniffDelimiter(text: string): ',' | '\t' {
+  const firstLine = text.slice(0, text.indexOf('\n') >>> 0);
+  return firstLine.split('\t').length > firstLine.split(',').length ? '\t' : ',';
+}
+
+/** Rows of a CSV/TSV file (blank lines dropped); malformed quoting is listed in `problems` by row. */
+export function parseCsv(text: string, delimiter = sniffDelimiter(text)): { rows: string[][]; problems: string[] } {
+  const { data, errors } = Papa.parse<string[]>(text, { delimiter, skipEmptyLines: true });
+  const problems = errors.map((e) => `${e.row === undefined ? '' : `row ${e.row + 1}: `}${e.message}`);
+  return { rows: data, problems: problems.slice(0, 20) };
 }
 
 export function csvDocs(text: string, column: string | number): { docs: ExtractedDoc[]; problems: string[] } {
-  const firstLine = text.slice(0, text.indexOf('\n') >>> 0);
-  const delim = firstLine.split('\t').length > firstLine.split(',').length ? '\t' : ',';
-  const rows = parseCsv(text, delim);
-  if (!rows.length) return { docs: [], problems: [] };
+  const { rows, problems } = parseCsv(text);
+  if (!rows.length) return { docs: [], problems };
   let col = typeof column === 'number' ? column : rows[0].indexOf(column);
   let start = typeof column === 'number' ? 0 : 1;
   if (col < 0) {
@@ -187,7 +172,7 @@ export function csvDocs(text: string, column: string | number): { docs: Extracte
     const t = rows[r][col];
     if (t && t.trim()) docs.push({ suffix: `#${r + 1}`, text: t });
   }
-  return { docs, problems: [] };
+  return { docs, problems };
 }
 
 // ---- DOCX (mammoth) and PDF (pdfjs-dist) ----

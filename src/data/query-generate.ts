@@ -46,6 +46,8 @@ export interface GenerateStats {
   /** Answers the filters reject (empty, too long, copied): returned for the filters to count, not cached. */
   rejected: number;
   seconds: number;
+  /** Generation speed of a model run in this process (in-page / --model-file); endpoints do not report it. */
+  tokensPerSecond?: number;
   /** Failures in a row right now (the give-up counter). */
   streak: number;
   /** Wall time from the first request sent to the endpoint to the last answer (cache hits excluded), in ms. */

@@ -22,8 +22,7 @@ const QUERY_FIELDS = ['query', 'question', 'q'];
 
 function rowsOf(text: string, name: string): { row: Record<string, unknown>; line: number }[] | LineError[] {
   if (/\.csv$|\.tsv$/i.test(name)) {
-    const first = text.slice(0, text.indexOf('\n') >>> 0);
-    const rows = parseCsv(text, first.split('\t').length > first.split(',').length ? '\t' : ',');
+    const { rows } = parseCsv(text);
     if (rows.length < 2) return [{ line: 1, message: 'CSV needs a header row and at least one pair' }];
     const head = rows[0].map((h) => h.trim().toLowerCase());
     return rows.slice(1).map((r, i) => ({ row: Object.fromEntries(head.map((h, j) => [h, r[j]])), line: i + 2 }));

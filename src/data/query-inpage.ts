@@ -1,9 +1,8 @@
-// Query generation in the page with a small instruct model through @huggingface/transformers on WebGPU, for users
-// with no endpoint. The model runs in whatever worker calls this (the data worker); one chunk at a time, results
-// cached exactly like the endpoint path (key model = 'inpage:<model>').
-//
-// UNTESTED against a real model here (no network, no GPU in CI): the generation loop, cleaning, cache and cancel
-// are tested with a fake generator (tests/unit/data/query-inpage.test.ts); loading the model is the page's e2e job.
+// Query generation with a model running in this process (the page's data worker, or Node for the command line), for
+// users with no endpoint. One chunk at a time, cached exactly like the endpoint path (key model = 'inpage:<model>').
+// Two engines give an InPageGenerator: a local GGUF file through llama.cpp in WebAssembly (./query-gguf.ts, the one
+// the page offers; tested with real models), and a Hugging Face hub id through @huggingface/transformers (below;
+// needs the hub, so it has never loaded a model here: only its loop is tested, with a fake generator).
 
 import { rejectReason } from './query-filter.ts';
 import type { Chunk } from './chunk.ts';
@@ -17,8 +16,10 @@ export const DEFAULT_INPAGE_MODEL = 'onnx-community/Qwen2.5-0.5B-Instruct';
 
 export interface InPageGenerator {
   model: string;
-  /** One chat turn → the assistant's text. */
-  complete(userMessage: string): Promise<string>;
+  /** One chat turn → the assistant's text; the signal stops a generation in progress. */
+  complete(userMessage: string, signal?: AbortSignal): Promise<string>;
+  /** Tokens generated so far and the seconds they took, where the engine reports them (shown as tokens/s). */
+  throughput?(): { tokens: number; seconds: number };
   dispose(): Promise<void>;
 }
 
@@ -86,9 +87,14 @@ export async function generateQueriesInPage(chunks: readonly Chunk[], gen: InPag
   const failures: { chunk_id: string; error: string }[] = [];
   const stats: GenerateStats = { chunks: chunks.length, fromCache: 0, generated: 0, failed: 0, retries: 0, rejected: 0, seconds: 0, streak: 0, freshMs: 0 };
   let firstSent: number | undefined;
+  const speed = () => {
+    const t = gen.throughput?.();
+    if (t && t.seconds > 0) stats.tokensPerSecond = t.tokens / t.seconds;
+    return stats.tokensPerSecond === undefined ? '' : ` · ${stats.tokensPerSecond.toFixed(1)} tokens/s`;
+  };
   for (let i = 0; i < chunks.length; i++) {
     throwIfAborted(opts.signal);
-    opts.onProgress?.({ stage: 'queries', done: i, total: chunks.length, detail: chunks[i].id });
+    opts.onProgress?.({ stage: 'queries', done: i, total: chunks.length, detail: chunks[i].id + speed() });
     const c = chunks[i];
     try {
       const k = await queryCacheKey(c.text, prompt, key);
@@ -97,7 +103,7 @@ export async function generateQueriesInPage(chunks: readonly Chunk[], gen: InPag
       if (fromCache) stats.fromCache++;
       else {
         firstSent ??= performance.now();
-        q = cleanGeneratedQuery(await gen.complete(renderPrompt(prompt, c.text)));
+        q = cleanGeneratedQuery(await gen.complete(renderPrompt(prompt, c.text), opts.signal));
         stats.generated++;
         stats.freshMs = performance.now() - firstSent;
         // as generateQueries: a rejected answer is not cached; a cache that cannot be written stops the run
@@ -109,6 +115,7 @@ export async function generateQueriesInPage(chunks: readonly Chunk[], gen: InPag
       stats.streak = 0;
       opts.onResult?.({ chunk_id: c.id, query: rec, fromCache }, stats);
     } catch (e) {
+      throwIfAborted(opts.signal); // a cancelled generation is a cancel, not a failed chunk
       if (e instanceof CacheStop) throw e;
       stats.failed++;
       stats.streak++;
@@ -116,7 +123,8 @@ export async function generateQueriesInPage(chunks: readonly Chunk[], gen: InPag
       opts.onResult?.({ chunk_id: c.id, error: (e as Error).message }, stats);
     }
   }
-  opts.onProgress?.({ stage: 'queries', done: chunks.length, total: chunks.length });
+  const rate = speed(); // also sets stats.tokensPerSecond, with or without a progress listener
+  opts.onProgress?.({ stage: 'queries', done: chunks.length, total: chunks.length, detail: rate.slice(3) || undefined });
   stats.seconds = (performance.now() - t0) / 1000;
   return { queries, failures, stats };
 }

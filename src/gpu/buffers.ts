@@ -6,12 +6,17 @@ import type { GpuRuntime } from './runtime.ts';
 
 export type DType = 'f32' | 'u32' | 'i32';
 
-/** A GPU buffer with a shape. Row-major, contiguous. */
+/**
+ * A GPU buffer with a shape. Row-major, contiguous. With `offset` it is a view: numel(shape) elements starting
+ * `offset` bytes into the buffer (a multiple of the adapter's minStorageBufferOffsetAlignment, 256), bound as that
+ * range only — how the flat parameter, gradient and moment buffers hand out one tensor per parameter.
+ */
 export interface Tensor {
   buffer: GPUBuffer;
   shape: number[];
   dtype: DType;
   label: string;
+  offset?: number;
 }
 
 /** GPUBufferUsage is a global only once a WebGPU implementation is loaded, so read it lazily. */
@@ -21,6 +26,20 @@ export function storageUsage(): number {
 
 export function numel(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
+}
+
+/** Byte range [start, end) of a tensor (or a whole buffer) within its buffer. */
+function byteRange(t: Tensor | GPUBuffer): [GPUBuffer, number, number] {
+  if (!('buffer' in t)) return [t, 0, t.size];
+  const start = t.offset ?? 0;
+  return [t.buffer, start, t.offset === undefined ? t.buffer.size : start + numel(t.shape) * 4];
+}
+
+/** True when two tensors (views or whole buffers) share bytes: what the kernels' aliasing checks ask. */
+export function overlaps(a: Tensor | GPUBuffer, b: Tensor | GPUBuffer): boolean {
+  const [ba, sa, ea] = byteRange(a);
+  const [bb, sb, eb] = byteRange(b);
+  return ba === bb && sa < eb && sb < ea;
 }
 
 export class BufferPool {

@@ -57,6 +57,15 @@ export interface RuntimeOptions {
 
 export type LostListener = (err: GpuDeviceLostError) => void;
 
+/** A CPU implementation of WebGPU (SwiftShader, llvmpipe, WARP…): correct but far slower than any GPU. */
+export function isSoftwareAdapter(adapter: GPUAdapter): boolean {
+  const ai = adapter.info;
+  return (
+    /swiftshader|llvmpipe|lavapipe|software|warp/i.test(`${ai.vendor} ${ai.architecture} ${ai.device} ${ai.description}`) ||
+    ((adapter as unknown as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? false)
+  );
+}
+
 export class GpuRuntime {
   device!: GPUDevice;
   adapter!: GPUAdapter;
@@ -70,6 +79,8 @@ export class GpuRuntime {
   private encoder: GPUCommandEncoder | undefined;
   private pass: GPUComputePassEncoder | undefined;
   private dispatchesInEncoder = 0;
+  /** One-off buffers (volatile uniforms) used by the recorded work: destroyed once it is submitted. */
+  private afterSubmit: GPUBuffer[] = [];
   private readonly lostListeners = new Set<LostListener>();
   private readonly recreateListeners = new Set<() => void>();
   private generation = 0;
@@ -112,9 +123,7 @@ export class GpuRuntime {
     for (const k of WANTED_LIMITS) limits[k] = device.limits[k];
     const vendor = ai.vendor || '';
     const dev = ai.device || ai.description || '';
-    const isSoftware =
-      /swiftshader|llvmpipe|lavapipe|software|warp/i.test(`${vendor} ${ai.architecture} ${dev} ${ai.description}`) ||
-      ((adapter as unknown as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? false);
+    const isSoftware = isSoftwareAdapter(adapter);
     this.info = {
       vendor,
       architecture: ai.architecture || '',
@@ -166,6 +175,7 @@ export class GpuRuntime {
   /** Drops the old device (all its buffers and pipelines) and opens a new one. */
   async recreate(): Promise<void> {
     this.encoder = undefined;
+    this.afterSubmit = [];
     this.pass = undefined;
     this.dispatchesInEncoder = 0;
     this.pool.forgetAll();
@@ -244,6 +254,14 @@ export class GpuRuntime {
     this.encoder = undefined;
     this.dispatchesInEncoder = 0;
     this.device.queue.submit([enc.finish()]);
+    // destroy() after submit is safe: the submitted work keeps the memory until it has run.
+    for (const b of this.afterSubmit) b.destroy();
+    this.afterSubmit = [];
+  }
+
+  /** Destroys `buf` once the work recorded so far has been submitted (it may still be read by that work). */
+  destroyAfterSubmit(buf: GPUBuffer): void {
+    this.afterSubmit.push(buf);
   }
 
   /** Submits and waits for the GPU; raises the first error that happened since the last flush. */
@@ -289,30 +307,38 @@ export class GpuRuntime {
 
   // ---- reading back -----------------------------------------------------------------------------------------
 
-  /** Copies `bytes` from a GPU buffer into a new ArrayBuffer (submits pending work first). */
-  async read(src: GPUBuffer, bytes = src.size, offset = 0): Promise<ArrayBuffer> {
+  /** Copies `bytes` from a GPU buffer into a new ArrayBuffer (submits pending work first) and waits for them. */
+  read(src: GPUBuffer, bytes = src.size, offset = 0): Promise<ArrayBuffer> {
+    return this.readLater(src, bytes, offset);
+  }
+
+  /**
+   * Copies `bytes` from `src` in queue order (after everything recorded so far) and returns the promise of them
+   * without waiting: the GPU goes on while the caller records more work (the trainer reads a step's loss and
+   * gradient norm this way, a step late). Errors that happened meanwhile reject the promise.
+   */
+  readLater(src: GPUBuffer, bytes = src.size, offset = 0): Promise<ArrayBuffer> {
     this.submit();
     this.assertAlive();
-    const staging = this.device.createBuffer({
-      size: Math.ceil(bytes / 4) * 4,
-      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-      label: 'readback',
-    });
+    const size = Math.ceil(bytes / 4) * 4;
+    const staging = this.device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: 'readback' });
     const enc = this.device.createCommandEncoder({ label: 'readback' });
-    enc.copyBufferToBuffer(src, offset, staging, 0, Math.ceil(bytes / 4) * 4);
+    enc.copyBufferToBuffer(src, offset, staging, 0, size);
     this.device.queue.submit([enc.finish()]);
-    try {
-      await staging.mapAsync(GPUMapMode.READ);
-    } catch (e) {
-      this.assertAlive();
-      this.raisePending();
-      throw new GpuValidationError(`readback failed: ${(e as Error).message}`);
-    }
-    const out = staging.getMappedRange().slice(0, bytes);
-    staging.unmap();
-    staging.destroy();
-    this.raisePending();
-    return out;
+    return staging.mapAsync(GPUMapMode.READ).then(
+      () => {
+        const out = staging.getMappedRange().slice(0, bytes);
+        staging.unmap();
+        staging.destroy();
+        this.raisePending();
+        return out;
+      },
+      (e: Error) => {
+        this.assertAlive();
+        this.raisePending();
+        throw new GpuValidationError(`readback failed: ${e.message}`);
+      },
+    );
   }
 
   async readF32(src: GPUBuffer, count?: number): Promise<Float32Array> {

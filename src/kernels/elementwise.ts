@@ -8,7 +8,7 @@
 // compute pass and does not flush.
 
 import { needElements } from './checks.ts';
-import type { Tensor } from '../gpu/buffers.ts';
+import { type Tensor, overlaps } from '../gpu/buffers.ts';
 import { KernelShapeError } from '../gpu/errors.ts';
 import { f32bits, grid, launch } from '../gpu/launch.ts';
 import type { GpuRuntime } from '../gpu/runtime.ts';
@@ -26,19 +26,21 @@ function checkHas(t: Tensor, n: number, name: string, what: string): void {
 
 function checkDistinct(what: string, out: Tensor, ...ins: Tensor[]): void {
   for (const t of ins) {
-    if (t.buffer === out.buffer) {
+    if (overlaps(t, out)) {
       throw new KernelShapeError(KERNEL, `${what}: output '${out.label}' may not be the same buffer as input '${t.label}' (use the in-place form)`);
     }
   }
 }
 
-function run(rt: GpuRuntime, entry: string, bindings: Tensor[], params: number[], threads: number): Promise<void> {
+/** `volatile`: params that change every call (a dropout seed), kept out of the launcher's per-shape cache. */
+function run(rt: GpuRuntime, entry: string, bindings: Tensor[], params: number[], threads: number, volatile = false): Promise<void> {
   return launch(rt, {
     kernel: `${KERNEL}.${entry}`,
     shader: 'elementwise',
     entry,
     bindings,
     params,
+    volatile,
     workgroups: threads === 0 ? [0] : grid(rt, Math.ceil(threads / WG)),
   });
 }
@@ -142,7 +144,7 @@ export async function dropout(rt: GpuRuntime, a: DropoutArgs): Promise<void> {
   if (a.p === 0) return copy(rt, a);
   if (a.p === 1) return fill(rt, { y: a.y, n: a.n, value: 0 });
   const { threshold, scale } = dropoutConstants(a.p);
-  return run(rt, 'dropout', [a.x, a.y], [a.n, threshold, f32bits(scale), a.seed >>> 0], a.n);
+  return run(rt, 'dropout', [a.x, a.y], [a.n, threshold, f32bits(scale), a.seed >>> 0], a.n, true);
 }
 
 /** The integer threshold on 24 random bits (keep when bits ≥ threshold) and the f32 scale 1/(1−p). */

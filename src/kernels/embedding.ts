@@ -14,7 +14,7 @@
 
 import { needElements } from './checks.ts';
 import type { Tensor } from '../gpu/buffers.ts';
-import { numel } from '../gpu/buffers.ts';
+import { numel, overlaps } from '../gpu/buffers.ts';
 import { KernelShapeError } from '../gpu/errors.ts';
 import { grid, launch } from '../gpu/launch.ts';
 import type { GpuRuntime } from '../gpu/runtime.ts';
@@ -78,7 +78,7 @@ export async function embeddingForward(rt: GpuRuntime, a: EmbeddingForwardArgs):
   const maxPos = rowsOf(a.pos, a.cols, 'pos', what);
   const types = rowsOf(a.type, a.cols, 'type', what);
   for (const t of [a.ids, a.posIds, a.typeIds, a.word, a.pos, a.type]) {
-    if (t.buffer === a.out.buffer) throw new KernelShapeError(KERNEL, `${what}: out '${a.out.label}' shares its buffer with '${t.label}'`);
+    if (overlaps(t, a.out)) throw new KernelShapeError(KERNEL, `${what}: out '${a.out.label}' shares its buffer with '${t.label}'`);
   }
   if (a.tokens === 0) return;
   const WG = 256;
@@ -243,11 +243,11 @@ export async function embeddingTableBackward(rt: GpuRuntime, a: EmbeddingTableBa
   need(what, a.dTable, plan.tableRows * cols, 'dTable');
   if (a.plan.buffer.dtype === 'f32') throw new KernelShapeError(KERNEL, `${what}: the plan buffer must be u32 (use uploadEmbeddingGradPlan)`);
   need(what, a.plan.buffer, plan.data.length, 'plan');
-  if (a.dTable.buffer === a.dOut.buffer) throw new KernelShapeError(KERNEL, `${what}: dTable may not share a buffer with dOut`);
+  if (overlaps(a.dTable, a.dOut)) throw new KernelShapeError(KERNEL, `${what}: dTable may not share a buffer with dOut`);
   const scratchElems = embeddingScratchElements(plan, cols);
   if (a.scratch) {
     need(what, a.scratch, scratchElems, 'scratch');
-    if (a.scratch.buffer === a.dOut.buffer || a.scratch.buffer === a.dTable.buffer) {
+    if (overlaps(a.scratch, a.dOut) || overlaps(a.scratch, a.dTable)) {
       throw new KernelShapeError(KERNEL, `${what}: scratch must be its own buffer`);
     }
   }

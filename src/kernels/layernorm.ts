@@ -8,7 +8,7 @@
 // backward kernel sums its group of rows into a scratch row, then param_grads adds the scratch rows in a fixed order.
 
 import { needElements } from './checks.ts';
-import type { Tensor } from '../gpu/buffers.ts';
+import { type Tensor, overlaps } from '../gpu/buffers.ts';
 import { KernelShapeError } from '../gpu/errors.ts';
 import { f32bits, grid, launch } from '../gpu/launch.ts';
 import type { GpuRuntime } from '../gpu/runtime.ts';
@@ -83,7 +83,7 @@ function distinct(what: string, outs: [Tensor, string][], ins: [Tensor, string][
   const all = [...outs, ...ins];
   outs.forEach(([o, on], i) => {
     all.forEach(([t, tn], j) => {
-      if (i !== j && t.buffer === o.buffer) {
+      if (i !== j && overlaps(t, o)) {
         throw new KernelShapeError(KERNEL, `${what}: ${on} '${o.label}' shares its buffer with ${tn} '${t.label}'; give it its own buffer`);
       }
     });

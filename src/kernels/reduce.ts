@@ -6,11 +6,13 @@
 //   sumSquaresInto(rt, {x, n, partials, slot})       partials[slot] = Σ_i x[i]²     (one slot per parameter tensor)
 //   sumPartials(rt, {partials, count, out, sqrt})    out[outIndex] = Σ_i partials[i] (or its square root)
 //   globalNorm(rt, {tensors, partials, out})         out[0] = sqrt(Σ over tensors of Σ x²)  (clip_grad_norm_'s norm)
+//   sumSquaresChunks(rt, {x, n, out, outOffset})     out[outOffset + j] = Σ x² over workgroup j's share, j < groups
+//                                                    (returned): pass 1 of the optimizer's norm over a flat buffer
 // Every launcher records into the open compute pass and does not flush.
 
 import { needElements } from './checks.ts';
 import type { Tensor } from '../gpu/buffers.ts';
-import { numel } from '../gpu/buffers.ts';
+import { numel, overlaps } from '../gpu/buffers.ts';
 import { KernelShapeError } from '../gpu/errors.ts';
 import { grid, launch } from '../gpu/launch.ts';
 import type { GpuRuntime } from '../gpu/runtime.ts';
@@ -88,7 +90,7 @@ function checkSize(kernel: string, t: Tensor, want: number, what: string): void 
 }
 
 function checkDistinct(kernel: string, a: Tensor, b: Tensor): void {
-  if (a.buffer === b.buffer) throw new KernelShapeError(kernel, `output '${b.label}' may not alias input '${a.label}'`);
+  if (overlaps(a, b)) throw new KernelShapeError(kernel, `output '${b.label}' may not alias input '${a.label}'`);
 }
 
 async function rowReduce(rt: GpuRuntime, kernel: string, isMax: boolean, a: RowReduceArgs): Promise<void> {
@@ -180,7 +182,7 @@ async function sumInto(
   dstOffset: number,
   sqrt: boolean,
 ): Promise<void> {
-  const groups = Math.min(MAX_SUM_GROUPS, Math.ceil(n / (256 * PER_THREAD)));
+  const groups = sumChunkGroups(n);
   const base = { kernel, shader: 'reduce', entry: 'sum_chunks', prelude: 'const WG = 256u;' };
   if (groups === 1) {
     await launch(rt, {
@@ -236,6 +238,38 @@ export async function sumPartials(rt: GpuRuntime, a: SumPartialsArgs): Promise<v
   checkSize(kernel, a.out, outIndex + 1, 'out');
   checkDistinct(kernel, a.partials, a.out);
   await sumInto(rt, kernel, a.partials, a.count, false, a.out, outIndex, a.sqrt ?? false);
+}
+
+/**
+ * Pass 1 of a sum of squares over a long vector (a flat gradient buffer): up to MAX_SUM_GROUPS workgroups each write
+ * the sum of their grid-strided share to out[outOffset + j]. Returns the number of partials written; adding them in
+ * order (adamwPrepare does) gives Σ x², deterministically.
+ */
+export async function sumSquaresChunks(rt: GpuRuntime, a: { x: Tensor; n?: number; out: Tensor; outOffset?: number }): Promise<number> {
+  const kernel = 'sumSquaresChunks';
+  const n = a.n ?? numel(a.x.shape);
+  const outOffset = a.outOffset ?? 0;
+  checkCount(kernel, { n });
+  checkSize(kernel, a.x, n, 'x');
+  const groups = sumChunkGroups(n);
+  checkSize(kernel, a.out, outOffset + groups, 'out');
+  if (overlaps(a.x, a.out)) throw new KernelShapeError(kernel, `output '${a.out.label}' may not alias input '${a.x.label}'`);
+  await launch(rt, {
+    kernel,
+    shader: 'reduce',
+    entry: 'sum_chunks',
+    prelude: 'const WG = 256u;',
+    constants: { SQUARE: 1, SQRT: 0 },
+    bindings: [a.x, a.out],
+    params: [n, groups, outOffset],
+    workgroups: grid(rt, groups),
+  });
+  return groups;
+}
+
+/** Workgroups (and partials) sumSquaresChunks uses for n elements. */
+export function sumChunkGroups(n: number): number {
+  return Math.min(MAX_SUM_GROUPS, Math.ceil(n / (256 * PER_THREAD)));
 }
 
 /** The L2 norm over every element of every tensor (torch.nn.utils.clip_grad_norm_'s total_norm), left on the GPU. */

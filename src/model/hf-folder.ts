@@ -1,17 +1,25 @@
 // A Hugging Face model folder as a file map (name → bytes): load it (the page passes dropped files, Node reads a
-// directory) and save a trained model back as one (model.safetensors in f32 with the original tensor names,
-// config.json, tokenizer and other non-weight files copied) that transformers and sentence-transformers load.
+// directory) and save a trained model back as one that transformers and sentence-transformers load.
+// In: tokenizer.json, or vocab.txt (BERT) / sentencepiece.bpe.model (XLM-R) alone (tokenizer-source.ts); weights as
+// model.safetensors (f32/f16/bf16, or shards) or pytorch_model.bin (torch-bin.ts, or shards); a two-label head is
+// collapsed to one logit (head.ts). Out: see saveHfFolder.
 
 import { writeFilesAtomic } from '../util/atomic-file.ts';
 import { mulberry32 } from '../util/rng.ts';
-import { assertFinite } from './finite.ts';
+import { ACTIVATION_CLASS, declaredActivation, type Activation } from './activation.ts';
 import { configJsonForSave, parseModelConfig, type ModelConfig } from './config.ts';
+import { assertFinite } from './finite.ts';
+import { collapseHead } from './head.ts';
 import { canonicalName, initNewHead, paramSpecs, validateParams, type ParamSpec } from './params.ts';
 import { readSafetensors, readShardedSafetensors, writeSafetensors, type ReadResult } from './safetensors.ts';
+import { isExportedFile } from './folder-files.ts';
+import { folderTokenizer } from './tokenizer-source.ts';
 import { createPairTokenizer, type PairTokenizer } from './tokenize.ts';
+import { readTorchBin } from './torch-bin.ts';
 import { throwIfAborted, type LongRunning } from '../util/progress.ts';
 
 export type FileMap = Map<string, Uint8Array>;
+export { isExportedFile, isModelFolderFile } from './folder-files.ts';
 
 export interface HfModel {
   config: ModelConfig;
@@ -20,24 +28,18 @@ export interface HfModel {
   /** Head parameters the checkpoint lacked (encoder-only checkpoint); `params` holds a fresh, seeded init of them. */
   newHead: string[];
   tokenizer: PairTokenizer;
-  /** The non-weight files (tokenizer files, README …) to copy when saving. */
+  /** The files to copy into a saved folder: tokenizer files (and a tokenizer.json we built) and licence files. */
   extraFiles: FileMap;
+  /** How a logit becomes a score: what the folder declares (sentence-transformers' keys), else sigmoid. */
+  activation: Activation;
+  /** tokenizer_config.json's model_max_length when it is a real limit (not transformers' 1e30 "none"). */
+  modelMaxLength?: number;
   /** What was ignored or assumed while loading, for the user. */
   notes: string[];
 }
 
 export class HfFolderError extends Error {
   override name = 'HfFolderError';
-}
-
-const CONVERT_HINT =
-  'convert it once with Python: python -c "from transformers import AutoModelForSequenceClassification as M; ' +
-  "M.from_pretrained('DIR').save_pretrained('DIR', safe_serialization=True)\" (needs transformers, torch and safetensors)";
-
-/** Weight-like files we never copy when saving: we write our own model.safetensors, and any other weights or
- * optimizer states in the folder would be stale next to the trained ones. */
-function isWeightFile(name: string): boolean {
-  return /\.(safetensors|bin|pt|pth|ckpt|h5|msgpack|ot|onnx|gguf)$/.test(name) || /\.(safetensors|bin)\.index\.json$/.test(name);
 }
 
 /**
@@ -48,7 +50,7 @@ export function normaliseFileMap(files: FileMap | Record<string, Uint8Array>): F
   const entries = files instanceof Map ? [...files.entries()] : Object.entries(files);
   const norm = entries.map(([k, v]) => [k.replace(/\\/g, '/').replace(/^\.\//, ''), v] as const);
   const configs = norm.map(([k]) => k).filter((k) => k === 'config.json' || k.endsWith('/config.json'));
-  if (configs.length === 0) throw new HfFolderError(`no config.json among the ${norm.length} file(s) given: pick the model folder itself (it holds config.json, tokenizer.json and model.safetensors)`);
+  if (configs.length === 0) throw new HfFolderError(`no config.json among the ${norm.length} file(s) given: pick the model folder itself (it holds config.json, the tokenizer files and the weights)`);
   const root = configs.sort((a, b) => a.length - b.length)[0].slice(0, -'config.json'.length);
   const out: FileMap = new Map();
   for (const [k, v] of norm) {
@@ -62,18 +64,60 @@ export function normaliseFileMap(files: FileMap | Record<string, Uint8Array>): F
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 
-/** Reads the weights of a folder: model.safetensors, or the shards named by model.safetensors.index.json. */
+/** pytorch_model.bin.index.json → the shards it names, each read by the strict PyTorch reader and merged. */
+function readShardedTorchBin(indexText: string, files: FileMap): ReadResult {
+  let map: Record<string, string>;
+  try {
+    map = JSON.parse(indexText).weight_map;
+  } catch (e) {
+    throw new HfFolderError(`pytorch_model.bin.index.json is not valid JSON: ${(e as Error).message}`);
+  }
+  if (!map || typeof map !== 'object') throw new HfFolderError('pytorch_model.bin.index.json has no "weight_map"');
+  const shards = [...new Set(Object.values(map))];
+  const missing = shards.filter((s) => !files.has(s));
+  if (missing.length) throw new HfFolderError(`pytorch_model.bin.index.json names shard(s) that are not in the folder: ${missing.join(', ')}`);
+  const out: ReadResult = { tensors: new Map(), skipped: [], metadata: {} };
+  for (const shard of shards) {
+    const r = readTorchBin(files.get(shard)!, shard);
+    for (const [k, v] of r.tensors) out.tensors.set(k, v);
+    out.skipped.push(...r.skipped);
+  }
+  return out;
+}
+
+/**
+ * Reads the weights of a folder: model.safetensors, the shards of model.safetensors.index.json, pytorch_model.bin
+ * (read without executing anything: torch-bin.ts), or the shards of pytorch_model.bin.index.json.
+ */
 export function readFolderWeights(files: FileMap): ReadResult {
   if (files.has('model.safetensors')) return readSafetensors(files.get('model.safetensors')!, { fileName: 'model.safetensors' });
   const index = files.get('model.safetensors.index.json');
   if (index) return readShardedSafetensors(text(index), files);
+  if (files.has('pytorch_model.bin')) return readTorchBin(files.get('pytorch_model.bin')!, 'pytorch_model.bin');
+  const binIndex = files.get('pytorch_model.bin.index.json');
+  if (binIndex) return readShardedTorchBin(text(binIndex), files);
   const names = [...files.keys()];
-  if (names.some((n) => /^pytorch_model.*\.bin$/.test(n))) {
-    throw new HfFolderError(`the folder has only pytorch_model.bin (a pickle, which we do not read for safety); ${CONVERT_HINT}`);
+  const other = names.filter((n) => /\.(safetensors|bin)$/.test(n));
+  if (other.length) throw new HfFolderError(`no model.safetensors or pytorch_model.bin (found ${other.join(', ')}): rename the weights file to model.safetensors (or pytorch_model.bin), or add the shard index (model.safetensors.index.json / pytorch_model.bin.index.json)`);
+  throw new HfFolderError(`no weights in the folder (expected model.safetensors, pytorch_model.bin, or a shard index; files: ${names.join(', ')})`);
+}
+
+/** A sane model_max_length from tokenizer_config.json (transformers writes 1e30 for "no limit"). */
+function modelMaxLengthOf(tc: Record<string, unknown>): number | undefined {
+  const v = tc.model_max_length;
+  return typeof v === 'number' && Number.isInteger(v) && v > 0 && v <= 1_000_000 ? v : undefined;
+}
+
+/** What a sentence-transformers modules.json lists beyond the transformer itself, for a note. */
+function extraModules(files: FileMap): string[] {
+  const b = files.get('modules.json');
+  if (!b) return [];
+  try {
+    const mods = JSON.parse(text(b)) as { type?: string }[];
+    return mods.map((m) => String(m.type ?? '')).filter((t) => !/\.Transformer$/.test(t));
+  } catch {
+    return [];
   }
-  const other = names.filter((n) => /\.safetensors$/.test(n));
-  if (other.length) throw new HfFolderError(`no model.safetensors (found ${other.join(', ')}): rename the weights file to model.safetensors, or add model.safetensors.index.json for shards`);
-  throw new HfFolderError(`no weights in the folder (expected model.safetensors or model.safetensors.index.json; files: ${names.join(', ')})`);
 }
 
 /**
@@ -84,22 +128,23 @@ export async function loadHfFolder(input: FileMap | Record<string, Uint8Array>, 
   const files = normaliseFileMap(input);
   const report = (done: number, detail: string) => opts.onProgress?.({ stage: 'load-model', done, total: 3, detail });
   report(0, 'config.json');
-  const config = parseModelConfig(text(files.get('config.json')!));
-  const tj = files.get('tokenizer.json');
-  if (!tj) {
-    const legacy = ['vocab.txt', 'sentencepiece.bpe.model'].filter((n) => files.has(n));
-    throw new HfFolderError(`no tokenizer.json in the folder${legacy.length ? ` (found ${legacy.join(', ')}, the slow-tokenizer files)` : ''}; ` +
-      'create it once with Python: python -c "from transformers import AutoTokenizer as T; T.from_pretrained(\'DIR\').save_pretrained(\'DIR\')"');
-  }
-  const tc = files.get('tokenizer_config.json');
-  const tokenizer = createPairTokenizer(text(tj), tc ? text(tc) : {}, { padTokenId: config.padTokenId });
+  const declared = parseModelConfig(text(files.get('config.json')!));
+  const tok = folderTokenizer(files, declared);
+  const tokenizer = createPairTokenizer(tok.json, tok.config, { padTokenId: declared.padTokenId });
   throwIfAborted(opts.signal);
   report(1, 'weights');
   const weights = readFolderWeights(files);
   throwIfAborted(opts.signal);
   report(2, 'checking tensors');
-  refuseUnsupportedDtypes(config, weights);
-  const v = validateParams(config, weights.tensors);
+  refuseUnsupportedDtypes(declared, weights);
+  let collapsed: ReturnType<typeof collapseHead>;
+  try {
+    collapsed = collapseHead(declared, weights.tensors);
+  } catch (e) {
+    throw new HfFolderError((e as Error).message);
+  }
+  const config = collapsed.config;
+  const v = validateParams(config, collapsed.tensors);
   assertFinite(v.params, 'the model\'s weights are damaged', 'fine-tuning cannot start from them: re-download or re-export the model');
   if (v.newHead.length) {
     const init = initNewHead(config, v.newHead, mulberry32(opts.seed ?? 42));
@@ -109,14 +154,46 @@ export async function loadHfFolder(input: FileMap | Record<string, Uint8Array>, 
     for (const s of paramSpecs(config)) v.params.set(s.name, all.get(s.name)!);
   }
   const notes = [...v.notes];
+  if (tok.note) notes.push(tok.note);
+  if (collapsed.note) notes.push(collapsed.note);
   if (weights.skipped.length) notes.push(`skipped non-float tensors: ${weights.skipped.map((s) => `${s.name} (${s.dtype})`).join(', ')}`);
   const dtypes = new Set([...weights.tensors.values()].map((t) => t.dtype));
   if (dtypes.has('F16') || dtypes.has('BF16')) notes.push(`weights stored as ${[...dtypes].join('/')} were widened to f32 for training`);
-  if (!tc) notes.push('no tokenizer_config.json: padding uses pad_token_id from config.json');
+  if (!files.has('tokenizer_config.json')) notes.push('no tokenizer_config.json: padding uses pad_token_id from config.json');
+  const act = declaredActivation(config.raw, files.get('config_sentence_transformers.json'));
+  // A collapsed softmax pair is read with a sigmoid (it equals the old softmax probability of the positive label).
+  const activation = collapsed.note ? 'sigmoid' : act.activation;
+  if (act.unsupported) notes.push(`${act.source} declares ${act.unsupported}, which Rerank Lab cannot apply: scores use sigmoid and an export declares Sigmoid`);
+  else if (act.source !== 'default' && !collapsed.note) notes.push(`scores use the declared activation ${activation} (${act.source})`);
+  const extra = extraModules(files);
+  if (extra.length && !config.headIsNew) notes.push(`modules.json lists ${extra.join(', ')} after the transformer; Rerank Lab scores the transformer's logit only, and the export leaves modules.json out`);
   const extraFiles: FileMap = new Map();
-  for (const [k, b] of files) if (k !== 'config.json' && !isWeightFile(k)) extraFiles.set(k, b);
+  const left: string[] = [];
+  for (const [k, b] of files) {
+    if (isExportedFile(k)) extraFiles.set(k, b);
+    else if (k !== 'config.json' && !/\.(safetensors|bin)$|\.index\.json$/.test(k)) left.push(k);
+  }
+  if (tok.generated) extraFiles.set('tokenizer.json', tok.generated);
+  if (left.length) notes.push(`not carried into an export: ${left.sort().join(', ')} (the export writes its own config.json, weights and model card)`);
   report(3, 'done');
-  return { config, params: v.params, newHead: v.newHead, tokenizer, extraFiles, notes: [...notes, ...v.ignored.map((s) => `ignored ${s}`)] };
+  return {
+    config,
+    params: v.params,
+    newHead: v.newHead,
+    tokenizer,
+    extraFiles,
+    activation,
+    modelMaxLength: modelMaxLengthOf(tok.config),
+    notes: [...notes, ...v.ignored.map((s) => `ignored ${s}`)],
+  };
+}
+
+export interface SaveOptions {
+  /** The max length the model was trained with: tokenizer_config.json's model_max_length, which sentence-transformers
+   * truncates pairs to (default: the loaded folder's value, else the longest input the position table allows). */
+  maxLength?: number;
+  /** README.md, the model card (src/eval/model-card.ts); default: a short card naming the base model. */
+  modelCard?: string;
 }
 
 /** A weight the model needs stored as an integer/bool dtype is unsupported, not "missing": say so. */
@@ -129,19 +206,71 @@ function refuseUnsupportedDtypes(config: ModelConfig, weights: ReadResult): void
 }
 
 /**
- * A trained model as a Hugging Face folder: model.safetensors (f32, original names), config.json (with the
- * classification architecture declared) and the other non-weight files copied unchanged.
+ * A trained model as a Hugging Face folder that transformers and sentence-transformers' CrossEncoder (v4 to v6) load:
+ * model.safetensors (f32, original tensor names), config.json (the classification architecture, one label, and
+ * "sentence_transformers": {"activation_fn"} as sentence-transformers writes it, so CrossEncoder applies the same
+ * activation as `rerank-lab score`), tokenizer_config.json with the trained max length, the tokenizer files, and a
+ * model card of ours. Nothing else from the base folder is carried over (see isExportedFile).
  */
-export function saveHfFolder(model: { config: ModelConfig; params: ReadonlyMap<string, Float32Array | Float64Array>; extraFiles?: ReadonlyMap<string, Uint8Array> }): FileMap {
+export function saveHfFolder(
+  model: { config: ModelConfig; params: ReadonlyMap<string, Float32Array | Float64Array>; extraFiles?: ReadonlyMap<string, Uint8Array>; activation?: Activation },
+  opts: SaveOptions = {},
+): FileMap {
   const out: FileMap = new Map();
-  for (const [k, v] of model.extraFiles ?? []) out.set(k, v);
+  for (const [k, v] of model.extraFiles ?? []) if (isExportedFile(k)) out.set(k, v);
   const tensors = new Map<string, { shape: number[]; data: Float32Array | Float64Array }>();
   const specs = validateShapesForSave(model.config, model.params);
   assertFinite(specs.map((s) => [s.name, model.params.get(s.name)!] as [string, ArrayLike<number>]), 'refusing to save the model', 'training diverged (a learning rate too high?); nothing was written');
   for (const s of specs) tensors.set(s.name, { shape: s.shape, data: model.params.get(s.name)! });
   out.set('model.safetensors', writeSafetensors(tensors, { metadata: { format: 'pt' } }));
-  out.set('config.json', new TextEncoder().encode(JSON.stringify(configJsonForSave(model.config), null, 2) + '\n'));
+  const config = configJsonForSave(model.config);
+  delete config.sbert_ce_default_activation_function;
+  config.sentence_transformers = { ...(config.sentence_transformers as object | undefined), activation_fn: ACTIVATION_CLASS[model.activation ?? 'sigmoid'] };
+  out.set('config.json', new TextEncoder().encode(JSON.stringify(config, null, 2) + '\n'));
+  out.set('tokenizer_config.json', tokenizerConfigForSave(out, model.config, opts.maxLength));
+  const base = typeof model.config.raw._name_or_path === 'string' && model.config.raw._name_or_path ? model.config.raw._name_or_path : model.config.architecture || model.config.modelType;
+  out.set('README.md', new TextEncoder().encode(opts.modelCard ?? defaultCard(base)));
   return out;
+}
+
+/**
+ * tokenizer_config.json for the export: the original fields, model_max_length = the trained length (never above what
+ * the position table allows), and for a BERT WordPiece tokenizer its lowercase / CJK / accent flags spelled out —
+ * transformers 5 rebuilds BertTokenizer's normaliser from these keys (defaulting to lower case), not from
+ * tokenizer.json, so a cased model whose tokenizer_config.json lacked them would be lower-cased there.
+ */
+function tokenizerConfigForSave(files: FileMap, cfg: ModelConfig, maxLength: number | undefined): Uint8Array {
+  const prev = files.get('tokenizer_config.json');
+  const tc: Record<string, unknown> = prev ? JSON.parse(text(prev)) : {};
+  const given = maxLength ?? modelMaxLengthOf(tc) ?? cfg.maxSequenceLength;
+  tc.model_max_length = Math.min(given, cfg.maxSequenceLength);
+  const tj = files.get('tokenizer.json');
+  const norm = tj ? (JSON.parse(text(tj)).normalizer as Record<string, unknown> | null) : null;
+  if (norm?.type === 'BertNormalizer') {
+    tc.do_lower_case ??= norm.lowercase;
+    tc.tokenize_chinese_chars ??= norm.handle_chinese_chars;
+    if (!('strip_accents' in tc)) tc.strip_accents = norm.strip_accents ?? null;
+  }
+  return new TextEncoder().encode(JSON.stringify(tc, null, 2) + '\n');
+}
+
+function defaultCard(base: string): string {
+  return [
+    '---',
+    'library_name: sentence-transformers',
+    'pipeline_tag: text-ranking',
+    'tags: [cross-encoder, reranker, rerank-lab]',
+    '---',
+    '',
+    `# Cross-encoder reranker from ${base}, saved by Rerank Lab`,
+    '',
+    '```python',
+    'from sentence_transformers import CrossEncoder',
+    "model = CrossEncoder('path/to/this/folder')",
+    "scores = model.predict([('query', 'passage')])",
+    '```',
+    '',
+  ].join('\n');
 }
 
 function validateShapesForSave(cfg: ModelConfig, params: ReadonlyMap<string, Float32Array | Float64Array>): ParamSpec[] {

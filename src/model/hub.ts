@@ -1,8 +1,10 @@
 // Downloads a model from the Hugging Face hub (or a mirror with the same URL layout) into the file map that
 // loadHfFolder (hf-folder.ts) takes, for users who are online. Only the files a reranker needs are fetched:
-// config.json, tokenizer.json (+ tokenizer_config.json / special_tokens_map.json when present) and the
-// safetensors weights (one file, or the shards named by model.safetensors.index.json). Nothing here runs unless
-// the user gives a hub id; the folder drop keeps working offline.
+// config.json, the tokenizer (tokenizer.json, else vocab.txt or sentencepiece.bpe.model; + tokenizer_config.json /
+// special_tokens_map.json when present), config_sentence_transformers.json when present (the declared activation),
+// and the weights: safetensors (one file, or the shards of model.safetensors.index.json), else pytorch_model.bin (or
+// its shards), which the loader reads without executing anything. Nothing here runs unless the user gives a hub id;
+// the folder drop keeps working offline.
 
 import { HfFolderError, type FileMap } from './hf-folder.ts';
 import { parseShardIndex } from './safetensors.ts';
@@ -59,9 +61,9 @@ export function validateHubId(id: string): string {
 }
 
 /** Shard names come from a downloaded index: only plain file names are allowed (no paths, no '..'). */
-function checkShardName(name: string): void {
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*\.safetensors$/.test(name) || name.includes('..')) {
-    throw new HubError(`model.safetensors.index.json names a shard "${name}" that is not a plain .safetensors file name; refusing to fetch it`, 'http');
+function checkShardName(name: string, ext: 'safetensors' | 'bin'): void {
+  if (!new RegExp(`^[A-Za-z0-9][A-Za-z0-9._-]*\\.${ext}$`).test(name) || name.includes('..')) {
+    throw new HubError(`the shard index names a shard "${name}" that is not a plain .${ext} file name; refusing to fetch it`, 'http');
   }
 }
 
@@ -246,44 +248,12 @@ async function get(c: Ctx, file: string, optional: boolean): Promise<Uint8Array 
   }
 }
 
-/** Whether a file exists (HEAD; a server that refuses HEAD gets a GET whose body is dropped). */
-async function exists(c: Ctx, file: string): Promise<boolean> {
-  try {
-    return (await request(c, file, 'HEAD', true)) !== null;
-  } catch (e) {
-    if (e instanceof HttpStatus && e.status === 405) {
-      try {
-        const ctl = new AbortController();
-        const signal = c.opts.signal ? AbortSignal.any([c.opts.signal, ctl.signal]) : ctl.signal;
-        const res = await c.fetch(fileUrl(c, file), { headers: c.opts.token ? { Authorization: `Bearer ${c.opts.token}` } : {}, signal });
-        ctl.abort();
-        return res.ok;
-      } catch (e2) {
-        throw explain(c, file, e2);
-      }
-    }
-    throw explain(c, file, e);
-  }
-}
-
-/** What to tell the user when a repo has weights only as a pickle (same advice as the folder loader, with the id). */
-function pytorchOnlyError(c: Ctx, file: string): HfFolderError {
-  return new HfFolderError(
-    `${c.id} has only ${file} (a pickle, which we do not read for safety) and no model.safetensors; ` +
-      'convert it once with Python: python -c "from transformers import AutoModelForSequenceClassification as M, AutoTokenizer as T; ' +
-      `M.from_pretrained('${c.id}').save_pretrained('DIR', safe_serialization=True); T.from_pretrained('${c.id}').save_pretrained('DIR')" ` +
-      '(needs transformers, torch and safetensors) and drop DIR; or, if the hub\'s conversion bot opened a pull request with ' +
-      `model.safetensors (see ${c.endpoint}/${c.id}/discussions), pass its revision, e.g. refs/pr/1`,
-  );
-}
-
 /**
- * Downloads a model by hub id into a file map for loadHfFolder: config.json, tokenizer.json, tokenizer_config.json
- * and special_tokens_map.json (when present), and model.safetensors or the shards of model.safetensors.index.json.
+ * Downloads a model by hub id into a file map for loadHfFolder (see the top of this file for which files).
  * Progress: {stage: 'download', done: bytes of the current file, total: its content-length (0 when the server
  * does not say), detail: file name}. Errors are HubError (bad id, 404, 401/403, network) or HfFolderError (the
- * repo has no fast tokenizer or only pytorch_model.bin weights), each saying what to do; abort rejects with the
- * signal's reason (an AbortError by default).
+ * repo has no tokenizer files), each saying what to do; abort rejects with the signal's reason (an AbortError by
+ * default).
  */
 export async function fetchHubModel(id: string, opts: FetchHubOptions = {}): Promise<FileMap> {
   const c: Ctx = {
@@ -299,16 +269,23 @@ export async function fetchHubModel(id: string, opts: FetchHubOptions = {}): Pro
   const files: FileMap = new Map();
 
   files.set('config.json', await get(c, 'config.json', false));
-  const tokenizer = await get(c, 'tokenizer.json', true);
-  if (!tokenizer) {
+  // The tokenizer: tokenizer.json, else the slow-tokenizer file the loader builds one from.
+  let tokenizerFound = false;
+  for (const name of ['tokenizer.json', 'vocab.txt', 'sentencepiece.bpe.model']) {
+    const b = await get(c, name, true);
+    if (!b) continue;
+    files.set(name, b);
+    tokenizerFound = true;
+    break;
+  }
+  if (!tokenizerFound) {
     throw new HfFolderError(
-      `${c.id} has no tokenizer.json (only slow-tokenizer files, so no fast tokenizer); create it once with Python: ` +
+      `${c.id} has no tokenizer.json, vocab.txt or sentencepiece.bpe.model; create tokenizer.json once with Python: ` +
         `python -c "from transformers import AutoTokenizer as T; T.from_pretrained('${c.id}').save_pretrained('DIR')" ` +
-        'and drop DIR together with config.json and model.safetensors',
+        'and drop DIR together with config.json and the weights',
     );
   }
-  files.set('tokenizer.json', tokenizer);
-  for (const name of ['tokenizer_config.json', 'special_tokens_map.json']) {
+  for (const name of ['tokenizer_config.json', 'special_tokens_map.json', 'added_tokens.json', 'config_sentence_transformers.json']) {
     const b = await get(c, name, true);
     if (b) files.set(name, b);
   }
@@ -318,24 +295,30 @@ export async function fetchHubModel(id: string, opts: FetchHubOptions = {}): Pro
     files.set('model.safetensors', single);
     return files;
   }
-  const index = await get(c, 'model.safetensors.index.json', true);
-  if (index) {
-    files.set('model.safetensors.index.json', index);
+  const shardedFrom = async (indexName: string, ext: 'safetensors' | 'bin'): Promise<boolean> => {
+    const index = await get(c, indexName, true);
+    if (!index) return false;
+    files.set(indexName, index);
     let shards: string[];
     try {
       shards = [...new Set(parseShardIndex(new TextDecoder().decode(index)).values())];
     } catch (e) {
-      throw new HubError(`${c.id}: ${(e as Error).message}`, 'http');
+      throw new HubError(`${c.id}: ${(e as Error).message.replace('model.safetensors.index.json', indexName)}`, 'http');
     }
-    shards.forEach(checkShardName);
+    shards.forEach((s) => checkShardName(s, ext));
     for (const shard of shards) files.set(shard, await get(c, shard, false));
+    return true;
+  };
+  if (await shardedFrom('model.safetensors.index.json', 'safetensors')) return files;
+  // PyTorch pickles: read by the loader's strict reader, which executes nothing.
+  const bin = await get(c, 'pytorch_model.bin', true);
+  if (bin) {
+    files.set('pytorch_model.bin', bin);
     return files;
   }
-  for (const bin of ['pytorch_model.bin', 'pytorch_model.bin.index.json']) {
-    if (await exists(c, bin)) throw pytorchOnlyError(c, bin);
-  }
+  if (await shardedFrom('pytorch_model.bin.index.json', 'bin')) return files;
   throw new HubError(
-    `${c.id} (revision ${c.revision}) has no model.safetensors, model.safetensors.index.json or pytorch_model.bin: ` +
+    `${c.id} (revision ${c.revision}) has no model.safetensors, model.safetensors.index.json, pytorch_model.bin or pytorch_model.bin.index.json: ` +
       'it holds no PyTorch/safetensors weights we can train (TensorFlow/ONNX-only repos are not supported)',
     'not-found',
     404,

@@ -80,6 +80,26 @@ function tokenName(v: unknown): string | undefined {
   return undefined;
 }
 
+// Where @huggingface/tokenizers' BertNormalizer differs from the Rust one transformers runs, the text is prepared
+// before encoding so that the ids agree (tests/unit/model/slow-tokenizers.test.ts covers both cases):
+//  - it puts spaces around CJK characters by UTF-16 unit, so one outside the BMP (𠮷, CJK extension B and later)
+//    stays glued to its neighbours; we put the spaces around those ourselves (Rust's ranges, 2B920 included);
+//  - it lowercases the whole string, so a word-final Σ becomes ς; Rust maps each character alone (Σ → σ).
+const ASTRAL_CJK = /([\u{20000}-\u{2A6DF}\u{2A700}-\u{2B73F}\u{2B740}-\u{2B81F}\u{2B920}-\u{2CEAF}\u{2F800}-\u{2FA1F}])/gu;
+
+function bertNormalizerFix(normalizer: unknown): ((text: string) => string) | undefined {
+  const n = normalizer as { type?: string; handle_chinese_chars?: boolean; lowercase?: boolean } | null;
+  if (n?.type !== 'BertNormalizer') return undefined;
+  const cjk = n.handle_chinese_chars !== false;
+  const lower = n.lowercase !== false;
+  if (!cjk && !lower) return undefined;
+  return (text) => {
+    let t = cjk ? text.replace(ASTRAL_CJK, ' $1 ') : text;
+    if (lower) t = t.replaceAll('Σ', 'σ');
+    return t;
+  };
+}
+
 // Documents longer than this many characters per max_length token are cut before tokenising (a token covers at
 // least one character of a sane text, so the first max_length tokens are unaffected); it only bounds the work.
 const CHARS_PER_TOKEN_CAP = 32;
@@ -88,6 +108,7 @@ export class PairTokenizer {
   readonly tokenizer: Tokenizer;
   readonly padId: number;
   private readonly template: Piece[];
+  private readonly prepare: ((text: string) => string) | undefined;
   /** Special tokens the pair template adds. */
   readonly specialCount: number;
 
@@ -106,13 +127,14 @@ export class PairTokenizer {
     if (pad === undefined) throw new TokenizerError('no pad token: tokenizer_config.json has no "pad_token" and config.json no "pad_token_id"');
     this.padId = pad;
     this.template = pairTemplate(tj.post_processor ?? null, (t) => this.tokenizer.token_to_id(t));
+    this.prepare = bertNormalizerFix(tj.normalizer);
     this.specialCount = this.template.reduce((n, p) => n + ('special' in p ? p.special.length : 0), 0);
   }
 
   /** Token ids of one text, no special tokens. */
   encodeText(text: string, maxChars = Infinity): number[] {
-    const t = text.length > maxChars ? text.slice(0, maxChars) : text;
-    return this.tokenizer.encode(t, { add_special_tokens: false }).ids;
+    const cut = text.length > maxChars ? text.slice(0, maxChars) : text;
+    return this.tokenizer.encode(this.prepare ? this.prepare(cut) : cut, { add_special_tokens: false }).ids;
   }
 
   /** One pair → ids and type ids, truncated to maxLength (document first). */

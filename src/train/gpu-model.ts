@@ -61,8 +61,19 @@ export class GpuModel {
     this.lossBuf ??= await this.rt.pool.tensor([4], 'loss');
   }
 
-  /** Forward, loss, backward for one micro-batch: gradients are added into params' g buffers. */
+  /** Forward, loss, backward for one micro-batch: gradients are added into params' g buffers. Waits for the loss. */
   async trainStep(batch: PairBatch, o: TrainStepOptions): Promise<TrainStepResult> {
+    const r = await this.recordStep(batch, o);
+    const loss = await r.loss;
+    const logits = await r.logits;
+    return { loss, logits };
+  }
+
+  /**
+   * The same, returning as soon as the work is recorded: the loss (and logits, unless readLogits is false) come as
+   * promises that resolve when the GPU has run the step, so the caller can record the next step meanwhile.
+   */
+  async recordStep(batch: PairBatch, o: TrainStepOptions): Promise<{ loss: Promise<number>; logits: Promise<Float32Array> }> {
     await this.params.allocGrads();
     const B = batch.batch;
     await this.buffers(B);
@@ -75,6 +86,11 @@ export class GpuModel {
       kind: o.loss, logits, labels: this.labels, dLogits: this.dLogits!, loss: this.lossBuf!, lossSlot: 0,
       pairs: B, groupSize: o.groupSize, gradScale: o.gradScale,
     });
+    const loss = this.rt.readLater(this.lossBuf!.buffer, 4).then((b) => new Float32Array(b)[0]);
+    const out = o.readLogits === false ? Promise.resolve(new Float32Array(0)) : this.rt.readLater(logits.buffer, B * 4).then((b) => new Float32Array(b));
+    // Neither promise may go unhandled if the caller gives up on the step (an error further on rejects both).
+    loss.catch(() => undefined);
+    out.catch(() => undefined);
     await this.encoder.backward(this.dLogits!);
     if (o.loss === 'listwise') {
       // A group softmax is unchanged by a shift shared by every score, so the classifier's output bias has an exactly
@@ -82,8 +98,6 @@ export class GpuModel {
       const outB = this.params.head.outB;
       await fill(this.rt, { y: outB.g!, n: outB.numel, value: 0 });
     }
-    const loss = (await this.rt.readF32(this.lossBuf!.buffer, 1))[0];
-    const out = o.readLogits === false ? new Float32Array(0) : await this.rt.readF32(logits.buffer, B);
     return { loss, logits: out };
   }
 

@@ -1,11 +1,15 @@
-// AdamW over the model's GPU parameters: decay groups (no decay on biases and LayerNorm weights, per slot),
-// gradient clipping by global norm (computed and applied on the GPU), and a guard that skips an update whose
-// gradients hold NaN/Inf — the kernel leaves weights and moments untouched and the caller is told.
+// AdamW over the model's flat GPU buffers: decay groups (no decay on biases and LayerNorm weights: one contiguous
+// range per arena), gradient clipping by global norm, and a guard that skips an update whose gradients hold NaN/Inf.
+// All of it runs on the GPU in a few dispatches (per arena: the squared partial sums and one update per decay group;
+// one prepare pass), and nothing waits for the GPU: record() returns at once with a promise of the step's report
+// (norm, applied), which the trainer reads a step late. The step count that bias correction needs lives on the GPU
+// (a skipped update does not count); `step` here is the count as far as the reports read so far tell.
 
 import type { Tensor } from '../gpu/buffers.ts';
 import type { GpuRuntime } from '../gpu/runtime.ts';
-import { adamwStep } from '../kernels/adamw.ts';
-import { globalNorm } from '../kernels/reduce.ts';
+import { MAX_TABLE_ROWS, STATE, STATE_WORDS, adamwApply, adamwPrepare, adamwTable } from '../kernels/adamw.ts';
+import { fill } from '../kernels/elementwise.ts';
+import { sumChunkGroups, sumSquaresChunks } from '../kernels/reduce.ts';
 import type { GpuParams } from '../model/gpu/params.ts';
 
 export interface AdamWOptions {
@@ -27,10 +31,12 @@ export interface StepReport {
 }
 
 export class AdamW {
-  /** Updates applied so far (torch's `step`, which bias correction uses). */
-  step = 0;
-  private norm!: Tensor;
+  private confirmed = 0;
+  /** Updates recorded whose report has not been read yet. */
+  private inFlight = 0;
+  private state!: Tensor;
   private partials!: Tensor;
+  private partialsPerArena!: number;
 
   private constructor(
     private readonly rt: GpuRuntime,
@@ -42,39 +48,76 @@ export class AdamW {
     const o = new AdamW(rt, params, { ...DEFAULT_ADAMW, ...opts });
     await params.allocGrads();
     await params.allocOptimizer();
-    o.norm = await rt.pool.tensor([1], 'grad.norm');
-    o.partials = await rt.pool.tensor([params.slots.length], 'grad.norm.partials');
+    o.partialsPerArena = Math.max(...params.arenas.map((a) => sumChunkGroups(a.elements)));
+    o.partials = await rt.pool.tensor([params.arenas.length * o.partialsPerArena], 'grad.norm.partials');
+    await fill(rt, { y: o.partials, n: params.arenas.length * o.partialsPerArena, value: 0 });
+    o.state = await rt.pool.tensor([STATE_WORDS], 'adamw.state', 'u32');
+    rt.write(o.state.buffer, new Uint32Array(STATE_WORDS));
     return o;
   }
 
+  /** Updates applied so far (torch's `step`, which bias correction uses), as far as the reports read tell. */
+  get step(): number {
+    return this.confirmed;
+  }
+
+  /** Sets the count (resuming a run); only between updates whose reports have all been read. */
+  set step(n: number) {
+    if (this.inFlight) throw new Error('AdamW.step cannot be set while updates are in flight; await their reports first');
+    this.confirmed = n;
+    this.rt.write(this.state.buffer, Uint32Array.of(n), STATE.count * 4);
+  }
+
   /**
-   * One update with learning rate `lr` from the accumulated gradients, then zeroes the gradients.
-   * Reads back the gradient norm (4 bytes) so a skipped update can be reported.
+   * Records one update with learning rate `lr` from the accumulated gradients (then zeroes them) and returns at
+   * once; `report` resolves when the GPU has done it. Await reports in order.
    */
-  async update(lr: number): Promise<StepReport> {
+  async record(lr: number): Promise<{ report: Promise<StepReport> }> {
     const { rt, params, opts } = this;
-    const slots = params.slots;
-    await globalNorm(rt, { tensors: slots.map((s) => s.g!), partials: this.partials, out: this.norm });
-    const gradNorm = (await rt.readF32(this.norm.buffer, 1))[0];
-    const applied = Number.isFinite(gradNorm);
-    const step = applied ? this.step + 1 : Math.max(1, this.step);
-    for (const s of slots) {
-      await adamwStep(rt, {
-        p: s.p, g: s.g!, m: s.m!, v: s.v!, n: s.numel,
-        lr, beta1: opts.beta1, beta2: opts.beta2, eps: opts.eps,
-        weightDecay: s.decay ? opts.weightDecay : 0,
-        step,
-        norm: this.norm,
-        maxNorm: opts.maxGradNorm,
-        zeroGrad: true,
-      });
+    if (this.inFlight + 1 > MAX_TABLE_ROWS - 1) throw new Error(`AdamW: ${this.inFlight} updates in flight; read their reports first`);
+    // Written before this update's work in queue order; the earlier updates' prepare passes already read theirs.
+    rt.write(this.state.buffer, adamwTable({ ...opts, lr }, this.confirmed, this.inFlight), STATE.base * 4);
+    let count = 0;
+    for (const [i, a] of params.arenas.entries()) {
+      count = i * this.partialsPerArena + (await sumSquaresChunks(rt, { x: a.g!, out: this.partials, outOffset: i * this.partialsPerArena }));
     }
-    if (applied) this.step = step;
-    return { gradNorm, applied };
+    await adamwPrepare(rt, { partials: this.partials, count, state: this.state, maxNorm: opts.maxGradNorm });
+    const hyper = { lr, beta1: opts.beta1, beta2: opts.beta2, eps: opts.eps };
+    for (const a of params.arenas) {
+      const ranges: [number, number, number][] = [[0, a.decayEnd, opts.weightDecay], [a.decayEnd, a.elements, 0]];
+      for (const [from, to, weightDecay] of ranges) {
+        if (to <= from) continue;
+        const part = (t: Tensor): Tensor => ({ ...t, offset: (t.offset ?? 0) + from * 4, shape: [to - from] });
+        await adamwApply(rt, { ...hyper, weightDecay, p: part(a.p), g: part(a.g!), m: part(a.m!), v: part(a.v!), state: this.state });
+      }
+    }
+    this.inFlight++;
+    const words = rt.readLater(this.state.buffer, 16);
+    const report = words.then(
+      (buf) => {
+        const w = new Uint32Array(buf);
+        const gradNorm = new Float32Array(buf)[STATE.norm];
+        const applied = w[STATE.apply] === 1;
+        this.inFlight--;
+        if (applied) this.confirmed++;
+        return { gradNorm, applied };
+      },
+      (e: unknown) => {
+        this.inFlight--;
+        throw e;
+      },
+    );
+    report.catch(() => undefined); // the caller reads it later; a failure meanwhile is not an unhandled one
+    return { report };
+  }
+
+  /** One update, waiting for its report (tests, the parity check; the trainer uses record()). */
+  async update(lr: number): Promise<StepReport> {
+    return (await this.record(lr)).report;
   }
 
   release(): void {
-    this.rt.pool.release(this.norm);
+    this.rt.pool.release(this.state);
     this.rt.pool.release(this.partials);
   }
 }

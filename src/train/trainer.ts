@@ -16,8 +16,10 @@
 // Epoch 0 (the base model, evaluated before training) is a candidate for best: a run that only made the model worse
 // keeps the base weights and says so.
 //
-// Cancel with `signal` (the current step finishes, then the run returns 'stopped' and checkpoints); pause with
-// `waitIfPaused` (awaited between steps). A checkpoint holds everything to continue exactly (see checkpoint.ts).
+// Steps are pipelined: step t+1 is recorded while the GPU runs step t, and step t's loss and update report (norm,
+// skipped or not) are read back then, so its events come a step late and the GPU never waits for the CPU.
+// Cancel with `signal` (the steps already recorded finish — one beyond the last reported — then the run returns
+// 'stopped' and checkpoints); pause with `waitIfPaused` (awaited between steps). A checkpoint holds everything to continue exactly (see checkpoint.ts).
 // GPU errors (device lost, out of memory) propagate: the caller decides whether to recreate and resume from the
 // last checkpoint it was given.
 
@@ -320,24 +322,29 @@ export async function train(
     };
   };
 
-  /** One optimizer step over `groups`: micro-batches add their scaled gradients, then AdamW. Returns the loss. */
-  const trainStep = async (groups: Group[]): Promise<{ loss: number; pairs: number; applied: boolean; gradNorm: number }> => {
-    let loss = 0;
+  /**
+   * Records one optimizer step over `groups` (micro-batches add their scaled gradients, then AdamW) without waiting
+   * for the GPU: its loss and update report come as a promise, which the loop reads a step late.
+   */
+  const recordStep = async (groups: Group[]): Promise<{ pairs: number; figures: Promise<{ loss: number; applied: boolean; gradNorm: number }> }> => {
+    const losses: Promise<number>[] = [];
     let pairs = 0;
     for (const [k, mb] of microBatches(groups, o.gradAccum).entries()) {
       const p = pairsOf(mb);
       const tokens = tokenizer.encodePairs(p.queries, p.docs, { maxLength: o.maxLength });
       addTruncation(trainCut, tokens);
       const share = mb.length / groups.length; // the step's loss is the mean over all its groups
-      const r = await gm.trainStep(tokens, {
+      const r = await gm.recordStep(tokens, {
         loss: o.loss, labels: p.labels, groupSize: o.groupSize, dropout: o.dropout,
         seed: mixSeed(o.seed, STREAM.dropout, step, k), gradScale: share, readLogits: false,
       });
-      loss += r.loss * share;
+      losses.push(r.loss.then((l) => l * share));
       pairs += tokens.batch;
     }
-    const rep = await opt!.update(lrAt(step, { baseLr: o.lr, warmupSteps, totalSteps }));
-    return { loss, pairs, ...rep };
+    const { report } = await opt!.record(lrAt(step, { baseLr: o.lr, warmupSteps, totalSteps }));
+    const figures = Promise.all([Promise.all(losses), report]).then(([ls, rep]) => ({ loss: ls.reduce((a, b) => a + b, 0), ...rep }));
+    figures.catch(() => undefined); // read by the loop a step later; a failure meanwhile is not an unhandled one
+    return { pairs, figures };
   };
 
   try {
@@ -352,13 +359,34 @@ export async function train(
     let pairsDone = 0;
     let stepsDone = 0;
     let stepSeconds = 0;
+    let lastReported = 0;
     let stopped = false;
+    // A step's figures are read while the next step is being recorded (the GPU never waits for the CPU); `reported`
+    // settles once every recorded step has been reported, in order. Checkpoints and epoch ends wait for it.
+    let reported: Promise<void> = Promise.resolve();
     // (epoch, nextBatch) is the position of the next step; nextBatch = steps in the epoch means its evaluation is due.
     while (epoch < o.epochs) {
       const plan = epoch === 0 ? firstPlan : epochGroups(data.train, o.groupSize, o.seed, epoch, pool);
       const steps = stepsOf(plan.groups, o.batchSize);
       let stepsThisEpoch = 0;
       let skippedThisEpoch = 0;
+      const report = (at: { step: number; lr: number; s0: number; pairs: number }, r: { loss: number; applied: boolean; gradNorm: number }) => {
+        if (!r.applied) {
+          skippedSteps++;
+          skippedThisEpoch++;
+          emit({ type: 'skipped', step: at.step, reason: `the gradient norm is ${r.gradNorm} (NaN/Inf gradients): the update was skipped, weights and AdamW state are unchanged` });
+        }
+        const now = performance.now();
+        stepSeconds += (now - Math.max(at.s0, lastReported)) / 1000; // steps overlap: count each moment once
+        lastReported = now;
+        stepsDone++;
+        pairsDone += at.pairs;
+        emit({
+          type: 'step', step: at.step, totalSteps, epoch: epoch + 1, loss: r.loss, lr: at.lr,
+          pairsPerSec: pairsDone / Math.max(stepSeconds, 1e-9),
+          etaSeconds: (stepSeconds / stepsDone) * (totalSteps - at.step),
+        });
+      };
       while (nextBatch < steps.length && !stopped) {
         if (hooks.waitIfPaused && !hooks.signal?.aborted) {
           const p0 = performance.now();
@@ -371,25 +399,21 @@ export async function train(
         }
         const s0 = performance.now();
         const lr = lrAt(step, { baseLr: o.lr, warmupSteps, totalSteps });
-        const r = await trainStep(steps[nextBatch]);
+        const r = await recordStep(steps[nextBatch]);
         step++;
         nextBatch++;
         stepsThisEpoch++;
-        if (!r.applied) {
-          skippedSteps++;
-          skippedThisEpoch++;
-          emit({ type: 'skipped', step, reason: `the gradient norm is ${r.gradNorm} (NaN/Inf gradients): the update was skipped, weights and AdamW state are unchanged` });
+        const at = { step, lr, s0, pairs: r.pairs };
+        const previous = reported;
+        reported = previous.then(() => r.figures).then((f) => report(at, f));
+        reported.catch(() => undefined); // awaited below; this only keeps an early failure from counting as unhandled
+        await previous; // at most one step in flight while this one runs
+        if (hooks.checkpointEverySteps && step % hooks.checkpointEverySteps === 0 && nextBatch < steps.length) {
+          await reported;
+          await checkpoint();
         }
-        stepSeconds += (performance.now() - s0) / 1000;
-        stepsDone++;
-        pairsDone += r.pairs;
-        emit({
-          type: 'step', step, totalSteps, epoch: epoch + 1, loss: r.loss, lr,
-          pairsPerSec: pairsDone / Math.max(stepSeconds, 1e-9),
-          etaSeconds: (stepSeconds / stepsDone) * (totalSteps - step),
-        });
-        if (hooks.checkpointEverySteps && step % hooks.checkpointEverySteps === 0 && nextBatch < steps.length) await checkpoint();
       }
+      await reported;
       if (stopped) break;
       if (epoch === (resume?.epoch ?? 0) && trainCut.documents) warn('other', truncationMessage('training', trainCut, o.maxLength));
       if (stepsThisEpoch > 0 && skippedThisEpoch === stepsThisEpoch) {

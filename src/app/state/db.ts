@@ -6,57 +6,24 @@
 // the transaction after the request itself succeeded, so waiting for the request alone reported success), and the
 // model folder is written into a new OPFS folder that a pointer file switches to once it is complete.
 
+import { createStore, del, get, set, type UseStore } from 'idb-keyval';
+
 const DB = 'rerank-lab-state';
 const STORE = 'kv';
 
-let opening: Promise<IDBDatabase> | undefined;
+// idb-keyval opens the database on first use and again after a failed open; set/del resolve on the transaction's
+// commit and reject when it aborts (a quota error), which is the guarantee the page relies on.
+let store: UseStore | undefined;
+const kv = () => (store ??= createStore(DB, STORE));
 
-function req<T>(r: IDBRequest<T>): Promise<T> {
-  return new Promise((resolve, reject) => {
-    r.onsuccess = () => resolve(r.result);
-    r.onerror = () => reject(r.error);
-  });
-}
+/** A transaction aborted without an error (never by us) rejects with null: give the page a message to show. */
+const asError = (e: unknown) => {
+  throw e ?? new Error('the write was aborted by the browser; free some space and try again');
+};
 
-function db(): Promise<IDBDatabase> {
-  opening ??= new Promise((resolve, reject) => {
-    const open = indexedDB.open(DB, 1);
-    open.onupgradeneeded = () => open.result.createObjectStore(STORE);
-    open.onsuccess = () => resolve(open.result);
-    open.onerror = () => reject(open.error);
-    open.onblocked = () => reject(new Error('The lab is open in another tab that blocks its storage; close the other tab.'));
-  });
-  opening.catch(() => (opening = undefined));
-  return opening;
-}
-
-export async function load<T>(key: string): Promise<T | undefined> {
-  const d = await db();
-  return (await req(d.transaction(STORE, 'readonly').objectStore(STORE).get(key))) as T | undefined;
-}
-
-/** Resolves when the transaction has committed; rejects with the reason when it aborts (quota) or fails. */
-export function committed(tx: IDBTransaction): Promise<void> {
-  return new Promise((resolve, reject) => {
-    tx.oncomplete = () => resolve();
-    tx.onabort = () => reject(tx.error ?? new Error('the transaction was aborted'));
-    tx.onerror = () => reject(tx.error ?? new Error('the transaction failed'));
-  });
-}
-
-export async function save(key: string, value: unknown): Promise<void> {
-  const d = await db();
-  const tx = d.transaction(STORE, 'readwrite');
-  tx.objectStore(STORE).put(value, key);
-  await committed(tx);
-}
-
-export async function remove(key: string): Promise<void> {
-  const d = await db();
-  const tx = d.transaction(STORE, 'readwrite');
-  tx.objectStore(STORE).delete(key);
-  await committed(tx);
-}
+export const load = <T>(key: string): Promise<T | undefined> => get<T>(key, kv());
+export const save = (key: string, value: unknown): Promise<void> => set(key, value, kv()).catch(asError);
+export const remove = (key: string): Promise<void> => del(key, kv()).catch(asError);
 
 async function opfsRoot(): Promise<FileSystemDirectoryHandle | undefined> {
   try {
@@ -124,9 +91,9 @@ export async function loadModelFiles(): Promise<Record<string, Uint8Array> | und
 
 /** Deletes everything the lab stored in this browser: state, query cache, OPFS (model, checkpoints), local settings. */
 export async function clearAll(): Promise<void> {
-  const d = await opening?.catch(() => undefined);
-  d?.close();
-  opening = undefined;
+  // our own open connection would block the deletion
+  await store?.('readonly', (s) => s.transaction.db.close()).catch(() => undefined);
+  store = undefined;
   const del = (name: string) =>
     new Promise<void>((resolve) => {
       const r = indexedDB.deleteDatabase(name);

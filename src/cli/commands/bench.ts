@@ -2,11 +2,15 @@
 import { parseArgs } from 'node:util';
 import { GpuRuntime } from '../../gpu/runtime.ts';
 import { PRESETS } from '../../model/presets.ts';
-import { defaultMatmulSizes, matmulBenchTable } from '../../kernels/matmul-bench.ts';
+import { matmulBenchTable } from '../../kernels/matmul-bench.ts';
+import { setMatmulTuning } from '../../kernels/matmul-tune.ts';
 import { runBench } from '../../train/bench.ts';
 
-export const help = `rerank-lab bench --matmul [sizes…]
-  Matmul TFLOP/s in the three forms training uses (the table of \`npm run bench\`).
+export const help = `rerank-lab bench --matmul [--quick] [--squares-only] [--tile NAME] [sizes…]
+  Kernel throughput (the table of \`npm run bench\`): square matmuls in the three forms training uses, the twelve
+  matmuls of a bert-base layer at B·L = 16,384 (spot-checked against float64), attention forward and backward at
+  L 128/256/512; TFLOP/s and % of the best square. --quick: small shapes (the default on a software adapter).
+  --tile uses one matmul tile instead of the autotune's picks (as RERANK_LAB_MATMUL_TILE does).
 rerank-lab bench --arch ${Object.keys(PRESETS).join('|')} --batch N --length N [--steps N]
   Random weights of that shape (the shapes of torch_reference.py), BCE on random labels, AdamW, every pair
   --length tokens. Prints {"arch","batch","length","pairs_per_s","ms_per_step","peak_bytes","peak_gib",…} as JSON.
@@ -26,13 +30,18 @@ export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { matmul: { type: 'boolean', default: false }, profile: { type: 'boolean', default: false }, arch: { type: 'string', default: 'bert-base' }, batch: { type: 'string', multiple: true }, length: { type: 'string', default: '512' }, steps: { type: 'string', default: '4' } },
+    options: { matmul: { type: 'boolean', default: false }, quick: { type: 'boolean' }, 'squares-only': { type: 'boolean', default: false }, tile: { type: 'string' }, profile: { type: 'boolean', default: false }, arch: { type: 'string', default: 'bert-base' }, batch: { type: 'string', multiple: true }, length: { type: 'string', default: '512' }, steps: { type: 'string', default: '4' } },
   });
   if (values.matmul) {
+    if (values.tile) setMatmulTuning({ force: values.tile });
     const rt = await GpuRuntime.create();
     const sizes = positionals.map(Number).filter((n) => n > 0);
-    console.log(await matmulBenchTable(rt, sizes.length ? sizes : defaultMatmulSizes(rt)));
-    rt.destroy();
+    try {
+      // Rows print as they finish, so a run cut short by a timeout still leaves its figures.
+      await matmulBenchTable(rt, { quick: values.quick, squares: sizes.length ? sizes : undefined, squaresOnly: values['squares-only'], onRow: (l) => console.log(l) });
+    } finally {
+      rt.destroy();
+    }
     return 0;
   }
   const batches = (values.batch ?? ['32']).map(Number);

@@ -13,8 +13,10 @@ import { parseArgs } from 'node:util';
 import { checkExample } from '../../data/jsonl.ts';
 import { readJsonlFile } from '../read-jsonl.ts';
 import { GpuRuntime } from '../../gpu/runtime.ts';
+import { modelCard, type ValidationPoint } from '../../eval/model-card.ts';
 import { loadHfFolder, saveHfFolder } from '../../model/hf-folder.ts';
 import { NonFiniteError } from '../../model/finite.ts';
+import { paramCount } from '../../train/memory.ts';
 import { writeFilesAtomic } from '../../util/atomic-file.ts';
 import { modelFiles } from '../model-source.ts';
 import { buildTinyModel } from '../../model/tiny.ts';
@@ -235,6 +237,7 @@ export async function run(argv: string[]): Promise<number> {
   if (values.restart) await removeCheckpointFolder(ckptDir);
   // A bar only on a terminal (between loss lines); in logs the loss lines say it all.
   const tty = !!process.stderr.isTTY;
+  const evals: ValidationPoint[] = [];
   const onEvent = (e: TrainEvent) => {
     switch (e.type) {
       case 'step': {
@@ -258,6 +261,7 @@ export async function run(argv: string[]): Promise<number> {
         break;
       }
       case 'eval': {
+        evals.push({ epoch: e.epoch, valLoss: e.valLoss, meanGap: e.meanGap, mrr: e.mrr });
         bar.stop();
         const name = e.epoch === 0 ? 'epoch 0 (base)' : `epoch ${e.epoch}`;
         const ranking = e.ranking ? `${metricsText(e.ranking, e.bm25)}  ` : '';
@@ -303,9 +307,20 @@ export async function run(argv: string[]): Promise<number> {
     rt.destroy();
   }
   const { summary, best } = result;
+  const card = modelCard({
+    baseModel: values.tiny ? 'a tiny random char-level BERT (--tiny)' : String(values.model),
+    arch: c.architecture || c.modelType,
+    paramCount: paramCount(c),
+    data: { trainExamples: examples.length, valExamples: valExamples.length },
+    settings: { loss: opts.loss, 'batch size (query groups)': opts.batchSize, 'group size': opts.groupSize, epochs: opts.epochs, 'learning rate': opts.lr, 'warmup ratio': opts.warmupRatio, 'max length': opts.maxLength, seed: opts.seed, 'gradient accumulation': opts.gradAccum, dropout: opts.dropout, 'weight decay': opts.weightDecay, 'max grad norm': opts.maxGradNorm, 'best epoch chosen by': `${summary.selectBy ?? opts.selectBy} (epoch 0, the base model, a candidate)`, 'validation candidates': `BM25 top ${opts.valCandidates} of the validation documents + positives` },
+    training: summary,
+    validation: { before: evals.find((e) => e.epoch === 0), after: evals.filter((e) => e.epoch === summary.bestEpoch).pop() },
+    scoring: { activation: model.activation, maxLength: opts.maxLength },
+    createdAt: new Date().toISOString(),
+  });
   let saved;
   try {
-    saved = saveHfFolder({ config: model.config, params: best, extraFiles: model.extraFiles });
+    saved = saveHfFolder({ ...model, params: best }, { maxLength: opts.maxLength, modelCard: card });
   } catch (e) {
     if (!(e instanceof NonFiniteError)) throw e;
     const kept = await peekCheckpointFolder(ckptDir);

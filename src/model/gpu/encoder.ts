@@ -14,7 +14,8 @@
 //
 // Kept for backward, per layer: x (the previous layer's output), qkv, ctx, lse, h1p, h1, f, h2p and the two LayerNorm
 // statistics. GELU's output is recomputed (cheap, and the largest activation). Dropout masks are recomputed from
-// their seeds. Weight gradients accumulate (+=) so several micro-batches can add into one optimizer step.
+// their seeds. Weight gradients accumulate (+=) so several micro-batches can add into one optimizer step; each
+// weight-gradient matmul adds its bias gradient (the row sums of dY) in the same pass.
 
 import type { Tensor } from '../../gpu/buffers.ts';
 import { KernelShapeError } from '../../gpu/errors.ts';
@@ -43,7 +44,6 @@ import {
 } from '../../kernels/embedding.ts';
 import { layerNormBackward, layerNormForward } from '../../kernels/layernorm.ts';
 import { matmul } from '../../kernels/matmul.ts';
-import { colSum } from '../../kernels/reduce.ts';
 import type { ModelConfig } from '../config.ts';
 import type { PairBatch } from '../tokenize.ts';
 import type { GpuParams, LayerSlots, Slot } from './params.ts';
@@ -307,14 +307,12 @@ export class GpuCrossEncoder {
     const P = this.params;
     const h = P.head;
     // logits = pooled·Woutᵀ + bout
-    await matmul(rt, { a: dLogits, b: ws.pooled, c: h.outW.g!, M: 1, N: H, K: B, transA: true, accumulate: true });
-    await colSum(rt, { x: dLogits, out: h.outB.g!, rows: B, cols: 1, accumulate: true });
+    await matmul(rt, { a: dLogits, b: ws.pooled, c: h.outW.g!, M: 1, N: H, K: B, transA: true, accumulate: true, biasGrad: h.outB.g! });
     await matmul(rt, { a: dLogits, b: h.outW.p, c: ws.dPooled, M: B, N: H, K: 1 });
     // pooled = tanh(pre)
     await tanhBackward(rt, { y: ws.pooled, dy: ws.dPooled, dx: ws.dPre, n: B * H });
     // pre = cls·Wdᵀ + bd
-    await matmul(rt, { a: ws.dPre, b: ws.cls, c: h.denseW.g!, M: H, N: H, K: B, transA: true, accumulate: true });
-    await colSum(rt, { x: ws.dPre, out: h.denseB.g!, rows: B, cols: H, accumulate: true });
+    await matmul(rt, { a: ws.dPre, b: ws.cls, c: h.denseW.g!, M: H, N: H, K: B, transA: true, accumulate: true, biasGrad: h.denseB.g! });
     await matmul(rt, { a: ws.dPre, b: h.denseW.p, c: ws.dCls, M: B, N: H, K: H });
     // cls = out[rows]: the gradient of the last layer's output is zero except at the first token of each pair
     await fill(rt, { y: ws.dA, n: T * H, value: 0 });
@@ -354,29 +352,25 @@ export class GpuCrossEncoder {
     // h2p = dropout(g·Wfoᵀ + bfo) + h1: d(pre-dropout) = dropout(dB) (same mask), residual passes dB to h1
     const dLin2 = await this.dropoutGrad(ws.dB, T * H, 11 + 2 * i);
     await geluForward(rt, { x: a.f, y: ws.g, n: T * I }); // recompute g
-    await matmul(rt, { a: dLin2, b: ws.g, c: w.foW.g!, M: H, N: I, K: T, transA: true, accumulate: true });
-    await colSum(rt, { x: dLin2, out: w.foB.g!, rows: T, cols: H, accumulate: true });
+    await matmul(rt, { a: dLin2, b: ws.g, c: w.foW.g!, M: H, N: I, K: T, transA: true, accumulate: true, biasGrad: w.foB.g! });
     await matmul(rt, { a: dLin2, b: w.foW.p, c: ws.dG, M: T, N: I, K: H });
     // g = gelu(f)
     await geluBackward(rt, { x: a.f, dy: ws.dG, dx: ws.dF, n: T * I });
     // f = h1·Wiᵀ + bi; d(h1) = dB (residual) + dF·Wi, accumulated into dB
-    await matmul(rt, { a: ws.dF, b: a.h1, c: w.fiW.g!, M: I, N: H, K: T, transA: true, accumulate: true });
-    await colSum(rt, { x: ws.dF, out: w.fiB.g!, rows: T, cols: I, accumulate: true });
+    await matmul(rt, { a: ws.dF, b: a.h1, c: w.fiW.g!, M: I, N: H, K: T, transA: true, accumulate: true, biasGrad: w.fiB.g! });
     await matmul(rt, { a: ws.dF, b: w.fiW.p, c: ws.dB, M: T, N: H, K: I, accumulate: true });
     // h1 = LN1(h1p): dA = d(h1p)
     await layerNormBackward(rt, { dy: ws.dB, x: a.h1p, gamma: w.ln1W.p, mean: a.mean1, rstd: a.rstd1, dx: ws.dA, dgamma: w.ln1W.g!, dbeta: w.ln1B.g!, rows: T, cols: H });
     // h1p = dropout(ctx·Woᵀ + bo) + x
     const dLin1 = await this.dropoutGrad(ws.dA, T * H, 10 + 2 * i);
-    await matmul(rt, { a: dLin1, b: a.ctx, c: w.aoW.g!, M: H, N: H, K: T, transA: true, accumulate: true });
-    await colSum(rt, { x: dLin1, out: w.aoB.g!, rows: T, cols: H, accumulate: true });
+    await matmul(rt, { a: dLin1, b: a.ctx, c: w.aoW.g!, M: H, N: H, K: T, transA: true, accumulate: true, biasGrad: w.aoB.g! });
     await matmul(rt, { a: dLin1, b: w.aoW.p, c: ws.dB, M: T, N: H, K: H }); // dB = d(ctx)
     await attentionBackward(rt, {
       qkv: a.qkv, mask: ws.mask, ctx: a.ctx, lse: a.lse, dCtx: ws.dB, dqkv: ws.dqkv,
       batch: B, seqLen: L, heads: cfg.heads, headDim: cfg.headDim,
     });
     // qkv = x·Wqkvᵀ + b; d(x) = dA (residual) + dqkv·Wqkv
-    await matmul(rt, { a: ws.dqkv, b: x, c: w.qkvW.g!, M: 3 * H, N: H, K: T, transA: true, accumulate: true });
-    await colSum(rt, { x: ws.dqkv, out: w.qkvB.g!, rows: T, cols: 3 * H, accumulate: true });
+    await matmul(rt, { a: ws.dqkv, b: x, c: w.qkvW.g!, M: 3 * H, N: H, K: T, transA: true, accumulate: true, biasGrad: w.qkvB.g! });
     // The key bias adds q_i·b_k to every score of query i: a shift shared by the whole softmax row, which softmax
     // ignores. Its gradient is exactly zero; write that instead of f32 rounding noise (AdamW would amplify it).
     await fill(rt, { y: w.qkvB.g!, n: H, value: 0, offset: H });

@@ -1,9 +1,15 @@
 // The model's parameters on the GPU, with their gradients and AdamW moments.
 //
-// Storage is by "slot": one GPU buffer per HF parameter, except each layer's query/key/value weights and biases,
-// which share one buffer each ([Wq; Wk; Wv] is [3H, H] row-major, exactly the three [H, H] matrices one after
-// the other), so a single matmul produces Q, K and V. Every HF name maps to (slot, element offset, shape), so
-// uploads, downloads and saving keep the original names.
+// Storage is flat: all parameters live in one buffer (an "arena"; more than one only where a model outgrows the
+// adapter's largest binding), and the gradients and both moments in buffers of the same layout, so the optimizer
+// and the gradient norm are a few dispatches over whole buffers instead of a few per tensor. Each parameter is a
+// "slot", a view (byte offset, shape) into those buffers, aligned so it can be bound on its own: the encoder
+// addresses slots exactly as if each had its own buffer. Slots with weight decay come first in each arena, so a
+// decay group is one contiguous range.
+//
+// Each layer's query/key/value weights and biases share one slot each ([Wq; Wk; Wv] is [3H, H] row-major, exactly
+// the three [H, H] matrices one after the other), so a single matmul produces Q, K and V. Every HF name maps to
+// (slot, element offset, shape), so uploads, downloads and saving keep the original names.
 
 import { type Tensor, fmtBytes } from '../../gpu/buffers.ts';
 import { GpuLimitError } from '../../gpu/errors.ts';
@@ -18,6 +24,9 @@ export interface Slot {
   shape: number[];
   numel: number;
   decay: boolean;
+  /** Which arena, and the slot's first element in it. */
+  arena: number;
+  start: number;
   p: Tensor;
   /** Created by allocGrads(). */
   g?: Tensor;
@@ -28,9 +37,20 @@ export interface Slot {
 
 export interface SlotRef {
   slot: Slot;
+  /** Element offset of this name's values in the slot's buffers (the arena: the same for p, g, m and v). */
   offset: number;
   shape: number[];
   numel: number;
+}
+
+/** One flat buffer of each kind: parameters, gradients, moments. Elements [0, decayEnd) take weight decay. */
+export interface Arena {
+  elements: number;
+  decayEnd: number;
+  p: Tensor;
+  g?: Tensor;
+  m?: Tensor;
+  v?: Tensor;
 }
 
 /** The slots one encoder layer reads. */
@@ -43,8 +63,17 @@ export interface LayerSlots {
   ln2W: Slot; ln2B: Slot;
 }
 
+interface SlotSpec {
+  label: string;
+  shape: number[];
+  decay: boolean;
+  /** HF names stored in this slot, each with its element offset in the slot and its shape. */
+  names: { name: string; offset: number; shape: number[] }[];
+}
+
 export class GpuParams {
   readonly slots: Slot[] = [];
+  readonly arenas: Arena[] = [];
   readonly byName = new Map<string, SlotRef>();
   readonly names: ModelParamNames;
   emb!: { word: Slot; position: Slot; tokenType: Slot; lnW: Slot; lnB: Slot };
@@ -65,75 +94,109 @@ export class GpuParams {
       await gp.allocate();
       gp.write(params);
     } catch (e) {
-      gp.release(); // a tensor that did not fit: give back the ones allocated before it
+      gp.release(); // an arena that did not fit: give back the ones allocated before it
       throw e;
     }
     return gp;
   }
 
-  private async newSlot(label: string, shape: number[], decay: boolean): Promise<Slot> {
-    const numel = shape.reduce((a, b) => a * b, 1);
-    const bytes = numel * 4;
-    const lim = this.rt.info.limits.maxStorageBufferBindingSize;
-    if (bytes > lim) {
-      throw new GpuLimitError(
-        `Parameter '${label}' [${shape.join(', ')}] needs ${fmtBytes(bytes)} in one buffer, but this adapter binds at most ` +
-          `${fmtBytes(lim)} (maxStorageBufferBindingSize). Use a GPU/browser with a larger limit, or a model with a smaller vocabulary.`,
-        'maxStorageBufferBindingSize',
-        lim,
-      );
-    }
-    const slot: Slot = { label, shape, numel, decay, p: await this.rt.pool.tensor(shape, label) };
-    this.slots.push(slot);
-    return slot;
-  }
-
-  private async single(name: string, shape: number[]): Promise<Slot> {
-    const s = await this.newSlot(name, shape, hasWeightDecay(name));
-    this.byName.set(name, { slot: s, offset: 0, shape, numel: s.numel });
-    return s;
-  }
-
-  private async allocate(): Promise<void> {
+  /** Every slot of the model (QKV packed), in encoder order. */
+  private slotSpecs(): SlotSpec[] {
     const { cfg, names } = this;
     const H = cfg.hidden;
     const I = cfg.intermediate;
+    const one = (name: string, shape: number[]): SlotSpec => ({ label: name, shape, decay: hasWeightDecay(name), names: [{ name, offset: 0, shape }] });
     const e = names.embeddings;
-    this.emb = {
-      word: await this.single(e.word, [cfg.vocabSize, H]),
-      position: await this.single(e.position, [cfg.maxPositions, H]),
-      tokenType: await this.single(e.tokenType, [cfg.typeVocabSize, H]),
-      lnW: await this.single(e.lnW, [H]),
-      lnB: await this.single(e.lnB, [H]),
-    };
+    const specs = [
+      one(e.word, [cfg.vocabSize, H]),
+      one(e.position, [cfg.maxPositions, H]),
+      one(e.tokenType, [cfg.typeVocabSize, H]),
+      one(e.lnW, [H]),
+      one(e.lnB, [H]),
+    ];
     for (let i = 0; i < cfg.layers; i++) {
       const l: LayerNames = names.layers[i];
-      const qkvW = await this.newSlot(`layer.${i}.qkv.weight`, [3 * H, H], true);
-      const qkvB = await this.newSlot(`layer.${i}.qkv.bias`, [3 * H], false);
-      [l.qW, l.kW, l.vW].forEach((n, j) => this.byName.set(n, { slot: qkvW, offset: j * H * H, shape: [H, H], numel: H * H }));
-      [l.qB, l.kB, l.vB].forEach((n, j) => this.byName.set(n, { slot: qkvB, offset: j * H, shape: [H], numel: H }));
-      this.layers.push({
-        qkvW,
-        qkvB,
-        aoW: await this.single(l.aoW, [H, H]),
-        aoB: await this.single(l.aoB, [H]),
-        ln1W: await this.single(l.ln1W, [H]),
-        ln1B: await this.single(l.ln1B, [H]),
-        fiW: await this.single(l.fiW, [I, H]),
-        fiB: await this.single(l.fiB, [I]),
-        foW: await this.single(l.foW, [H, I]),
-        foB: await this.single(l.foB, [H]),
-        ln2W: await this.single(l.ln2W, [H]),
-        ln2B: await this.single(l.ln2B, [H]),
-      });
+      specs.push(
+        { label: `layer.${i}.qkv.weight`, shape: [3 * H, H], decay: true, names: [l.qW, l.kW, l.vW].map((name, j) => ({ name, offset: j * H * H, shape: [H, H] })) },
+        { label: `layer.${i}.qkv.bias`, shape: [3 * H], decay: false, names: [l.qB, l.kB, l.vB].map((name, j) => ({ name, offset: j * H, shape: [H] })) },
+        one(l.aoW, [H, H]), one(l.aoB, [H]), one(l.ln1W, [H]), one(l.ln1B, [H]),
+        one(l.fiW, [I, H]), one(l.fiB, [I]), one(l.foW, [H, I]), one(l.foB, [H]), one(l.ln2W, [H]), one(l.ln2B, [H]),
+      );
     }
     const h = names.head;
-    this.head = {
-      denseW: await this.single(h.denseW, [H, H]),
-      denseB: await this.single(h.denseB, [H]),
-      outW: await this.single(h.outW, [cfg.numLabels, H]),
-      outB: await this.single(h.outB, [cfg.numLabels]),
-    };
+    specs.push(one(h.denseW, [H, H]), one(h.denseB, [H]), one(h.outW, [cfg.numLabels, H]), one(h.outB, [cfg.numLabels]));
+    return specs;
+  }
+
+  /**
+   * Lays the slots out (decay slots first, each start aligned for binding), allocates the parameter arenas and
+   * makes each slot's view. An arena holds at most what one binding may cover.
+   */
+  private async allocate(): Promise<void> {
+    const rt = this.rt;
+    const align = rt.device.limits.minStorageBufferOffsetAlignment / 4; // elements
+    const lim = rt.info.limits;
+    const cap = Math.floor(Math.min(lim.maxStorageBufferBindingSize, lim.maxBufferSize) / 4 / align) * align;
+    const specs = this.slotSpecs();
+    const ordered = [...specs.filter((x) => x.decay), ...specs.filter((x) => !x.decay)];
+    const layout: { arena: number; start: number }[] = [];
+    const sizes: { elements: number; decayEnd: number }[] = [{ elements: 0, decayEnd: 0 }];
+    for (const spec of ordered) {
+      const numel = spec.shape.reduce((a, b) => a * b, 1);
+      if (numel * 4 > lim.maxStorageBufferBindingSize) {
+        throw new GpuLimitError(
+          `Parameter '${spec.label}' [${spec.shape.join(', ')}] needs ${fmtBytes(numel * 4)} in one buffer, but this adapter binds at most ` +
+            `${fmtBytes(lim.maxStorageBufferBindingSize)} (maxStorageBufferBindingSize). Use a GPU/browser with a larger limit, or a model with a smaller vocabulary.`,
+          'maxStorageBufferBindingSize',
+          lim.maxStorageBufferBindingSize,
+        );
+      }
+      let a = sizes[sizes.length - 1];
+      let start = Math.ceil(a.elements / align) * align;
+      if (start + numel > cap) {
+        sizes.push((a = { elements: 0, decayEnd: 0 }));
+        start = 0;
+      }
+      a.elements = start + numel;
+      if (spec.decay) a.decayEnd = Math.ceil(a.elements / align) * align; // the no-decay range starts aligned
+      layout.push({ arena: sizes.length - 1, start });
+    }
+    for (const [i, a] of sizes.entries()) {
+      const padded = Math.ceil(a.elements / align) * align;
+      const p = await rt.pool.tensor([padded], `params.${i}`);
+      await fill(rt, { y: p, n: padded, value: 0 }); // the alignment gaps stay zero in every arena kind
+      this.arenas.push({ elements: padded, decayEnd: a.decayEnd, p });
+    }
+    const bySpec = new Map<SlotSpec, Slot>();
+    ordered.forEach((spec, i) => {
+      const { arena, start } = layout[i];
+      const numel = spec.shape.reduce((a, b) => a * b, 1);
+      const slot: Slot = { label: spec.label, shape: spec.shape, numel, decay: spec.decay, arena, start, p: this.view('p', arena, start, spec.shape, spec.label) };
+      bySpec.set(spec, slot);
+      for (const n of spec.names) this.byName.set(n.name, { slot, offset: start + n.offset, shape: n.shape, numel: n.shape.reduce((a, b) => a * b, 1) });
+    });
+    // Encoder order (the order the specs were made in), for whoever walks every slot.
+    for (const spec of specs) this.slots.push(bySpec.get(spec)!);
+    this.bindSlots(specs.map((x) => bySpec.get(x)!));
+  }
+
+  private view(kind: 'p' | 'g' | 'm' | 'v', arena: number, start: number, shape: number[], label: string): Tensor {
+    const t = this.arenas[arena][kind]!;
+    return { buffer: t.buffer, offset: start * 4, shape, dtype: 'f32', label: kind === 'p' ? label : `${kind}:${label}` };
+  }
+
+  /** Names the slots the encoder reads (embeddings, layers, head), in slotSpecs() order. */
+  private bindSlots(s: Slot[]): void {
+    let k = 0;
+    const next = () => s[k++];
+    this.emb = { word: next(), position: next(), tokenType: next(), lnW: next(), lnB: next() };
+    for (let i = 0; i < this.cfg.layers; i++) {
+      this.layers.push({
+        qkvW: next(), qkvB: next(), aoW: next(), aoB: next(), ln1W: next(), ln1B: next(),
+        fiW: next(), fiB: next(), foW: next(), foB: next(), ln2W: next(), ln2B: next(),
+      });
+    }
+    this.head = { denseW: next(), denseB: next(), outW: next(), outB: next() };
   }
 
   /** Writes parameter values (all names, or a subset) into their slots. */
@@ -154,39 +217,41 @@ export class GpuParams {
     for (const s of this.slots) {
       const t = s[which];
       if (!t) throw new Error(`no '${which}' buffers allocated`);
-      bySlot.set(s, await this.rt.readF32(t.buffer, s.numel));
+      bySlot.set(s, new Float32Array(await this.rt.read(t.buffer, s.numel * 4, s.start * 4)));
     }
     const out = new Map<string, Float32Array>();
     for (const spec of paramSpecs(this.cfg)) {
       const ref = this.byName.get(spec.name)!;
-      out.set(spec.name, bySlot.get(ref.slot)!.slice(ref.offset, ref.offset + ref.numel));
+      const at = ref.offset - ref.slot.start;
+      out.set(spec.name, bySlot.get(ref.slot)!.slice(at, at + ref.numel));
     }
     return out;
   }
 
   /** Gradient buffers, zeroed. */
   async allocGrads(): Promise<void> {
-    for (const s of this.slots) {
-      if (!s.g) s.g = await this.zeroed(s, 'grad');
-    }
+    await this.allocKind('g', 'grad');
   }
 
   /** AdamW first and second moments, zeroed. */
   async allocOptimizer(): Promise<void> {
-    for (const s of this.slots) {
-      if (!s.m) s.m = await this.zeroed(s, 'adam.m');
-      if (!s.v) s.v = await this.zeroed(s, 'adam.v');
-    }
+    await this.allocKind('m', 'adam.m');
+    await this.allocKind('v', 'adam.v');
   }
 
-  private async zeroed(s: Slot, what: string): Promise<Tensor> {
-    const t = await this.rt.pool.tensor(s.shape, `${what}:${s.label}`);
-    await fill(this.rt, { y: t, n: s.numel, value: 0 }); // pooled buffers may hold old data
-    return t;
+  private async allocKind(kind: 'g' | 'm' | 'v', what: string): Promise<void> {
+    if (this.arenas.every((a) => a[kind])) return;
+    for (const [i, a] of this.arenas.entries()) {
+      if (a[kind]) continue;
+      const t = await this.rt.pool.tensor([a.elements], `${what}.${i}`);
+      await fill(this.rt, { y: t, n: a.elements, value: 0 }); // pooled buffers may hold old data
+      a[kind] = t;
+    }
+    for (const s of this.slots) s[kind] = this.view(kind, s.arena, s.start, s.shape, s.label);
   }
 
   async zeroGrads(): Promise<void> {
-    for (const s of this.slots) if (s.g) await fill(this.rt, { y: s.g, n: s.numel, value: 0 });
+    for (const a of this.arenas) if (a.g) await fill(this.rt, { y: a.g, n: a.elements, value: 0 });
   }
 
   get count(): number {
@@ -194,7 +259,8 @@ export class GpuParams {
   }
 
   release(): void {
-    for (const s of this.slots) for (const t of [s.p, s.g, s.m, s.v]) if (t) this.rt.pool.release(t);
+    for (const a of this.arenas) for (const t of [a.p, a.g, a.m, a.v]) if (t) this.rt.pool.release(t);
+    this.arenas.length = 0;
     this.slots.length = 0;
   }
 }

@@ -19,6 +19,7 @@ import { importPairs, type ImportResult } from '../../data/query-import.ts';
 import { fromBlob, fromBytes, type SourceFile } from '../../data/source.ts';
 import { createTokenizer, type TokenMode } from '../../data/tokenize.ts';
 import type { InPageGenerator, InPageModelOptions } from '../../data/query-inpage.ts';
+import type { GgufInfo } from '../../data/gguf.ts';
 import type { OnProgress } from '../../util/progress.ts';
 import { createExampleScorer, type ExampleScores, type ScoredExample } from './example-scores.ts';
 
@@ -32,7 +33,13 @@ export type IngestJobOptions = Omit<IngestOptions, 'onProgress' | 'signal'> & Ch
 export type GenerateJobOptions = Omit<GenerateOptions, 'onProgress' | 'signal' | 'cache' | 'endpoint'> & {
   endpoint: Omit<GenerateOptions['endpoint'], 'fetch'>;
 };
-export type InPageJobOptions = Omit<InPageModelOptions, 'onProgress'> & { prompt?: string };
+export type InPageJobOptions = Omit<InPageModelOptions, 'onProgress' | 'device'> & {
+  prompt?: string;
+  /** A local GGUF model file (the page's "Model in this page"); without one, `model` is a hub id for transformers.js. */
+  file?: File;
+  /** 'auto' (default): WebGPU on a hardware adapter, else the CPU (WASM). */
+  device?: 'auto' | 'webgpu' | 'wasm';
+};
 export type EndpointJobOptions = Omit<GenerateOptions['endpoint'], 'fetch'>;
 
 /** Answers of a running generation, sent in batches (every ~300 ms) so the page shows and keeps them as they arrive. */
@@ -95,11 +102,14 @@ export interface DataWorkerApi {
   /** How many of these chunks already have a cached query for this prompt and model (free on the next run). */
   countCached(chunks: Chunk[], prompt: string, model: string): Promise<Result<number>>;
   /**
-   * Queries from a small instruct model in this worker (transformers.js on WebGPU), for users with no endpoint.
-   * The model loads on first use (progress stage 'download') and stays loaded. Untested against a real model.
+   * Queries from a small instruct model in this worker, for users with no endpoint: a dropped GGUF file (opts.file;
+   * llama.cpp in WebAssembly, WebGPU or CPU) or a hub id (transformers.js; never tested against a real model). The
+   * model loads on first use (progress stage 'load model' / 'download') and stays loaded for the next run.
    */
   generateQueriesInPage(jobId: string, chunks: Chunk[], opts: InPageJobOptions, onProgress?: OnProgress, onBatch?: OnQueryBatch): Promise<Result<GenerateResult>>;
   /** Pairs as text, or as the file's bytes (then the encoding is detected: BOM, UTF-16, UTF-8, GBK). */
+  /** Reads a dropped model file's header: its name and format, or a clear refusal (not GGUF, an encoder, cut short…). */
+  inspectModelFile(file: File): Promise<Result<GgufInfo>>;
   importPairs(input: string | Uint8Array, fileName: string, chunks: Chunk[]): Promise<Result<ImportResult>>;
   filterQueries(
     jobId: string,
@@ -111,6 +121,12 @@ export interface DataWorkerApi {
   mine(jobId: string, chunks: Chunk[], queries: QueryRecord[], opts: MineJobOptions, onProgress?: OnProgress): Promise<Result<{ train: TrainExample[]; val: TrainExample[]; stats: MineStats }>>;
   /** Cancels a running job; its call resolves with { ok: false, error: { name: 'AbortError' } }. */
   cancel(jobId: string): Promise<boolean>;
+}
+
+/** A GGUF file through llama.cpp in WebAssembly; the engine's assets are bundled with the page (./wllama-web.ts). */
+async function loadGgufInWorker(file: File, device: InPageJobOptions['device'], onProgress?: OnProgress): Promise<InPageGenerator> {
+  const [{ loadGgufGenerator }, { createWebWllama }] = await Promise.all([import('../../data/query-gguf.ts'), import('./wllama-web.ts')]);
+  return loadGgufGenerator(file, file.name, createWebWllama, { device, onProgress });
 }
 
 const isBlob = (f: unknown): f is Blob => typeof Blob !== 'undefined' && f instanceof Blob;
@@ -247,10 +263,12 @@ export function createDataApi(options: { cache?: () => Promise<QueryCache> } = {
     generateQueriesInPage: (jobId, chunks, opts, onProgress, onBatch) =>
       job(jobId, async (signal) => {
         const { loadInPageGenerator, generateQueriesInPage } = await import('../../data/query-inpage.ts');
-        const key = `${opts.model ?? ''}|${opts.dtype ?? ''}|${opts.device ?? ''}`;
+        const { file, device, ...rest } = opts;
+        const key = file ? `file|${file.name}|${file.size}|${file.lastModified}|${device ?? ''}` : `${opts.model ?? ''}|${opts.dtype ?? ''}|${device ?? ''}`;
         if (!inPage || inPage.key !== key) {
           await inPage?.gen.then((g) => g.dispose()).catch(() => {});
-          inPage = { key, gen: loadInPageGenerator({ ...opts, onProgress: safe(onProgress) }) };
+          const progress = safe(onProgress);
+          inPage = { key, gen: file ? loadGgufInWorker(file, device, progress) : loadInPageGenerator({ ...rest, device: device === 'auto' ? undefined : device, onProgress: progress }) };
           inPage.gen.catch(() => (inPage = undefined)); // a failed load may be retried
         }
         const gen = await inPage.gen;
@@ -260,6 +278,11 @@ export function createDataApi(options: { cache?: () => Promise<QueryCache> } = {
         } finally {
           b.flush();
         }
+      }),
+    inspectModelFile: (file) =>
+      run(async () => {
+        const { inspectGgufFile } = await import('../../data/query-gguf.ts');
+        return inspectGgufFile(file, file.name);
       }),
     importPairs: async (input, fileName, chunks) => job(`import-${fileName}`, async () => importPairs(typeof input === 'string' ? input : decodeJsonl(input), fileName, chunks)),
     filterQueries: (jobId, queries, chunks, opts, onProgress) =>

@@ -94,7 +94,7 @@ export interface TrainWorkerApi {
   /**
    * The fine-tuned (best) model as a Hugging Face folder: file name → bytes; refused when it was trained from another
    * model. With onnx, also onnx/model.onnx (+ onnx/model.onnx_data for very large models) and transformers.js_config
-   * in config.json (src/export/).
+   * in config.json (src/export/). maxLength (the trained length) becomes tokenizer_config.json's model_max_length.
    */
-  exportModel(opts?: { onnx?: boolean }): Promise<WorkerResult<Record<string, Uint8Array>>>;
+  exportModel(opts?: { onnx?: boolean; maxLength?: number }): Promise<WorkerResult<Record<string, Uint8Array>>>;
 }

@@ -16,12 +16,12 @@ import { probeBatchSize } from '../../train/probe.ts';
 import { CHECKPOINT_FILES, type Checkpoint, checkCheckpointTensors, checkpointFromFiles, checkpointToFiles } from '../../train/checkpoint.ts';
 import { assertFinite } from '../../model/finite.ts';
 import { trainResilient } from '../../train/resilient.ts';
+import { scorePairs } from '../../train/score.ts';
 import { stepCounts } from '../../train/trainer.ts';
 import type { TrainEvent, TrainExample, TrainOptions } from '../../train/types.ts';
 import type { Progress } from '../../util/progress.ts';
 import { type JobKind, type LoadedModel, type SavedRunInfo, type TrainMode, type TrainWorkerApi, type WorkerResult, toErrorData } from './protocol.ts';
 import { checkpointSlot, opfsDelete, opfsDeleteCheckpoint, opfsLoadCheckpoint, opfsRead, opfsSaveCheckpoint, opfsWrite } from './opfs.ts';
-import { activationOf } from '../../eval/report.ts';
 import { modelFingerprint } from './fingerprint.ts';
 import { type RunRecord, type RunSlot, type RunTag, checkSameModel, parseRunRecord, runRecordBytes } from './runs.ts';
 
@@ -233,7 +233,9 @@ const api: TrainWorkerApi = {
       return {
         fingerprint,
         name: baseId.name,
-        activation: activationOf(c.raw),
+        // What the folder declares, as the loader read it (config.json or a v6 CrossEncoder's
+        // config_sentence_transformers.json; sigmoid for a collapsed 2-label head); the report shows non-sigmoid raw.
+        activation: m.activation === 'sigmoid' ? 'sigmoid' : 'identity',
         arch: c.arch,
         modelType: c.modelType,
         hidden: c.hidden,
@@ -254,18 +256,10 @@ const api: TrainWorkerApi = {
     result(() => {
       const signal = job ? newJob(job) : undefined;
       return exclusive(async () => {
-        const m = needModel();
-        const gm = await scorer(which);
-        const out: number[] = [];
-        for (let i = 0; i < pairs.length; i += SCORE_BATCH) {
-          if (signal?.aborted) throw signal.reason;
-          const part = pairs.slice(i, i + SCORE_BATCH);
-          const batch = m.tokenizer.encodePairs(part.map((p) => p.query), part.map((p) => p.doc), { maxLength });
-          out.push(...(await gm.score(batch)));
-          onProgress?.({ stage: `score-${which}`, done: Math.min(pairs.length, i + SCORE_BATCH), total: pairs.length });
-        }
-        gm.encoder.releaseWorkspace();
-        return out;
+        const r = await scorePairs(await scorer(which), needModel().tokenizer, pairs, {
+          maxLength, batchSize: SCORE_BATCH, stage: `score-${which}`, signal, onProgress: onProgress ? (p) => onProgress(p) : undefined,
+        });
+        return r.logits;
       });
     }),
 
@@ -327,7 +321,7 @@ const api: TrainWorkerApi = {
     result(async () => {
       const m = needModel();
       const params = await tunedParams();
-      const files = saveHfFolder({ config: m.config, params, extraFiles: m.extraFiles });
+      const files = saveHfFolder({ ...m, params }, { maxLength: opts?.maxLength });
       if (opts?.onnx) for (const [name, chunks] of onnxFolderFiles({ config: m.config, params }, files).files) files.set(name, concatChunks(chunks));
       return Object.fromEntries(files);
     }),

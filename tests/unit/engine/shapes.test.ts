@@ -2,6 +2,7 @@
 // counts, lengths, intermediate sizes), so nothing may assume hidden 32, 4 heads, 2 layers or length 48.
 // Same bounds as the transformers parity: logits 1e-5 relative, losses 1e-6 absolute, gradients and AdamW 1e-4.
 import { describe, expect, it } from 'vitest';
+import { splitCount } from '../../../src/kernels/matmul.ts';
 import { TOL, relErr } from '../../../src/kernels/tolerances.ts';
 import { parseModelConfig } from '../../../src/model/config.ts';
 import { paramSpecs } from '../../../src/model/params.ts';
@@ -28,6 +29,9 @@ const shapes: Shape[] = [
   { arch: 'bert', hidden: 48, heads: 3, layers: 3, intermediate: 72, vocab: 50, pairs: 6, length: 13, groupSize: 3 },
   { arch: 'xlm-roberta', hidden: 40, heads: 5, layers: 1, intermediate: 56, vocab: 37, pairs: 4, length: 21, groupSize: 2 },
   { arch: 'bert', hidden: 64, heads: 2, layers: 2, intermediate: 100, vocab: 29, pairs: 5, length: 70, groupSize: 5 },
+  // 1,024 tokens: the weight-gradient matmuls split K in two (splitCount), partial products and fused bias gradients
+  // added by the second pass.
+  { arch: 'bert', hidden: 24, heads: 2, layers: 1, intermediate: 40, vocab: 31, pairs: 32, length: 32, groupSize: 2 },
 ];
 
 function config(s: Shape) {
@@ -87,6 +91,8 @@ describe('GPU engine vs float64 reference on other shapes', () => {
       const p64 = new Map([...p32].map(([k, v]) => [k, Float64Array.from(v)]));
       const batch = batchFor(s, r, cfg.padTokenId);
       const labels = Float32Array.from({ length: s.pairs }, (_, i) => (i % s.groupSize === 0 ? 1 : 0));
+      const T = s.pairs * s.length;
+      if (T >= 1024) expect(splitCount(s.hidden, s.intermediate, T)).toBeGreaterThan(1); // the shape meant for split-K
       const gm = await GpuModel.create(rt, cfg, p32);
       try {
         const zeroKeyBias = (n: string) => n.endsWith('attention.self.key.bias');

@@ -1,13 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import type { Tensor } from '../../../src/gpu/buffers.ts';
-import { adamwRef, adamwStep } from '../../../src/kernels/adamw.ts';
+import type { GpuRuntime } from '../../../src/gpu/runtime.ts';
+import { STATE, STATE_WORDS, adamwApply, adamwPrepare, adamwRef, adamwTable } from '../../../src/kernels/adamw.ts';
 import type { AdamwState } from '../../../src/kernels/adamw.ts';
-import { globalNorm, globalNormRef } from '../../../src/kernels/reduce.ts';
+import { globalNormRef, sumSquaresChunks } from '../../../src/kernels/reduce.ts';
 import { TOL, maxRelErr } from '../../../src/kernels/tolerances.ts';
 import { gpu, randomF32, rng } from '../helpers/gpu.ts';
 
 // eps large enough that putting it inside the square root (not torch's formula) would show in the figures.
 const hyper = { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-3 };
+const PER = 128; // partial slots per tensor (sumChunkGroups(70_001) = 69)
 
 interface Param {
   name: string;
@@ -20,50 +22,74 @@ interface Param {
   p0: Float32Array;
 }
 
-describe('adamwStep', () => {
+async function makeParams(rt: GpuRuntime, specs: { name: string; n: number; weightDecay: number }[], r: () => number): Promise<Param[]> {
+  const params: Param[] = [];
+  for (const s of specs) {
+    const p0 = randomF32(s.n, r, 0.5);
+    params.push({
+      name: s.name,
+      weightDecay: s.weightDecay,
+      p: await rt.pool.upload(p0, [s.n], s.name),
+      g: await rt.pool.tensor([s.n], `${s.name}.grad`),
+      m: await rt.pool.upload(new Float32Array(s.n), [s.n], `${s.name}.m`),
+      v: await rt.pool.upload(new Float32Array(s.n), [s.n], `${s.name}.v`),
+      p0,
+      ref: { p: Float64Array.from(p0), m: new Float64Array(s.n), v: new Float64Array(s.n), applied: true },
+    });
+  }
+  return params;
+}
+
+/** Records one optimizer update the way src/train/optimizer.ts does: partial sums, prepare, one apply per tensor. */
+async function update(rt: GpuRuntime, params: Param[], state: Tensor, partials: Tensor, lr: number, count: number, inFlight: number, maxNorm?: number): Promise<void> {
+  rt.write(state.buffer, adamwTable({ ...hyper, lr }, count, inFlight), STATE.base * 4);
+  for (const [i, q] of params.entries()) await sumSquaresChunks(rt, { x: q.g, out: partials, outOffset: i * PER });
+  await adamwPrepare(rt, { partials, count: params.length * PER, state, maxNorm });
+  for (const q of params) await adamwApply(rt, { ...hyper, lr, weightDecay: q.weightDecay, p: q.p, g: q.g, m: q.m, v: q.v, state });
+}
+
+async function freshState(rt: GpuRuntime, n: number): Promise<{ state: Tensor; partials: Tensor }> {
+  const state = await rt.pool.upload(new Uint32Array(STATE_WORDS), [STATE_WORDS], 'adamw.state');
+  const partials = await rt.pool.upload(new Float32Array(n * PER), [n * PER], 'norm.partials');
+  return { state, partials };
+}
+
+async function readState(rt: GpuRuntime, state: Tensor): Promise<{ norm: number; count: number; applied: boolean }> {
+  const buf = await rt.read(state.buffer, STATE_WORDS * 4);
+  const u = new Uint32Array(buf);
+  return { norm: new Float32Array(buf)[STATE.norm], count: u[STATE.count], applied: u[STATE.apply] === 1 };
+}
+
+function numelOf(t: Tensor): number {
+  return t.shape.reduce((a, b) => a * b, 1);
+}
+
+describe('adamw', () => {
   it('matches float64 AdamW over three steps (decay and no-decay groups, max_norm above the norm on step 2, clipping on step 3)', async () => {
     const rt = await gpu();
     const r = rng(2024);
     // A weight, a bias (no decay) and a tensor large enough for many workgroups; sizes not multiples of 256.
-    const specs = [
+    const params = await makeParams(rt, [
       { name: 'dense.weight', n: 37 * 53, weightDecay: 0.01 },
       { name: 'dense.bias', n: 53, weightDecay: 0 },
       { name: 'embeddings', n: 70_001, weightDecay: 0.1 },
-    ];
-    const params: Param[] = [];
-    for (const s of specs) {
-      const p0 = randomF32(s.n, r, 0.5);
-      params.push({
-        name: s.name,
-        weightDecay: s.weightDecay,
-        p: await rt.pool.upload(p0, [s.n], s.name),
-        g: await rt.pool.tensor([s.n], `${s.name}.grad`),
-        m: await rt.pool.upload(new Float32Array(s.n), [s.n], `${s.name}.m`),
-        v: await rt.pool.upload(new Float32Array(s.n), [s.n], `${s.name}.v`),
-        p0,
-        ref: { p: Float64Array.from(p0), m: new Float64Array(s.n), v: new Float64Array(s.n), applied: true },
-      });
-    }
-    const partials = await rt.pool.tensor([params.length], 'norm.partials');
-    const norm = await rt.pool.tensor([1], 'grad.norm');
+    ], r);
+    const { state, partials } = await freshState(rt, params.length);
 
     for (let step = 1; step <= 3; step++) {
-      // Fresh gradients. Step 1: no norm (plain AdamW). Step 2: max_norm above the norm, where the coefficient
+      // Fresh gradients. Step 1: no clipping. Step 2: max_norm above the norm, where the coefficient
       // max_norm/(norm+1e-6) > 1 must be clamped to 1. Step 3: max_norm at a tenth of the norm, so clipping scales.
       const grads = params.map((q) => randomF32(numelOf(q.p), r, step === 3 ? 3 : 1));
       params.forEach((q, i) => rt.write(q.g.buffer, grads[i]));
       const totalNorm = globalNormRef(grads);
       const maxNorm = step === 1 ? undefined : totalNorm * (step === 2 ? 2 : 0.1);
-      if (step > 1) await globalNorm(rt, { tensors: params.map((q) => q.g), partials, out: norm });
+      await update(rt, params, state, partials, hyper.lr, step - 1, 0, maxNorm);
       for (const [i, q] of params.entries()) {
-        const h = { ...hyper, weightDecay: q.weightDecay, step };
-        await adamwStep(rt, { ...h, p: q.p, g: q.g, m: q.m, v: q.v, norm: step > 1 ? norm : undefined, maxNorm, zeroGrad: true });
-        q.ref = adamwRef({ ...h, p: q.ref.p, g: grads[i], m: q.ref.m, v: q.ref.v, totalNorm: step > 1 ? totalNorm : undefined, maxNorm });
+        q.ref = adamwRef({ ...hyper, weightDecay: q.weightDecay, step, p: q.ref.p, g: grads[i], m: q.ref.m, v: q.ref.v, totalNorm, maxNorm });
       }
-      if (step > 1) {
-        const gpuNorm = (await rt.readF32(norm.buffer))[0];
-        expect(Math.abs(gpuNorm - totalNorm) / totalNorm).toBeLessThan(TOL.f32);
-      }
+      const st = await readState(rt, state);
+      expect(Math.abs(st.norm - totalNorm) / totalNorm).toBeLessThan(TOL.f32);
+      expect(st).toMatchObject({ count: step, applied: true });
       for (const q of params) {
         const [p, m, v, g] = await Promise.all([q.p, q.m, q.v, q.g].map((t) => rt.readF32(t.buffer)));
         const errs = { p: maxRelErr(p, q.ref.p), m: maxRelErr(m, q.ref.m), v: maxRelErr(v, q.ref.v) };
@@ -71,7 +97,7 @@ describe('adamwStep', () => {
         expect(errs.p).toBeLessThan(TOL.f32);
         expect(errs.m).toBeLessThan(TOL.f32);
         expect(errs.v).toBeLessThan(TOL.f32);
-        expect(g.every((x) => x === 0)).toBe(true); // zeroGrad
+        expect(g.every((x) => x === 0)).toBe(true); // gradients zeroed for the next accumulation
       }
     }
     // The update itself (p - p0 is ~lr, far below p's own size) must match too, not only p: a wrong step size or
@@ -87,53 +113,78 @@ describe('adamwStep', () => {
   });
 
   for (const bad of [NaN, Infinity]) {
-    it(`leaves p, m and v untouched when the gradient norm is ${bad}, and still zeroes the gradient`, async () => {
+    it(`leaves p, m, v and the step count untouched when the gradient norm is ${bad}, and still zeroes the gradient`, async () => {
       const rt = await gpu();
       const r = rng(77);
-      const n = [300, 1000];
-      const ts = [];
-      for (const k of n) {
-        const init = [randomF32(k, r), randomF32(k, r, 0.1), randomF32(k, r, 0.01).map(Math.abs)];
-        ts.push({
-          init,
-          p: await rt.pool.upload(init[0], [k], 'p'),
-          m: await rt.pool.upload(init[1], [k], 'm'),
-          v: await rt.pool.upload(init[2], [k], 'v'),
-          g: await rt.pool.upload(randomF32(k, r), [k], 'g'),
-        });
+      const params = await makeParams(rt, [
+        { name: 'a', n: 300, weightDecay: 0.01 },
+        { name: 'b', n: 1000, weightDecay: 0 },
+      ], r);
+      const init = [];
+      for (const q of params) {
+        const m = randomF32(numelOf(q.p), r, 0.1);
+        const v = randomF32(numelOf(q.p), r, 0.01).map(Math.abs);
+        rt.write(q.m.buffer, m);
+        rt.write(q.v.buffer, v);
+        init.push({ m, v });
+        const g = randomF32(numelOf(q.p), r);
+        if (q.name === 'b') g[123] = bad;
+        rt.write(q.g.buffer, g);
       }
-      const gBad = randomF32(n[1], r);
-      gBad[123] = bad;
-      rt.write(ts[1].g.buffer, gBad);
-      const partials = await rt.pool.tensor([2], 'partials');
-      const norm = await rt.pool.tensor([1], 'norm');
-      await globalNorm(rt, { tensors: ts.map((t) => t.g), partials, out: norm });
-      for (const t of ts) {
-        await adamwStep(rt, { ...hyper, weightDecay: 0.01, step: 4, p: t.p, g: t.g, m: t.m, v: t.v, norm, maxNorm: 1, zeroGrad: true });
-      }
-      const nrm = (await rt.readF32(norm.buffer))[0];
-      expect(Number.isFinite(nrm)).toBe(false); // what the trainer reads back to report the skipped step
-      for (const t of ts) {
-        expect(await rt.readF32(t.p.buffer)).toEqual(t.init[0]);
-        expect(await rt.readF32(t.m.buffer)).toEqual(t.init[1]);
-        expect(await rt.readF32(t.v.buffer)).toEqual(t.init[2]);
-        expect((await rt.readF32(t.g.buffer)).every((x) => x === 0)).toBe(true);
+      const { state, partials } = await freshState(rt, params.length);
+      rt.write(state.buffer, Uint32Array.of(3), STATE.count * 4); // three updates applied before
+      await update(rt, params, state, partials, hyper.lr, 3, 0, 1);
+      const st = await readState(rt, state);
+      expect(Number.isFinite(st.norm)).toBe(false); // what the trainer reads back to report the skipped step
+      expect(st).toMatchObject({ count: 3, applied: false });
+      for (const [i, q] of params.entries()) {
+        expect(await rt.readF32(q.p.buffer)).toEqual(q.p0);
+        expect(await rt.readF32(q.m.buffer)).toEqual(init[i].m);
+        expect(await rt.readF32(q.v.buffer)).toEqual(init[i].v);
+        expect((await rt.readF32(q.g.buffer)).every((x) => x === 0)).toBe(true);
       }
     });
   }
 
+  it('picks the bias correction of the step count it finds on the GPU, when the CPU has not read the last reports yet', async () => {
+    // Three updates recorded back to back, nothing read in between (how the trainer runs): the second one's
+    // gradients hold a NaN, so the third is AdamW step 2, not 3. The CPU wrote rows for steps 1..3 (count 0, two
+    // updates in flight); the GPU's count picks the row.
+    const rt = await gpu();
+    const r = rng(5);
+    const params = await makeParams(rt, [{ name: 'w', n: 777, weightDecay: 0.01 }], r);
+    const { state, partials } = await freshState(rt, 1);
+    const q = params[0];
+    let applied = 0;
+    for (let u = 0; u < 3; u++) {
+      const g = randomF32(777, r);
+      if (u === 1) g[5] = NaN;
+      rt.write(q.g.buffer, g);
+      const lr = 1e-2 * (u + 1); // the schedule moves on whether or not an update is skipped
+      await update(rt, params, state, partials, lr, 0, u);
+      if (u !== 1) {
+        applied++;
+        q.ref = adamwRef({ ...hyper, lr, weightDecay: 0.01, step: applied, p: q.ref.p, g, m: q.ref.m, v: q.ref.v, totalNorm: globalNormRef([g]) });
+      }
+    }
+    expect(await readState(rt, state)).toMatchObject({ count: 2, applied: true });
+    const p = await rt.readF32(q.p.buffer);
+    const err = maxRelErr(p.map((x, i) => x - q.p0[i]), q.ref.p.map((x, i) => x - q.p0[i]));
+    console.log(`[adamw] update after steps 1, (skipped), 2 with the count on the GPU: max rel err ${err.toExponential(2)}`);
+    expect(err).toBeLessThan(TOL.f32Reduction);
+  });
+
   it('rejects bad hyperparameters and shapes, naming the kernel', async () => {
     const rt = await gpu();
     const [p, g, m, v] = await Promise.all(['p', 'g', 'm', 'v'].map((l) => rt.pool.tensor([8], l)));
+    const state = await rt.pool.tensor([STATE_WORDS], 'state', 'u32');
     const short = await rt.pool.tensor([4], 'short');
-    const h = { ...hyper, weightDecay: 0, step: 1 };
-    await expect(adamwStep(rt, { ...h, p, g, m: short, v })).rejects.toThrow(/\[adamwStep\] m 'short' has 4 elements/);
-    await expect(adamwStep(rt, { ...h, step: 0, p, g, m, v })).rejects.toThrow(/\[adamwStep\] step must be an integer >= 1/);
-    await expect(adamwStep(rt, { ...h, p, g: p, m, v })).rejects.toThrow(/\[adamwStep\] .*four separate buffers/);
-    await expect(adamwStep(rt, { ...h, p, g, m, v, maxNorm: 1 })).rejects.toThrow(/\[adamwStep\] maxNorm .*needs the norm buffer/);
+    const h = { ...hyper, weightDecay: 0, state };
+    await expect(adamwApply(rt, { ...h, p, g, m: short, v })).rejects.toThrow(/\[adamw\] m 'short' has 4 elements/);
+    await expect(adamwApply(rt, { ...h, beta1: 1, p, g, m, v })).rejects.toThrow(/\[adamw\] beta1 must be in \[0, 1\)/);
+    await expect(adamwApply(rt, { ...h, p, g: p, m, v })).rejects.toThrow(/\[adamw\] .*may not overlap/);
+    await expect(adamwApply(rt, { ...h, p, g, m, v, state: short })).rejects.toThrow(/\[adamw\] state 'short' has 4 elements/);
+    await expect(adamwPrepare(rt, { partials: p, count: 9, state })).rejects.toThrow(/\[adamw.prepare\] partials 'p' has 8 elements/);
+    expect(() => adamwTable(hyper, 0, 8)).toThrow(/at most 7 may be unread/);
   });
 });
-
-function numelOf(t: Tensor): number {
-  return t.shape.reduce((a, b) => a * b, 1);
-}

@@ -16,9 +16,9 @@ describe.each(FIXTURES)('HF folder (%s)', (name) => {
     expect(m.params.size).toBe(paramSpecs(m.config).length);
     expect(m.newHead).toEqual([]);
     const saved = saveHfFolder(m);
-    // The fixture folder also holds gradient/after-AdamW dumps (.safetensors, not copied) and batch/expected/adamw_hard
-    // JSON (copied like any other non-weight file).
-    expect([...saved.keys()].sort()).toEqual(['adamw_hard.json', 'batch.json', 'config.json', 'expected.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']);
+    // The fixture folder also holds gradient/after-AdamW dumps and batch/expected JSON: only the tokenizer files are
+    // carried over; the rest is ours (weights, config, card).
+    expect([...saved.keys()].sort()).toEqual(['README.md', 'config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']);
     // Same tensor names as the original file, all F32.
     const orig = readSafetensors(files.get('model.safetensors')!);
     const again = readSafetensors(saved.get('model.safetensors')!);
@@ -44,11 +44,11 @@ describe.each(FIXTURES)('HF folder (%s)', (name) => {
 describe('HF folder errors and odd layouts', () => {
   const bertFiles = () => readFolderNode(fixtureDir('bert-tiny'));
 
-  it('explains how to convert a pytorch_model.bin-only folder', async () => {
+  it('says what is wrong with a pytorch_model.bin that is not a checkpoint', async () => {
     const f = await bertFiles();
     f.delete('model.safetensors');
     f.set('pytorch_model.bin', new Uint8Array(10));
-    await expect(loadHfFolder(f)).rejects.toThrow(/only pytorch_model.bin.*python -c .*save_pretrained.*safe_serialization=True/);
+    await expect(loadHfFolder(f)).rejects.toThrow(/pytorch_model\.bin is neither a PyTorch zip checkpoint nor a legacy pickle checkpoint/);
   });
 
   it('names a missing or mis-shaped tensor, with expected and actual shapes', async () => {
@@ -71,14 +71,16 @@ describe('HF folder errors and odd layouts', () => {
     dropped.set('my-model/onnx/model.onnx', new Uint8Array(3));
     const m = await loadHfFolder(dropped);
     expect(m.notes.join('\n')).toMatch(/position_ids: position_ids buffer[\s\S]*cls\.predictions\.bias: language-model head/);
-    expect([...m.extraFiles.keys()].sort()).toEqual(['adamw_hard.json', 'batch.json', 'expected.json', 'tokenizer.json', 'tokenizer_config.json']);
+    expect([...m.extraFiles.keys()].sort()).toEqual(['tokenizer.json', 'tokenizer_config.json']);
+    expect(m.notes.join('\n')).toMatch(/not carried into an export: (adamw_hard\.json, )?batch\.json, expected\.json/);
   });
 
   it('reports a folder without config.json or tokenizer.json clearly', async () => {
     const f = await bertFiles();
     f.delete('tokenizer.json');
+    await expect(loadHfFolder(f)).rejects.toThrow(/no tokenizer\.json and it has no tokenizer files at all\. Add tokenizer\.json next to config\.json: download it from .*AutoTokenizer/);
     f.set('vocab.txt', new Uint8Array(1));
-    await expect(loadHfFolder(f)).rejects.toThrow(/no tokenizer.json.*vocab.txt.*AutoTokenizer/);
+    await expect(loadHfFolder(f)).rejects.toThrow(/vocab\.txt has 1 line\(s\): it is not a WordPiece vocabulary.*\. Add tokenizer\.json next to config\.json/);
     await expect(loadHfFolder(new Map([['model.safetensors', new Uint8Array(8)]]))).rejects.toThrow(/no config.json/);
   });
 

@@ -8,6 +8,9 @@ import { fetchHubModel, HubError, validateHubId } from '../../../src/model/hub.t
 import { readSafetensors, writeSafetensors } from '../../../src/model/safetensors.ts';
 import type { Progress } from '../../../src/util/progress.ts';
 import { fixtureDir } from './fixture.ts';
+import { fileURLToPath } from 'node:url';
+
+const hfFolder = (name: string) => fileURLToPath(new URL(`../../fixtures/hf-folders/${name}/`, import.meta.url));
 
 const MODEL_FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'model.safetensors'];
 const TOKEN = 'hf_test_token';
@@ -79,12 +82,10 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
 beforeAll(async () => {
   folder = await readFolderNode(fixtureDir('bert-tiny'));
   const plain = new Map(MODEL_FILES.map((f) => [f, folder.get(f)!]));
-  const pickleOnly = new Map(plain);
-  pickleOnly.delete('model.safetensors');
-  pickleOnly.set('pytorch_model.bin', new Uint8Array(64));
-  const noFast = new Map(plain);
-  noFast.delete('tokenizer.json');
-  noFast.set('vocab.txt', new TextEncoder().encode('[PAD]\n'));
+  const pickleOnly = await readFolderNode(hfFolder('bert-bin'));
+  const vocabOnly = await readFolderNode(hfFolder('bert-vocab'));
+  const noTokenizer = new Map(plain);
+  noTokenizer.delete('tokenizer.json');
   repos = new Map([
     ['test/bert-tiny', plain],
     ['test/sharded', shardedRepo(plain)],
@@ -92,7 +93,8 @@ beforeAll(async () => {
     ['test/flaky', plain],
     ['test/slow', plain],
     ['test/pickle-only', pickleOnly],
-    ['test/no-fast-tokenizer', noFast],
+    ['test/vocab-only', vocabOnly],
+    ['test/no-tokenizer', noTokenizer],
   ]);
   server = createServer((req, res) => void handle(req, res).catch((e) => res.destroy(e)));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -222,18 +224,26 @@ describe('fetchHubModel', () => {
     expect(hits).toHaveLength(0);
   });
 
-  it('gives the convert-to-safetensors advice for a pytorch_model.bin-only repo', async () => {
+  it('downloads a pytorch_model.bin-only repo that loads like the folder', async () => {
     hits.length = 0;
-    const err = await fetchHubModel('test/pickle-only', { endpoint, ...fast }).catch((e) => e);
-    expect(err).toBeInstanceOf(HfFolderError);
-    expect(err.message).toMatch(/only pytorch_model\.bin.*safe_serialization=True/);
-    expect(hits).toContain('HEAD /test/pickle-only/resolve/main/pytorch_model.bin');
+    const files = await fetchHubModel('test/pickle-only', { endpoint, ...fast });
+    expect(files.has('pytorch_model.bin')).toBe(true);
+    const got = await loadHfFolder(files);
+    const want = await loadHfFolder(await readFolderNode(hfFolder('bert-bin')));
+    for (const [k, v] of want.params) expect(got.params.get(k)).toEqual(v);
   });
 
-  it('says how to make tokenizer.json when the repo has no fast tokenizer', async () => {
-    const err = await fetchHubModel('test/no-fast-tokenizer', { endpoint, ...fast }).catch((e) => e);
+  it('downloads a vocab.txt-only repo (no tokenizer.json) that loads like the folder', async () => {
+    const files = await fetchHubModel('test/vocab-only', { endpoint, ...fast });
+    expect([...files.keys()].sort()).toEqual(['config.json', 'model.safetensors', 'special_tokens_map.json', 'tokenizer_config.json', 'vocab.txt']);
+    const enc = (m: Awaited<ReturnType<typeof loadHfFolder>>) => m.tokenizer.encodePairs(['企业研发费用 R&D'], ['企业开展研发活动'], { maxLength: 32 });
+    expect(enc(await loadHfFolder(files))).toEqual(enc(await loadHfFolder(await readFolderNode(hfFolder('bert-vocab')))));
+  });
+
+  it('says how to make tokenizer.json when the repo has no tokenizer files', async () => {
+    const err = await fetchHubModel('test/no-tokenizer', { endpoint, ...fast }).catch((e) => e);
     expect(err).toBeInstanceOf(HfFolderError);
-    expect(err.message).toMatch(/no tokenizer\.json.*AutoTokenizer.*save_pretrained/);
+    expect(err.message).toMatch(/no tokenizer\.json, vocab\.txt or sentencepiece\.bpe\.model.*AutoTokenizer.*save_pretrained/);
   });
 
   it('refuses ids that are not owner/name before any request', async () => {
@@ -257,6 +267,6 @@ describe('fetchHubModel', () => {
       if (file === 'model.safetensors.index.json') return new Response(index);
       return new Response('', { status: 404 });
     }) as typeof fetch;
-    await expect(fetchHubModel('test/evil', { fetch: fake })).rejects.toThrow(/not a plain \.safetensors file name/);
+    await expect(fetchHubModel('test/evil', { fetch: fake })).rejects.toThrow(/names a shard "\.\.\/secret\.safetensors" that is not a plain \.safetensors file name/);
   });
 });
