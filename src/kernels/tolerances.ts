@@ -10,7 +10,11 @@ export const TOL = {
   /** f16 storage (where an adapter offers shader-f16). */
   f16: 2e-3,
   /** Engine vs Hugging Face fixtures (issue 3 acceptance). */
-  parity: { logitsRel: 1e-5, lossAbs: 1e-6, gradRel: 1e-4, adamwRel: 1e-4 },
+  parity: {
+    logitsRel: 1e-5, lossAbs: 1e-6, gradRel: 1e-4, adamwRel: 1e-4, logitsAfterAdamwRel: 1e-4,
+    // the hard AdamW fixture (tests/python/dump_adamw_fixture.py): see parity.ts
+    hardLossAbs: 1e-6, hardNormRel: 1e-5, hardAdamwRel: 1e-4, hardLogitsRel: 1e-4,
+  },
 } as const;
 
 /** max |a − b| (NaN counts as infinite) and max |b|. */

@@ -61,3 +61,16 @@ export function adamwStepRef(
     }
   }
 }
+
+/**
+ * torch.nn.utils.clip_grad_norm_ in float64, in place: the global L2 norm over every gradient, then each gradient
+ * times min(1, maxNorm / (norm + 1e-6)). Returns the norm before clipping (what torch returns).
+ */
+export function clipGradNormRef(grads: ReadonlyMap<string, Float64Array>, maxNorm: number): number {
+  let sq = 0;
+  for (const g of grads.values()) for (let i = 0; i < g.length; i++) sq += g[i] * g[i];
+  const norm = Math.sqrt(sq);
+  const coef = Math.min(1, maxNorm / (norm + 1e-6));
+  if (coef < 1) for (const g of grads.values()) for (let i = 0; i < g.length; i++) g[i] *= coef;
+  return norm;
+}

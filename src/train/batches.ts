@@ -23,6 +23,8 @@ export interface GroupStats {
   noPositive: number;
   /** Groups whose example had fewer negatives than needed and were topped up from other examples. */
   toppedUp: number;
+  /** Examples left out because the pool could not fill their group (only with `skipUnfillable`). */
+  unfillable?: number;
 }
 
 /** A 32-bit hash of several numbers (seed, epoch, step, …): independent streams from one user seed. */
@@ -62,9 +64,13 @@ export function documentPool(...sets: readonly (readonly TrainExample[])[]): str
  * One group per example (examples without a positive are skipped and counted). `pool` supplies top-up documents
  * for examples with fewer than groupSize − 1 negatives, and the random share of negatives (round(randomShare ·
  * (groupSize − 1)) per group, after the mined ones); a pool document is never one of the example's positives nor
- * already in the group. Throws when the pool is too small to fill a group at all.
+ * already in the group. Throws when the pool is too small to fill a group at all (or, with `skipUnfillable`, leaves
+ * that example out and counts it).
  */
-export function buildGroups(examples: readonly TrainExample[], groupSize: number, rng: Rng, pool: readonly string[], randomShare = 0): { groups: Group[]; stats: GroupStats } {
+export function buildGroups(
+  examples: readonly TrainExample[], groupSize: number, rng: Rng, pool: readonly string[], randomShare = 0,
+  opts: { skipUnfillable?: boolean } = {},
+): { groups: Group[]; stats: GroupStats } {
   if (!Number.isInteger(groupSize) || groupSize < 2) throw new Error(`group size must be an integer ≥ 2 (one positive and at least one negative), got ${groupSize}`);
   if (!(randomShare >= 0 && randomShare <= 1)) throw new Error(`the random-negative share must be between 0 and 1, got ${randomShare}`);
   const need = groupSize - 1;
@@ -96,6 +102,10 @@ export function buildGroups(examples: readonly TrainExample[], groupSize: number
           if (chosen.length >= need) break;
           if (ok(pool[i])) (chosen.push(pool[i]), inGroup.add(pool[i]));
         }
+      }
+      if (chosen.length < need && opts.skipUnfillable) {
+        stats.unfillable = (stats.unfillable ?? 0) + 1;
+        continue;
       }
       if (chosen.length < need) {
         throw new Error(`cannot fill a group of ${groupSize} for query "${ex.query.slice(0, 40)}": the data has only ${chosen.length + 1} usable documents for it; lower the group size or add documents`);

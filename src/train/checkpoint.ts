@@ -23,8 +23,9 @@ import type { GpuParams } from '../model/gpu/params.ts';
 import { describeNonFinite, firstNonFinite } from '../model/finite.ts';
 import { readSafetensors, readSafetensorsHeader, writeSafetensors } from '../model/safetensors.ts';
 import { crc32 } from '../util/crc32.ts';
+import type { SelectBy } from '../eval/ranking.ts';
 import type { RunFingerprint } from './fingerprint.ts';
-import type { TrainOptions } from './types.ts';
+import type { EvalFigures, TrainOptions } from './types.ts';
 
 /** The options a run actually used (defaults filled in). Resuming requires the same. */
 export interface ResolvedTrainOptions extends TrainOptions {
@@ -37,6 +38,8 @@ export interface ResolvedTrainOptions extends TrainOptions {
   posWeight: number;
   randomNegatives: number;
   queryMaxLength: number;
+  selectBy: SelectBy;
+  valCandidates: number;
 }
 
 export interface ValRecord {
@@ -44,6 +47,8 @@ export interface ValRecord {
   loss: number;
   /** Spread of the validation scores (collapse detection). */
   scoreStd?: number;
+  /** Everything the evaluation reported (ranking metrics, BM25's, the gap view). */
+  figures?: EvalFigures;
 }
 
 export interface Checkpoint {
@@ -62,7 +67,8 @@ export interface Checkpoint {
   options: ResolvedTrainOptions;
   /** Validation loss per evaluation (epoch 0 = before training). */
   valHistory: ValRecord[];
-  best: { epoch: number; valLoss: number; params?: Map<string, Float32Array> };
+  /** The best evaluation so far by `metric` (epoch 0 = the base model), its value and its parameters. */
+  best: { epoch: number; valLoss: number; metric?: SelectBy; value?: number; params?: Map<string, Float32Array> };
   skippedSteps: number;
   /** Training seconds spent before this checkpoint (paused time excluded). */
   seconds: number;
@@ -98,6 +104,10 @@ function readTensorsFile(files: ReadonlyMap<string, Uint8Array>, name: string): 
 // JSON has no NaN/Infinity: keep them as strings.
 const enc = (x: number): number | string => (Number.isFinite(x) ? x : String(x));
 const dec = (x: unknown): number => (typeof x === 'number' ? x : Number(x));
+/** enc/dec over every number of a plain JSON object (nested objects included). */
+const encAll = (o: unknown): unknown => (typeof o === 'number' ? enc(o) : o && typeof o === 'object' ? Object.fromEntries(Object.entries(o).map(([k, v]) => [k, encAll(v)])) : o);
+const decAll = (o: unknown): unknown =>
+  typeof o === 'string' && /^(NaN|-?Infinity)$/.test(o) ? dec(o) : o && typeof o === 'object' ? Object.fromEntries(Object.entries(o).map(([k, v]) => [k, decAll(v)])) : o;
 
 /** Bytes the checkpoint's files take (about 12–16 bytes per parameter). */
 export function checkpointBytes(c: Checkpoint): number {
@@ -116,8 +126,8 @@ function stateJson(c: Checkpoint): Record<string, unknown> {
     adamStep: c.adamStep,
     rng: c.rng,
     options: c.options,
-    valHistory: c.valHistory.map((r) => ({ epoch: r.epoch, loss: enc(r.loss), scoreStd: r.scoreStd === undefined ? undefined : enc(r.scoreStd) })),
-    best: { epoch: c.best.epoch, valLoss: enc(c.best.valLoss) },
+    valHistory: c.valHistory.map((r) => ({ epoch: r.epoch, loss: enc(r.loss), scoreStd: r.scoreStd === undefined ? undefined : enc(r.scoreStd), figures: encAll(r.figures) })),
+    best: { epoch: c.best.epoch, valLoss: enc(c.best.valLoss), metric: c.best.metric, value: c.best.value === undefined ? undefined : enc(c.best.value) },
     skippedSteps: c.skippedSteps,
     seconds: c.seconds,
     fingerprint: c.fingerprint,
@@ -208,8 +218,10 @@ function fromState(s: Record<string, any>, t: { params: Map<string, Float32Array
     adamStep: s.adamStep,
     rng: s.rng,
     options: s.options,
-    valHistory: (s.valHistory as { epoch: number; loss: unknown; scoreStd?: unknown }[]).map((r) => ({ epoch: r.epoch, loss: dec(r.loss), scoreStd: r.scoreStd === undefined ? undefined : dec(r.scoreStd) })),
-    best: { epoch: s.best.epoch, valLoss: dec(s.best.valLoss), params: t.best },
+    valHistory: (s.valHistory as { epoch: number; loss: unknown; scoreStd?: unknown; figures?: unknown }[]).map((r) => ({
+      epoch: r.epoch, loss: dec(r.loss), scoreStd: r.scoreStd === undefined ? undefined : dec(r.scoreStd), figures: decAll(r.figures) as EvalFigures | undefined,
+    })),
+    best: { epoch: s.best.epoch, valLoss: dec(s.best.valLoss), metric: s.best.metric, value: s.best.value === undefined ? undefined : dec(s.best.value), params: t.best },
     skippedSteps: s.skippedSteps,
     seconds: s.seconds,
     params: t.params,

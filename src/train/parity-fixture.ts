@@ -10,8 +10,11 @@ export async function loadParityFixture(dir: string): Promise<ParityFixture> {
   const need = ['batch.json', 'expected.json', 'grads_bce.safetensors', 'grads_listwise.safetensors', 'after_adamw.safetensors'];
   const missing = need.filter((f) => !files.has(f));
   if (missing.length) throw new Error(`${dir} is not a parity fixture folder: missing ${missing.join(', ')}`);
+  // tests/python/dump_adamw_fixture.py's output (optional: a folder from an older dump has only the three steps)
+  const hard = ['adamw_hard.json', 'after_adamw_hard.safetensors'];
+  const hasHard = hard.every((f) => files.has(f));
   // The dumps are not part of the model: load the model from the folder without them.
-  for (const f of need) files.delete(f);
+  for (const f of [...need, ...hard]) files.delete(f);
   const model = await loadHfFolder(files);
   const json = async (f: string) => JSON.parse(await fs.readFile(path.join(dir, f), 'utf8'));
   const f64 = async (f: string) => {
@@ -25,5 +28,6 @@ export async function loadParityFixture(dir: string): Promise<ParityFixture> {
     gradsBce: await f64('grads_bce.safetensors'),
     gradsListwise: await f64('grads_listwise.safetensors'),
     afterAdamw: await f64('after_adamw.safetensors'),
+    adamwHard: hasHard ? { expected: await json('adamw_hard.json'), after: await f64('after_adamw_hard.safetensors') } : undefined,
   };
 }

@@ -5,8 +5,9 @@ import { GpuDeviceLostError } from '../gpu/errors.ts';
 import type { GpuRuntime } from '../gpu/runtime.ts';
 import type { HfModel } from '../model/hf-folder.ts';
 import type { Checkpoint } from './checkpoint.ts';
-import { type TrainHooks, type TrainResult, train } from './trainer.ts';
-import type { TrainExample, TrainOptions } from './types.ts';
+import { buildRerankSet } from '../eval/candidates.ts';
+import { type TrainData, type TrainHooks, type TrainResult, train } from './trainer.ts';
+import type { TrainOptions } from './types.ts';
 
 export interface ResilientHooks extends TrainHooks {
   /** How many lost devices to recover from before giving up (default 3). */
@@ -16,11 +17,20 @@ export interface ResilientHooks extends TrainHooks {
 export async function trainResilient(
   rt: GpuRuntime,
   model: HfModel,
-  data: { train: TrainExample[]; val: TrainExample[] },
+  data: TrainData,
   options: TrainOptions,
   hooks: ResilientHooks = {},
 ): Promise<TrainResult> {
   let resumeFrom: Checkpoint | undefined = hooks.resumeFrom;
+  // The validation candidate lists need no GPU: build them once, not again after each recovery.
+  if (!data.rerank && data.val.length) {
+    const emit = hooks.onEvent;
+    const rerank = await buildRerankSet(data.val, {
+      depth: options.valCandidates, signal: hooks.signal,
+      onProgress: emit ? (p) => emit({ type: 'progress', stage: p.stage, done: p.done, total: p.total }) : undefined,
+    });
+    data = { ...data, rerank };
+  }
   for (let recovered = 0; ; recovered++) {
     try {
       return await train(rt, model, data, options, {

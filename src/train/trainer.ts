@@ -4,7 +4,17 @@
 //                 per step: batchSize groups in gradAccum micro-batches (forward, loss, backward; gradients add up,
 //                 each scaled by its share of the step), then one AdamW update at lrAt(step) (linear warmup/decay),
 //                 clipped to maxGradNorm, skipped (and reported) when the gradients hold NaN/Inf
-//   after e:      validation loss (same loss, no dropout), mean gap and MRR per group; keep the best parameters
+//   after e:      validation (see below); keep the parameters of the best evaluation by `selectBy`
+//
+// Validation is built from validation documents only (split by source document when the data comes from `mine`):
+//   loss groups   1 positive + (groupSize − 1) negatives per validation example, topped up only from other
+//                 validation examples' documents (never training documents); validation loss, the seed's gap view
+//                 (positive vs its hardest sampled negative) and MRR within the group
+//   ranking       each validation query reranks BM25's top N of the whole validation corpus plus its positives
+//                 (src/eval/candidates.ts, as sentence-transformers' CrossEncoderRerankingEvaluator): NDCG@10,
+//                 MRR@10, Hit@1, Recall@10 beside BM25's own order of the same lists
+// Epoch 0 (the base model, evaluated before training) is a candidate for best: a run that only made the model worse
+// keeps the base weights and says so.
 //
 // Steps are pipelined: step t+1 is recorded while the GPU runs step t, and step t's loss and update report (norm,
 // skipped or not) are read back then, so its events come a step late and the GPU never waits for the CPU.
@@ -19,13 +29,16 @@ import type { HfModel } from '../model/hf-folder.ts';
 import { type Group, type GroupStats, STREAM, documentPool, buildGroups, epochGroups, microBatches, mixSeed, pairsOf, stepsOf } from './batches.ts';
 import { type Checkpoint, type ResolvedTrainOptions, type ValRecord, checkpointBytes, writeOptimizerState } from './checkpoint.ts';
 import { type ValBatch, evaluateGroups, tokeniseGroups } from './evaluate-loss.ts';
+import { evaluateRanking } from './evaluate-ranking.ts';
+import { DEFAULT_RERANK_DEPTH, type RerankSet, buildRerankSet } from '../eval/candidates.ts';
+import { DEFAULT_SELECT_BY, SELECT_METRICS, beats, formatSelect, isSelectBy, selectValue } from '../eval/ranking.ts';
 import { GpuModel } from './gpu-model.ts';
 import { type AdamW, DEFAULT_ADAMW } from './optimizer.ts';
 import { fingerprintMismatch, runFingerprint } from './fingerprint.ts';
 import { describeNonFinite, firstNonFinite } from '../model/finite.ts';
 import { type Truncation, addTruncation, truncationMessage } from './truncation.ts';
 import { lrAt, warmupStepsFromRatio } from './schedule.ts';
-import type { TrainEvent, TrainExample, TrainOptions, TrainSummary } from './types.ts';
+import type { EvalFigures, TrainEvent, TrainExample, TrainOptions, TrainSummary, ValidationInfo } from './types.ts';
 import { mulberry32 } from '../util/rng.ts';
 
 export interface TrainHooks {
@@ -44,8 +57,17 @@ export interface TrainHooks {
 
 export interface TrainResult {
   summary: TrainSummary;
-  /** Parameters of the best epoch by validation loss (HF names); the last parameters when nothing was evaluated. */
+  /** Parameters of the best evaluation by `selectBy` (HF names; the base model's when epoch 0 stayed best); the last
+   * parameters when nothing was evaluated. */
   best: Map<string, Float32Array>;
+}
+
+/** Training and validation examples, and optionally the validation candidate lists already built from `val`
+ * (buildRerankSet; built here when absent). */
+export interface TrainData {
+  train: readonly TrainExample[];
+  val: readonly TrainExample[];
+  rerank?: RerankSet;
 }
 
 export class TrainOptionsError extends Error {
@@ -92,11 +114,15 @@ export function resolveTrainOptions(cfg: ModelConfig, o: TrainOptions): Resolved
   if (!(weightDecay >= 0)) bad.push(`weight decay must be ≥ 0 (got ${weightDecay})`);
   const maxGradNorm = o.maxGradNorm ?? DEFAULT_ADAMW.maxGradNorm!;
   if (!(maxGradNorm > 0)) bad.push(`max grad norm must be > 0 (got ${maxGradNorm})`);
+  const selectBy = o.selectBy ?? DEFAULT_SELECT_BY;
+  if (!isSelectBy(selectBy)) bad.push(`the metric that picks the best epoch must be one of ${SELECT_METRICS.join(', ')} (got ${String(selectBy)})`);
+  const valCandidates = o.valCandidates ?? DEFAULT_RERANK_DEPTH;
+  int(valCandidates, 'BM25 candidates per validation query', 1);
   if (bad.length) throw new TrainOptionsError(`invalid training options: ${bad.join('; ')}`);
   return {
     loss: o.loss, batchSize: o.batchSize, groupSize: o.groupSize, epochs: o.epochs, lr: o.lr, warmupRatio: o.warmupRatio,
     maxLength: o.maxLength, seed: o.seed, weightDecay, maxGradNorm, gradAccum, dropout,
-    attentionDropout, classifierDropout, posWeight, randomNegatives, queryMaxLength,
+    attentionDropout, classifierDropout, posWeight, randomNegatives, queryMaxLength, selectBy, valCandidates,
   };
 }
 
@@ -107,7 +133,8 @@ export function stepCounts(groups: number, o: Pick<TrainOptions, 'batchSize' | '
 }
 
 function sameOptions(a: ResolvedTrainOptions, b: ResolvedTrainOptions): string[] {
-  const keys = Object.keys(a) as (keyof ResolvedTrainOptions)[];
+  // an option the checkpoint does not record is one its version did not have: nothing to compare
+  const keys = (Object.keys(a) as (keyof ResolvedTrainOptions)[]).filter((k) => k in b);
   return keys.filter((k) => a[k] !== b[k]).map((k) => `${k}: checkpoint ${String(b[k])}, now ${String(a[k])}`);
 }
 
@@ -119,7 +146,7 @@ function isAbort(e: unknown): boolean {
 export async function train(
   rt: GpuRuntime,
   model: HfModel,
-  data: { train: readonly TrainExample[]; val: readonly TrainExample[] },
+  data: TrainData,
   options: TrainOptions,
   hooks: TrainHooks = {},
 ): Promise<TrainResult> {
@@ -139,16 +166,39 @@ export async function train(
   const tokenizer = model.tokenizer;
   const pool = documentPool(data.train);
 
-  // Validation groups: fixed for the whole run (seeded once), topped up from validation then training documents.
-  const valGroups: Group[] = data.val.length
-    ? buildGroups(data.val, o.groupSize, mulberry32(mixSeed(o.seed, STREAM.val)), documentPool(data.val, data.train)).groups
-    : [];
+  // Validation loss groups: fixed for the whole run (seeded once), topped up from validation documents only.
+  const valPlan = data.val.length
+    ? buildGroups(data.val, o.groupSize, mulberry32(mixSeed(o.seed, STREAM.val)), documentPool(data.val), 0, { skipUnfillable: true })
+    : undefined;
+  const valGroups: Group[] = valPlan?.groups ?? [];
   const microGroups = Math.ceil(o.batchSize / o.gradAccum);
   const valBatches: ValBatch[] = tokeniseGroups(tokenizer, valGroups, o.maxLength, microGroups, o.queryMaxLength);
-  if (!valGroups.length) warn('other', 'no validation examples: validation loss is not measured and the last epoch counts as the best');
+  const unfillable = valPlan?.stats.unfillable ?? 0;
+  if (unfillable) {
+    warn('other', `${unfillable} of ${data.val.length} validation example(s) cannot fill a group of ${o.groupSize} from validation documents alone: they are left out of the validation loss (they still count in the ranking metrics); a smaller group size or more validation data would include them`);
+  }
+  // Realistic ranking lists: built once (here, unless the caller built them), scored after every evaluation.
+  const rerank = data.rerank ?? (data.val.length
+    ? await buildRerankSet(data.val, { depth: o.valCandidates, signal: hooks.signal, onProgress: (p) => emit({ type: 'progress', stage: p.stage, done: p.done, total: p.total }) })
+    : undefined);
+  const hasRanking = !!rerank && rerank.lists.length > 0;
+  // A checkpoint written before best-epoch selection by metric chose by validation loss: keep choosing the same way.
+  let selectBy = resume && !('selectBy' in resume.options) ? 'loss' : o.selectBy;
+  if (selectBy !== 'loss' && !hasRanking && valGroups.length) {
+    warn('other', `no validation query has a candidate list: the best epoch is chosen by validation loss instead of ${selectBy}`);
+    selectBy = 'loss';
+  }
+  if (!valGroups.length && !hasRanking) warn('other', 'no validation examples: validation is not measured and the last epoch counts as the best');
   const valCut = valBatches.reduce<Truncation>((t, b) => addTruncation(t, b.tokens), { pairs: 0, documents: 0, queries: 0 });
   if (valCut.documents) warn('other', truncationMessage('validation', valCut, o.maxLength));
   const trainCut: Truncation = { pairs: 0, documents: 0, queries: 0 };
+  const validation: ValidationInfo | undefined = rerank && (valGroups.length || hasRanking)
+    ? {
+        queries: rerank.lists.length, documents: rerank.corpus, depth: rerank.depth, positivesRetrieved: rerank.positivesRetrieved,
+        lossGroups: valGroups.length, lossGroupsSkipped: unfillable, bm25: rerank.bm25, selectBy,
+      }
+    : undefined;
+  if (validation) emit({ type: 'validation', ...validation });
 
   // Groups per epoch are the same count every epoch (one per example with a positive).
   const firstPlan = epochGroups(data.train, o.groupSize, o.seed, 0, pool, o.randomNegatives);
@@ -170,7 +220,8 @@ export async function train(
   let epoch = resume?.epoch ?? 0;
   let nextBatch = resume?.nextBatch ?? 0;
   const valHistory: ValRecord[] = resume ? [...resume.valHistory] : [];
-  let best: Checkpoint['best'] = resume ? { ...resume.best } : { epoch: 0, valLoss: Infinity };
+  let best: Checkpoint['best'] = resume ? { ...resume.best } : { epoch: 0, valLoss: NaN, metric: selectBy, value: NaN };
+  if (best.value === undefined) best = { ...best, metric: 'loss', value: best.params ? best.valLoss : NaN };
   let skippedSteps = resume?.skippedSteps ?? 0;
   const priorSeconds = resume?.seconds ?? 0;
   let pausedMs = 0;
@@ -210,41 +261,62 @@ export async function train(
 
   /** Evaluates (epoch 0 = before training), keeps the best parameters, warns; false when cancelled meanwhile. */
   const evaluate = async (label: number): Promise<boolean> => {
-    if (!valBatches.length) return true;
+    if (!valBatches.length && !hasRanking) return true;
     let v;
+    let ranking;
     try {
       v = await evaluateGroups(gm, valBatches, { loss: o.loss, groupSize: o.groupSize, posWeight: o.posWeight, signal: hooks.signal });
+      if (hasRanking) {
+        ranking = (await evaluateRanking(gm, tokenizer, rerank!, {
+          maxLength: o.maxLength, queryMaxLength: o.queryMaxLength, batchPairs: microGroups * o.groupSize, signal: hooks.signal,
+          onProgress: (p) => emit({ type: 'progress', stage: p.stage, done: p.done, total: p.total }),
+        })).metrics;
+      }
     } catch (e) {
       if (isAbort(e)) return false;
       throw e;
     }
     // Broken weights (NaN/Inf, or so large that f32 overflows) can still give finite scores — WGSL may assume finite
-    // math — and a validation loss of 0 would then be a lie: check the weights themselves.
-    const broken = firstNonFinite(await gm.params.read('p'));
-    if (broken) v = { ...v, loss: NaN, meanGap: NaN, mrr: NaN };
-    valHistory.push({ epoch: label, loss: v.loss, scoreStd: v.scoreStd });
-    const improved = label > 0 && v.loss < best.valLoss;
-    if (improved) best = { epoch: label, valLoss: v.loss, params: await gm.params.read('p') };
-    emit({ type: 'eval', epoch: label, step, valLoss: v.loss, meanGap: v.meanGap, mrr: v.mrr, best: improved });
+    // math — and a validation loss of 0 would then be a lie: check the weights themselves. Such an epoch never wins.
+    const current = await gm.params.read('p');
+    const broken = firstNonFinite(current);
+    if (broken) (v = { ...v, loss: NaN, meanGap: NaN, mrr: NaN }), (ranking = undefined);
+    const value = selectValue(selectBy, { loss: v.loss, ranking });
+    const figures: EvalFigures = { epoch: label, step, valLoss: v.loss, meanGap: v.meanGap, mrr: v.mrr, ranking, bm25: rerank?.bm25, selectBy, value };
+    valHistory.push({ epoch: label, loss: v.loss, scoreStd: v.scoreStd, figures });
+    const improved = beats(selectBy, { value, loss: v.loss }, { value: best.value ?? NaN, loss: best.valLoss });
+    if (improved) {
+      // epoch 0 is the base model: its weights are the loaded ones
+      best = { epoch: label, valLoss: v.loss, metric: selectBy, value, params: label === 0 && !resume ? model.params : current };
+    }
+    emit({ type: 'eval', ...figures, best: improved });
     const h = valHistory.map((r) => r.loss);
     const n = h.length;
     // A rise counts when it is more than 0.1% (not f32 noise on a flat curve).
     const rose = (a: number, b: number) => b > a + 1e-3 * Math.abs(a);
     if (label > 0 && n >= 3 && rose(h[n - 2], h[n - 1]) && rose(h[n - 3], h[n - 2])) {
-      warn('overfitting', `validation loss rose for 2 epochs in a row (${h.slice(-3).map((x) => x.toFixed(4)).join(' → ')}): the model is over-fitting; the best epoch (${best.epoch}) is kept — fewer epochs, a lower learning rate or more data would help`);
+      warn('overfitting', `validation loss rose for 2 epochs in a row (${h.slice(-3).map((x) => x.toFixed(4)).join(' → ')}): the model may be over-fitting; the best epoch by ${selectBy} (${best.epoch}) is kept — fewer epochs, a lower learning rate or more data would help`);
     }
     // A fresh classifier head scores everything alike too: only a spread that training destroyed is a collapse.
     const baseline = valHistory[0]?.epoch === 0 ? valHistory[0].scoreStd : undefined;
-    if (label > 0 && v.scoreStd < 1e-4 && !(baseline !== undefined && baseline < 1e-4)) {
+    if (label > 0 && valBatches.length && v.scoreStd < 1e-4 && !(baseline !== undefined && baseline < 1e-4)) {
       warn('collapse', `every validation score is the same value (std ${v.scoreStd.toExponential(1)}): the model collapsed — the learning rate (${o.lr}) is probably too high`);
     }
     if (broken) warn('other', `validation loss is NaN: the weights are broken after epoch ${label} (${describeNonFinite(broken)}); the learning rate (${o.lr}) is far too high`);
-    else if (!Number.isFinite(v.loss)) warn('other', `validation loss is ${v.loss}: the model's scores hold NaN/Inf`);
+    else if (valBatches.length && !Number.isFinite(v.loss)) warn('other', `validation loss is ${v.loss}: the model's scores hold NaN/Inf`);
     return true;
   };
 
   const finish = async (stopped: TrainSummary['stopped']): Promise<TrainResult> => {
-    const evaluated = best.params !== undefined;
+    // Stopped before the first fine-tuned epoch was evaluated: only the base model was, and the steps since are
+    // unjudged; the user stopped to keep them, so the last weights are kept, as when nothing was evaluated.
+    const evaluated = best.params !== undefined && (best.epoch > 0 || valHistory.some((r) => r.epoch > 0));
+    const keptBase = evaluated && best.epoch === 0;
+    if (keptBase) {
+      const tuned = valHistory.filter((r) => r.epoch > 0 && r.figures).map((r) => r.figures!);
+      const top = tuned.reduce<EvalFigures | undefined>((a, f) => (!a || beats(selectBy, { value: f.value, loss: f.valLoss }, { value: a.value, loss: a.valLoss }) ? f : a), undefined);
+      warn('other', `no fine-tuned epoch beat the base model on ${formatSelect(selectBy, best.value ?? NaN)} (epoch 0)${top ? `; the best fine-tuned epoch, ${top.epoch}, reached ${formatSelect(selectBy, top.value)}` : ''}: the base model's weights are kept — try a lower learning rate, fewer epochs or more data`);
+    }
     return {
       summary: {
         steps: step,
@@ -255,7 +327,12 @@ export async function train(
         seconds: priorSeconds + activeSeconds(),
         totalSteps,
         skippedSteps,
-        valLosses: [...valHistory],
+        valLosses: valHistory.map((r) => ({ epoch: r.epoch, loss: r.loss })),
+        selectBy,
+        bestValue: evaluated ? best.value : undefined,
+        keptBase,
+        evals: valHistory.flatMap((r) => (r.figures ? [r.figures] : [])),
+        validation,
         options: o,
         truncation: { ...trainCut },
       },

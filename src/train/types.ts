@@ -1,6 +1,8 @@
 // Types shared by the training library, the command line and the page's training worker.
 import type { ResolvedTrainOptions } from './checkpoint.ts';
 
+import type { RerankMetrics, SelectBy } from '../eval/ranking.ts';
+
 /** One FlagEmbedding training example: {"query": str, "pos": [str], "neg": [str]}. */
 export interface TrainExample {
   query: string;
@@ -62,12 +64,56 @@ export interface TrainOptions {
   /** Keep only the first N tokens of each query before pair truncation (FlagEmbedding's query_max_len); default 0 =
    * no cap (sentence-transformers' CrossEncoder has none). */
   queryMaxLength?: number;
+  /** What picks the best epoch (epoch 0, the base model, included): a ranking metric over the realistic validation
+   * lists, or validation loss. Default 'ndcg@10'. */
+  selectBy?: SelectBy;
+  /** BM25 candidates per validation query in the realistic lists (default 30). */
+  valCandidates?: number;
+}
+
+/** One evaluation's figures: validation loss and the seed's gap view over the loss groups, and the reranking
+ * metrics over the realistic candidate lists beside BM25's own order of the same lists. */
+export interface EvalFigures {
+  epoch: number;
+  step: number;
+  valLoss: number;
+  /** Mean of (positive score − its hardest sampled negative's) over the loss groups. */
+  meanGap: number;
+  /** MRR within the loss groups (1 positive + groupSize − 1 negatives): the seed's figure. */
+  mrr: number;
+  /** NDCG@10, MRR@10, Hit@1, Recall@10 of the model over the realistic lists (absent without validation queries). */
+  ranking?: RerankMetrics;
+  /** BM25's figures on the same lists: the floor to beat (the same every epoch). */
+  bm25?: RerankMetrics;
+  selectBy: SelectBy;
+  /** The value of selectBy at this evaluation. */
+  value: number;
+}
+
+/** What validation is made of, reported once before training. */
+export interface ValidationInfo {
+  /** Validation queries with a realistic candidate list. */
+  queries: number;
+  /** Distinct validation documents BM25 searched (validation documents only). */
+  documents: number;
+  /** BM25 candidates per query. */
+  depth: number;
+  /** Share of positives in BM25's top `depth`. */
+  positivesRetrieved: number;
+  /** Loss groups (1 positive + groupSize − 1 negatives, all from validation documents). */
+  lossGroups: number;
+  /** Validation examples left out of the loss: too few validation documents to fill a group. */
+  lossGroupsSkipped: number;
+  bm25: RerankMetrics;
+  selectBy: SelectBy;
 }
 
 export type TrainEvent =
   | { type: 'step'; step: number; totalSteps: number; epoch: number; loss: number; lr: number; pairsPerSec: number; etaSeconds?: number }
   | { type: 'skipped'; step: number; reason: string }
-  | { type: 'eval'; epoch: number; step: number; valLoss: number; meanGap: number; mrr: number; best: boolean }
+  | ({ type: 'eval'; best: boolean } & EvalFigures)
+  | ({ type: 'validation' } & ValidationInfo)
+  | { type: 'progress'; stage: string; done: number; total: number }
   | { type: 'warning'; kind: 'overfitting' | 'collapse' | 'device-lost' | 'other'; message: string }
   | { type: 'checkpoint'; step: number; bytes: number };
 
@@ -86,6 +132,14 @@ export interface TrainSummary {
   valLosses?: { epoch: number; loss: number }[];
   /** The options the run used, defaults filled in (what the model card records). */
   options?: ResolvedTrainOptions;
+  /** The metric that chose bestEpoch, and its value there. */
+  selectBy?: SelectBy;
+  bestValue?: number;
+  /** True when no fine-tuned epoch beat the base model (epoch 0): the saved weights are the base model's. */
+  keptBase?: boolean;
+  /** Every evaluation's figures (epoch 0 = the base model). */
+  evals?: EvalFigures[];
+  validation?: ValidationInfo;
   /** Training pairs tokenised by this run and how many were cut to max length (document; query too). */
   truncation?: { pairs: number; documents: number; queries: number };
 }

@@ -35,6 +35,29 @@ async function downloadText(page: Page, click: () => Promise<void>): Promise<{ n
   return { name: dl.suggestedFilename(), bytes: readFileSync(path) };
 }
 
+/** RFC 4180 records of the report CSV (BOM, quoted fields with commas, quotes and line breaks) keyed by header. */
+function csvRecords(text: string): Record<string, string>[] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let cell = '';
+  let quoted = false;
+  const s = text.replace(/^\uFEFF/, '');
+  for (let i = 0; i < s.length; i++) {
+    const ch = s[i];
+    if (quoted) {
+      if (ch === '"' && s[i + 1] === '"') (cell += '"'), i++;
+      else if (ch === '"') quoted = false;
+      else cell += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === ',') (row.push(cell), (cell = ''));
+    else if (ch === '\n') (row.push(cell.replace(/\r$/, '')), rows.push(row), (row = []), (cell = ''));
+    else cell += ch;
+  }
+  if (cell || row.length) (row.push(cell), rows.push(row));
+  const [header, ...body] = rows;
+  return body.map((r) => Object.fromEntries(header.map((h, i) => [h, r[i] ?? ''])));
+}
+
 test('the lab: documents → queries → negatives → model → probe → train (with reload) → evaluate → export', async ({ page }, info) => {
   test.setTimeout(900_000);
   const errors: string[] = [];
@@ -176,7 +199,27 @@ test('the lab: documents → queries → negatives → model → probe → train
     await expect(page.getByTestId('train-note')).toContainText(/Resumed from the checkpoint at step \d/);
     await expect(page.getByTestId('train-summary').or(page.getByTestId('train-error'))).toBeVisible({ timeout: 600_000 });
     await expect(page.getByTestId('train-error')).toHaveCount(0);
-    await expect(page.getByTestId('loss-chart').locator('polyline')).toHaveCount(1, { timeout: 5_000 }).catch(() => {});
+    // Validation: only validation documents, BM25 candidate lists, one row per evaluation (epoch 0 = the base model
+    // included), each with the model's NDCG@10 beside BM25's, exactly one best row, and the summary naming the metric.
+    await expect(page.getByTestId('validation-note')).toContainText('validation documents only');
+    await expect(page.getByTestId('validation-info')).toContainText(/\d+ validation queries × \(BM25 top 30 of \d+ validation documents/);
+    const evalRows = page.getByTestId('eval-table').locator('tbody tr');
+    const epochs = (await evalRows.locator('td:nth-child(1)').allTextContents()).map((t) => parseInt(t, 10));
+    expect(epochs[0]).toBe(0);
+    expect(epochs.at(-1)).toBe(3);
+    await expect(evalRows.first().locator('td:nth-child(3)')).toHaveText(/^\s*\d\.\d{3}\s+\(\d\.\d{3}\)\s*$/);
+    // the kept epoch is the one with the highest NDCG@10 (epoch 0 included), and the summary says which it is
+    await expect(evalRows.filter({ hasText: '★' })).toHaveCount(1);
+    const ndcg = (await evalRows.locator('td:nth-child(3)').allTextContents()).map((t) => parseFloat(t));
+    const starred = parseFloat((await evalRows.filter({ hasText: '★' }).locator('td:nth-child(3)').textContent())!);
+    expect(starred).toBe(Math.max(...ndcg));
+    const bestEpoch = parseInt((await evalRows.filter({ hasText: '★' }).locator('td:nth-child(1)').textContent())!, 10);
+    await expect(page.getByTestId('train-summary')).toContainText(bestEpoch === 0 ? /No fine-tuned epoch beat the base model on ndcg@10/ : new RegExp(`Best epoch ${bestEpoch} by ndcg@10`));
+    // the loss chart: the training-loss line, and a validation-loss line with one point per evaluation
+    const lossChart = page.getByTestId('loss-chart');
+    await expect(lossChart.locator('polyline[stroke="#2f6fde"]')).toHaveCount(1);
+    const valPoints = (await lossChart.locator('polyline[stroke="#c0392b"]').getAttribute('points'))!.trim().split(/\s+/);
+    expect(valPoints).toHaveLength(await evalRows.count());
     await shot(page, info, '6c-trained');
   });
 
@@ -186,15 +229,32 @@ test('the lab: documents → queries → negatives → model → probe → train
     await page.getByTestId('evaluate').click();
     await expect(page.getByTestId('eval-report').or(page.getByTestId('eval-error'))).toBeVisible({ timeout: 300_000 });
     await expect(page.getByTestId('eval-error')).toHaveCount(0);
-    await expect(page.getByTestId('conclusions')).toContainText('Gap widened');
-    await expect(page.getByTestId('case-table')).toContainText(/排序错误|危险|尚可/);
-    await expect(page.getByTestId('case-table')).toContainText(/翻车|优秀|持平/);
+    // The exported CSV has every case's logits: the labels and the conclusion's counts must follow from them by the
+    // report's rules (src/eval/report.ts: danger gap 1.0, noise ±0.1 logit), and the page must show the same labels.
+    const csv = await downloadText(page, () => page.getByTestId('export-csv').click());
+    const rows = csvRecords(csv.bytes.toString('utf8'));
+    expect(rows.length).toBeGreaterThan(0);
+    const num = (r: Record<string, string>, k: string) => Number(r[k]);
+    const NOISE = 0.1;
+    for (const r of rows) {
+      const [bp, bn, tp, tn] = [num(r, 'base_pos'), num(r, 'base_neg'), num(r, 'tuned_pos'), num(r, 'tuned_neg')];
+      const delta = tp - tn - (bp - bn);
+      expect(r.base_label, `case ${r.case}`).toBe(bn > bp ? '排序错误' : bp - bn < 1 ? '危险' : '尚可');
+      const tuned = Math.abs(delta) <= NOISE ? '持平' : delta > 0 ? (tn > tp ? '改善' : '优秀') : bn <= bp && tn > tp ? '翻车' : '变差';
+      expect(r.tuned_label, `case ${r.case}`).toBe(tuned);
+    }
+    const shown = rows.slice(0, 50);
+    const labelsIn = (col: number) => page.getByTestId('case-table').locator(`tbody tr td:nth-child(${col})`).allTextContents();
+    expect((await labelsIn(6)).map((t) => t.trim().split(/\s/)[0])).toEqual(shown.map((r) => r.base_label));
+    expect((await labelsIn(8)).map((t) => t.trim().split(/\s/)[0])).toEqual(shown.map((r) => r.tuned_label));
+    const n = rows.length;
+    const widened = rows.filter((r) => num(r, 'tuned_gap') > num(r, 'base_gap') + NOISE).length;
+    const narrowed = rows.filter((r) => num(r, 'tuned_gap') < num(r, 'base_gap') - NOISE).length;
+    await expect(page.getByTestId('conclusions')).toContainText(`Gap widened: ${widened}/${n} cases, narrowed ${narrowed}/${n}, unchanged ${n - widened - narrowed}/${n}`);
     await expect(page.getByTestId('score-chart').locator('rect[fill="#2f6fde"]').first()).toBeVisible();
     tunedMetrics = await page.getByTestId('metrics-table').locator('tbody tr td:nth-child(3)').allTextContents();
     const html = await downloadText(page, () => page.getByTestId('export-html').click());
     expect(html.bytes.toString('utf8')).toContain('<svg');
-    const csv = await downloadText(page, () => page.getByTestId('export-csv').click());
-    expect(csv.bytes.toString('utf8')).toContain('base_label');
     await expect(page.getByTestId('try-ranked').locator('li').first()).toBeVisible({ timeout: 60_000 });
     await shot(page, info, '7-evaluate');
   });

@@ -3,7 +3,8 @@
 // before its first evaluation), and what "resume" does after a reload (from the checkpoint, or over from step 0
 // when none was saved, never listing an evaluation twice).
 
-import type { TrainEvent, TrainOptions, TrainSummary } from '../../train/types.ts';
+import type { TrainEvent, TrainOptions, TrainSummary, ValidationInfo } from '../../train/types.ts';
+import { formatSelect } from '../../eval/ranking.ts';
 import { suggestEpochs } from './suggest.ts';
 import { duration, num } from './format.ts';
 
@@ -28,6 +29,8 @@ export interface TrainHistory {
   runId?: string;
   /** A note about how the run started (over from step 0, resumed at step n). */
   note?: string;
+  /** What validation is made of (sent once before training): queries, BM25 lists, loss groups, the chosen metric. */
+  validation?: ValidationInfo;
 }
 
 export const emptyHistory = (): TrainHistory => ({ steps: [], evals: [], warnings: [], skipped: 0, checkpoints: 0, running: false });
@@ -49,6 +52,12 @@ export function applyEvent(h: TrainHistory, e: TrainEvent): TrainHistory {
       return { ...h, skipped: h.skipped + 1, warnings: [...h.warnings, { kind: 'skipped', message: `step ${e.step} skipped: ${e.reason}` }] };
     case 'checkpoint':
       return { ...h, checkpoints: h.checkpoints + 1, lastCheckpoint: e.step };
+    case 'validation': {
+      const { type: _t, ...info } = e;
+      return { ...h, validation: info };
+    }
+    case 'progress':
+      return h;
   }
 }
 
@@ -166,7 +175,7 @@ export function summaryText(s: TrainSummary, h: Pick<TrainHistory, 'checkpoints'
   const head = s.stopped === 'finished' ? '训练完成 Finished' : s.stopped === 'stopped' ? '已停止 Stopped' : '出错 Error';
   const total = s.totalSteps ? ` of ${s.totalSteps}` : '';
   const parts = [`${head}: ${s.steps}${total} steps, ${s.epochs} epoch(s) completed in ${duration(s.seconds)}.`];
-  const validated = Number.isFinite(s.bestValLoss);
+  const validated = Number.isFinite(s.bestValLoss) || (s.bestValue !== undefined && Number.isFinite(s.bestValue));
   if (!validated) {
     parts.push(
       s.epochs === 0
@@ -174,10 +183,12 @@ export function summaryText(s: TrainSummary, h: Pick<TrainHistory, 'checkpoints'
         : `No validation set: the weights after step ${s.steps} are kept.`,
     );
   } else if (s.bestEpoch === 0) {
-    parts.push(`The model before training (epoch 0) scored best on validation (val loss ${num(s.bestValLoss, 4)}): the kept weights are the base model's.`);
+    const by = s.selectBy && s.bestValue !== undefined ? formatSelect(s.selectBy, s.bestValue) : `val loss ${num(s.bestValLoss, 4)}`;
+    parts.push(`No fine-tuned epoch beat the base model on ${s.selectBy ?? 'loss'} (epoch 0, ${by}): the kept weights are the base model's.`);
   } else {
     const later = s.epochs > s.bestEpoch || s.steps < (s.totalSteps ?? s.steps) ? '; later steps are not kept' : '';
-    parts.push(`Best epoch ${s.bestEpoch} (val loss ${num(s.bestValLoss, 4)}) is kept${later}.`);
+    const by = s.selectBy && s.bestValue !== undefined ? ` by ${s.selectBy} (${formatSelect(s.selectBy, s.bestValue)})` : '';
+    parts.push(`Best epoch ${s.bestEpoch}${by}, val loss ${num(s.bestValLoss, 4)}, is kept${later}.`);
   }
   parts.push(`${h.checkpoints} checkpoint(s)${h.skipped ? ` · ${h.skipped} step(s) skipped` : ''}.`);
   return parts.join(' ');

@@ -119,7 +119,7 @@ class Lab {
   probe = $state.raw<(ProbeResult & { maxLength?: number; groupSize?: number }) | undefined>();
   marginPercent = $state(20);
 
-  trainOpts = $state<TrainOptions>({ loss: 'listwise', batchSize: 4, groupSize: 8, epochs: 5, lr: LR_DEFAULT, warmupRatio: 0.1, maxLength: 256, seed: 42 });
+  trainOpts = $state<TrainOptions>({ loss: 'listwise', batchSize: 4, groupSize: 8, epochs: 5, lr: LR_DEFAULT, warmupRatio: 0.1, maxLength: 256, seed: 42, selectBy: 'ndcg@10' });
   /** True once the user typed an epoch count: the dataset-size suggestion never overrides it again. */
   epochsChosen = $state(false);
   history = $state.raw<TrainHistory>(emptyHistory());

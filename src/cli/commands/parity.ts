@@ -7,12 +7,13 @@ import { runParity } from '../../train/parity.ts';
 
 export const help = `rerank-lab parity <dir>
   Loads a folder laid out like tests/fixtures/hf-parity/* (a model folder plus batch.json, expected.json,
-  grads_bce.safetensors, grads_listwise.safetensors, after_adamw.safetensors), runs tokenisation, forward, both
-  losses, backward and the three AdamW steps, and prints
-  {"ids_equal", "logits_max_rel_err", "loss_bce_abs_err", "loss_listwise_abs_err", "grads_bce_max_rel_err",
-   "grads_listwise_max_rel_err", "after_adamw_max_rel_err", "adapter", …}.
-  Exit code 0 only when every figure is within the bounds (logits 1e-5 relative, losses 1e-6 absolute,
-  gradients and AdamW weights 1e-4 relative).`;
+  grads_bce.safetensors, grads_listwise.safetensors, after_adamw.safetensors, and optionally adamw_hard.json +
+  after_adamw_hard.safetensors from tests/python/dump_adamw_fixture.py), runs tokenisation, forward, both losses,
+  backward, the three AdamW steps and the six hard clipped ones, and prints every figure with "failed" (the figures
+  over their bound) and "pass".
+  Exit code 0 only when every printed figure is within its bound: logits 1e-5 relative; losses (also before each
+  AdamW step) 1e-6 absolute; gradients, weights after AdamW and logits after AdamW 1e-4 relative; gradient norms
+  before clipping 1e-5 relative.`;
 
 export async function run(argv: string[]): Promise<number> {
   const { positionals } = parseArgs({ args: argv, allowPositionals: true, options: {} });

@@ -1,6 +1,8 @@
 // `rerank-lab train --model <dir> --data train.jsonl --out <dir> …`: fine-tunes a cross-encoder on FlagEmbedding
 // JSONL with the library's trainer (the same one the page's worker runs), shows a progress bar and a loss line per
-// step (or every k), validation loss / gap / MRR per epoch, and saves the best epoch as a Hugging Face folder.
+// step (or every k), and per epoch the reranking metrics on realistic validation lists (BM25 top N of the validation
+// corpus plus the positives) beside BM25's own figures, validation loss and the gap; saves the best epoch by the
+// chosen metric (the base model, epoch 0, included) as a Hugging Face folder.
 // Ctrl-C finishes the current step, saves the best model so far and a checkpoint that --resume continues from.
 // Nothing is lost: an existing checkpoint (or model) in --out is never replaced without --resume or --restart; every
 // file is written atomically; NaN/Inf weights are refused when loaded, resumed or saved (exit 1, tensor named).
@@ -18,6 +20,8 @@ import { paramCount } from '../../train/memory.ts';
 import { writeFilesAtomic } from '../../util/atomic-file.ts';
 import { modelFiles } from '../model-source.ts';
 import { buildTinyModel } from '../../model/tiny.ts';
+import { buildRerankSet, DEFAULT_RERANK_DEPTH } from '../../eval/candidates.ts';
+import { DEFAULT_SELECT_BY, SELECT_METRICS, formatSelect, isSelectBy, type RerankMetrics } from '../../eval/ranking.ts';
 import { holdOut } from '../../train/batches.ts';
 import { type Checkpoint, checkCheckpointTensors } from '../../train/checkpoint.ts';
 import { loadCheckpointFolder, peekCheckpointFolder, removeCheckpointFolder, saveCheckpointFolder } from '../../train/checkpoint-node.ts';
@@ -32,7 +36,12 @@ export const help = `rerank-lab train --model <dir> --data train.jsonl --out <di
                         such as BAAI/bge-reranker-base when online (HF_TOKEN, HF_ENDPOINT are honoured)
   --tiny                instead of --model: a tiny random char-level BERT built from the data (demos, smoke tests)
   --data FILE           training set, FlagEmbedding JSONL {"query": str, "pos": [str], "neg": [str]}
-  --val FILE            validation set (same format); without it 10% of the examples are held out by --seed
+  --val FILE            validation set (same format), e.g. mine's --val-out (split by source document); without it
+                        10% of the examples are held out at random by --seed (not split by source document)
+  --select-by M         what picks the best epoch (the base model, epoch 0, included): ${SELECT_METRICS.join('|')}
+                        (default ${DEFAULT_SELECT_BY}; the ranking metrics are over each validation query's BM25 top
+                        --val-candidates of the validation documents plus its positives; loss is validation loss)
+  --val-candidates N    BM25 candidates per validation query (default ${DEFAULT_RERANK_DEPTH})
   --out DIR             where the best model is saved (a Hugging Face folder); the checkpoint goes to DIR/checkpoint
   --loss bce|listwise   pointwise BCE (sentence-transformers CrossEncoder) or listwise softmax CE (FlagEmbedding); default listwise
   --batch N             query groups per optimizer step (default 8)
@@ -128,6 +137,7 @@ export async function run(argv: string[]): Promise<number> {
         'attention-dropout': { type: 'string' }, 'classifier-dropout': { type: 'string' }, 'pos-weight': { type: 'string' },
         'random-negatives': { type: 'string' }, 'query-max-length': { type: 'string' },
         'log-every': { type: 'string' }, 'checkpoint-every': { type: 'string' }, resume: { type: 'boolean', default: false },
+        'select-by': { type: 'string' }, 'val-candidates': { type: 'string' },
         restart: { type: 'boolean', default: false },
       },
     }).values;
@@ -159,6 +169,10 @@ export async function run(argv: string[]): Promise<number> {
   let valExamples: TrainExample[];
   try {
     if (values.loss !== 'bce' && values.loss !== 'listwise') throw new UsageError(`--loss must be bce or listwise, got '${String(values.loss)}'`);
+    const selectBy = String(values['select-by'] ?? DEFAULT_SELECT_BY).toLowerCase();
+    if (!isSelectBy(selectBy)) throw new UsageError(`--select-by must be one of ${SELECT_METRICS.join(', ')}, got '${String(values['select-by'])}'`);
+    const valCandidates = numberOpt(values, 'val-candidates', DEFAULT_RERANK_DEPTH, 'int')!;
+    if (valCandidates < 1) throw new UsageError('--val-candidates must be ≥ 1');
     opts = {
       loss: values.loss,
       batchSize: numberOpt(values, 'batch', 8, 'int')!,
@@ -177,6 +191,8 @@ export async function run(argv: string[]): Promise<number> {
       posWeight: numberOpt(values, 'pos-weight', undefined, 'float'),
       randomNegatives: numberOpt(values, 'random-negatives', undefined, 'float'),
       queryMaxLength: numberOpt(values, 'query-max-length', undefined, 'int'),
+      selectBy,
+      valCandidates,
     };
     logEvery = numberOpt(values, 'log-every', process.stderr.isTTY ? 10 : 1, 'int')!;
     if (logEvery < 1) throw new UsageError('--log-every must be ≥ 1');
@@ -186,7 +202,11 @@ export async function run(argv: string[]): Promise<number> {
       valExamples = await readExamples(values.val as string);
     } else if (examples.length >= 2) {
       ({ train: examples, val: valExamples } = holdOut(examples, 0.1, opts.seed));
-      console.error(`no --val: holding out ${valExamples.length} of ${examples.length + valExamples.length} examples for validation (seed ${opts.seed})`);
+      console.error(
+        `no --val: holding out ${valExamples.length} of ${examples.length + valExamples.length} examples for validation (seed ${opts.seed}); ` +
+          'they are held out at random, not by source document, so their documents may also occur in training — ' +
+          'for an honest split give --val from `rerank-lab mine --val-out val.jsonl --val-ratio 0.1`',
+      );
     } else {
       valExamples = [];
     }
@@ -230,6 +250,11 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   console.error(`recipe: ${Object.entries(recipeSettings(recipe)).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  // The realistic validation lists: built once, before the GPU work (BM25 over jieba tokens of the validation corpus).
+  const rerank = valExamples.length
+    ? await buildRerankSet(valExamples, { depth: opts.valCandidates, onProgress: bar.onProgress })
+    : undefined;
+  bar.stop();
 
   const rt = await GpuRuntime.create();
   console.error(`adapter: ${rt.info.name}${rt.info.isSoftware ? ' (software: slow)' : ''}`);
@@ -250,10 +275,28 @@ export async function run(argv: string[]): Promise<number> {
         }
         break;
       }
-      case 'eval':
+      case 'validation': {
+        bar.stop();
+        console.log(
+          `validation: ${e.queries} queries, built from validation documents only${values.val ? ` (${values.val as string})` : ' (held out from --data)'}; ` +
+            `each reranks BM25's top ${e.depth} of the ${e.documents} validation documents plus its positives ` +
+            `(BM25 put ${(100 * e.positivesRetrieved).toFixed(0)}% of the positives in its top ${e.depth}); ` +
+            `loss over ${e.lossGroups} groups of ${opts.groupSize}${e.lossGroupsSkipped ? ` (${e.lossGroupsSkipped} left out: too few validation documents)` : ''}`,
+        );
+        console.log(`BM25 alone (the floor): ${metricsText(e.bm25)}`);
+        console.log(`the best epoch is chosen by ${e.selectBy} (epoch 0, the base model, included)`);
+        break;
+      }
+      case 'eval': {
         evals.push({ epoch: e.epoch, valLoss: e.valLoss, meanGap: e.meanGap, mrr: e.mrr });
         bar.stop();
-        console.log(`${e.epoch === 0 ? 'before training' : `epoch ${e.epoch}`}: validation loss ${e.valLoss.toFixed(4)}  mean gap ${e.meanGap.toFixed(4)}  MRR ${e.mrr.toFixed(4)}${e.best ? '  (best so far)' : ''}`);
+        const name = e.epoch === 0 ? 'epoch 0 (base)' : `epoch ${e.epoch}`;
+        const ranking = e.ranking ? `${metricsText(e.ranking, e.bm25)}  ` : '';
+        console.log(`${name}: ${ranking}val loss ${e.valLoss.toFixed(4)}  gap ${e.meanGap.toFixed(4)}  group MRR ${e.mrr.toFixed(4)}${e.best ? `  ★ best so far by ${e.selectBy}` : ''}`);
+        break;
+      }
+      case 'progress':
+        if (tty) bar.onProgress(e);
         break;
       case 'skipped':
         bar.stop();
@@ -269,7 +312,7 @@ export async function run(argv: string[]): Promise<number> {
   };
   let result;
   try {
-    result = await trainResilient(rt, model, { train: examples, val: valExamples }, opts, {
+    result = await trainResilient(rt, model, { train: examples, val: valExamples, rerank }, opts, {
       onEvent,
       signal: ac.signal,
       resumeFrom,
@@ -296,7 +339,7 @@ export async function run(argv: string[]): Promise<number> {
     arch: c.architecture || c.modelType,
     paramCount: paramCount(c),
     data: { trainExamples: examples.length, valExamples: valExamples.length },
-    settings: { loss: opts.loss, 'batch size (query groups)': opts.batchSize, 'group size': opts.groupSize, epochs: opts.epochs, 'learning rate': opts.lr, 'warmup ratio': opts.warmupRatio, 'max length': opts.maxLength, seed: opts.seed, 'gradient accumulation': opts.gradAccum, dropout: opts.dropout, 'weight decay': opts.weightDecay, 'max grad norm': opts.maxGradNorm },
+    settings: { loss: opts.loss, 'batch size (query groups)': opts.batchSize, 'group size': opts.groupSize, epochs: opts.epochs, 'learning rate': opts.lr, 'warmup ratio': opts.warmupRatio, 'max length': opts.maxLength, seed: opts.seed, 'gradient accumulation': opts.gradAccum, dropout: opts.dropout, 'weight decay': opts.weightDecay, 'max grad norm': opts.maxGradNorm, 'best epoch chosen by': `${summary.selectBy ?? opts.selectBy} (epoch 0, the base model, a candidate)`, 'validation candidates': `BM25 top ${opts.valCandidates} of the validation documents + positives` },
     training: summary,
     recipe: summary.options,
     validation: { before: evals.find((e) => e.epoch === 0), after: evals.filter((e) => e.epoch === summary.bestEpoch).pop() },
@@ -315,8 +358,10 @@ export async function run(argv: string[]): Promise<number> {
   saved.set(TRAIN_LOG, new TextEncoder().encode(JSON.stringify({ options: opts, summary, data: values.data, val: values.val ?? 'held out 10%' }, null, 2) + '\n'));
   await writeFilesAtomic(out, saved);
   if (summary.stopped === 'finished') await removeCheckpointFolder(ckptDir);
-  const bestText = Number.isFinite(summary.bestValLoss)
-    ? `best epoch ${summary.bestEpoch} (validation loss ${summary.bestValLoss.toFixed(4)})`
+  const bestText = summary.bestValue !== undefined && summary.selectBy
+    ? summary.keptBase
+      ? `the base model: no fine-tuned epoch beat epoch 0 on ${formatSelect(summary.selectBy, summary.bestValue)}`
+      : `best epoch ${summary.bestEpoch} by ${formatSelect(summary.selectBy, summary.bestValue)} (validation loss ${summary.bestValLoss.toFixed(4)})`
     : !valExamples.length
       ? 'the last parameters (no validation set)'
       : `the parameters after step ${summary.steps} (no epoch was evaluated yet)`;
@@ -329,4 +374,12 @@ export async function run(argv: string[]): Promise<number> {
     ].filter(Boolean).join('\n'),
   );
   return summary.stopped === 'finished' ? 0 : 130;
+}
+
+const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(4) : String(x));
+
+/** "NDCG@10 0.6123 (BM25 0.5234)  MRR@10 …" — the model's figures, with BM25's on the same lists when given. */
+function metricsText(m: RerankMetrics, bm25?: RerankMetrics): string {
+  const rows: [string, keyof RerankMetrics][] = [['NDCG@10', 'ndcg10'], ['MRR@10', 'mrr10'], ['Hit@1', 'hit1'], ['Recall@10', 'recall10']];
+  return rows.map(([label, k]) => `${label} ${fmt(m[k])}${bm25 ? ` (BM25 ${fmt(bm25[k])})` : ''}`).join('  ');
 }

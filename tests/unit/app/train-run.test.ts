@@ -9,7 +9,7 @@ const opts: TrainOptions = { loss: 'listwise', batchSize: 2, groupSize: 4, epoch
 
 function interruptedRun(): TrainHistory {
   let h: TrainHistory = { ...emptyHistory(), running: true, opts };
-  h = applyEvent(h, { type: 'eval', epoch: 0, step: 0, valLoss: 1.1, meanGap: 0, mrr: 0.5, best: false });
+  h = applyEvent(h, { type: 'eval', epoch: 0, step: 0, valLoss: 1.1, meanGap: 0, mrr: 0.5, selectBy: 'loss', value: 1.1, best: false });
   for (let s = 1; s <= 5; s++) {
     h = applyEvent(h, { type: 'step', step: s, totalSteps: 20, epoch: 1, loss: 1 / s, lr: 1e-5, pairsPerSec: 3 });
     if (s === 3) h = applyEvent(h, { type: 'checkpoint', step: 3, bytes: 100 });
@@ -57,7 +57,7 @@ describe('a reload during a run', () => {
     if (plan.action !== 'restart') return;
     expect(plan.history.note).toMatch(/No checkpoint was saved before the interruption \(at step 5\): the run starts over from step 0/);
     // the worker evaluates epoch 0 again: the restarted history must not hold the first one
-    const after = applyEvent(plan.history, { type: 'eval', epoch: 0, step: 0, valLoss: 1.1, meanGap: 0, mrr: 0.5, best: false });
+    const after = applyEvent(plan.history, { type: 'eval', epoch: 0, step: 0, valLoss: 1.1, meanGap: 0, mrr: 0.5, selectBy: 'loss', value: 1.1, best: false });
     expect(after.evals.filter((e) => e.epoch === 0)).toHaveLength(1);
     expect(plan.opts.epochs).toBe(10);
   });
@@ -80,10 +80,14 @@ describe('summary', () => {
   });
   it('stopped later: the best evaluated epoch is kept, later steps are not', () => {
     const t = summaryText({ ...base, steps: 12, epochs: 2, bestEpoch: 1, bestValLoss: 0.5 }, { checkpoints: 3, skipped: 1 });
-    expect(t).toContain('Best epoch 1 (val loss 0.5000) is kept; later steps are not kept.');
+    expect(t).toContain('Best epoch 1, val loss 0.5000, is kept; later steps are not kept.');
+    const byMetric = summaryText({ ...base, steps: 12, epochs: 2, bestEpoch: 1, bestValLoss: 0.5, selectBy: 'ndcg@10', bestValue: 0.61 }, { checkpoints: 3, skipped: 0 });
+    expect(byMetric).toContain('Best epoch 1 by ndcg@10 (NDCG@10 0.6100), val loss 0.5000, is kept');
     expect(t).toContain('1 step(s) skipped');
   });
   it('finished with the base model best says so', () => {
     expect(summaryText({ ...base, stopped: 'finished', steps: 20, epochs: 2, bestEpoch: 0, bestValLoss: 0.4 }, { checkpoints: 2, skipped: 0 })).toContain('the kept weights are the base model');
+    const t = summaryText({ ...base, stopped: 'finished', steps: 20, epochs: 2, bestEpoch: 0, bestValLoss: 0.4, selectBy: 'mrr@10', bestValue: 0.3 }, { checkpoints: 2, skipped: 0 });
+    expect(t).toContain('No fine-tuned epoch beat the base model on mrr@10 (epoch 0, MRR@10 0.3000)');
   });
 });

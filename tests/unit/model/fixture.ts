@@ -1,5 +1,5 @@
 // Loads a tests/fixtures/hf-parity/<name> folder for the model tests (not a test file itself).
-import type { ParityFixture } from '../../../src/train/parity.ts';
+import type { AdamwHardExpected, ParityFixture } from '../../../src/train/parity.ts';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { loadHfFolder, readFolderNode, type HfModel } from '../../../src/model/hf-folder.ts';
@@ -19,7 +19,9 @@ export interface Fixture {
   model: HfModel;
   batch: FixtureBatch;
   expected: FixtureExpected;
-  f64(file: 'grads_bce' | 'grads_listwise' | 'after_adamw'): Map<string, Float64Array>;
+  f64(file: 'grads_bce' | 'grads_listwise' | 'after_adamw' | 'after_adamw_hard'): Map<string, Float64Array>;
+  /** tests/python/dump_adamw_fixture.py's adamw_hard.json. */
+  adamwHard(): AdamwHardExpected;
 }
 
 export async function loadFixture(name: string): Promise<Fixture> {
@@ -30,6 +32,7 @@ export async function loadFixture(name: string): Promise<Fixture> {
     model,
     batch: json('batch.json'),
     expected: json('expected.json'),
+    adamwHard: () => json('adamw_hard.json'),
     f64(file) {
       const r = readSafetensors(readFileSync(`${dir}${file}.safetensors`));
       return new Map([...r.tensors].map(([k, t]) => {

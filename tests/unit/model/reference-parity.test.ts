@@ -1,9 +1,11 @@
 // The float64 reference against transformers run in float64 (tests/fixtures/hf-parity): logits, both losses, every
-// gradient, and weights after three AdamW steps (lr from the linear warmup/decay schedule; step 0 has lr 0).
+// gradient, and weights after three AdamW steps (lr from the linear warmup/decay schedule; step 0 has lr 0); then six
+// hard AdamW steps with every gradient clipped (tests/python/dump_adamw_fixture.py: Trainer's decay groups,
+// clip_grad_norm_, lr up to 2e-2, weight decay 0.5), where a wrong decay group moves weights by percents.
 import { describe, expect, it } from 'vitest';
 import { hasWeightDecay } from '../../../src/model/params.ts';
 import { referenceBackward, referenceForward, toFloat64Params, type ReferenceBatch } from '../../../src/model/reference/index.ts';
-import { adamwStepRef, createAdamWRefState } from '../../../src/train/adamw-ref.ts';
+import { adamwStepRef, clipGradNormRef, createAdamWRefState } from '../../../src/train/adamw-ref.ts';
 import { bceWithLogitsRef, listwiseSoftmaxRef } from '../../../src/train/losses-ref.ts';
 import { lrAt } from '../../../src/train/schedule.ts';
 import { FIXTURES, loadFixture, relErr, type FixtureBatch } from './fixture.ts';
@@ -95,6 +97,38 @@ describe.each(FIXTURES)('float64 reference vs transformers (%s)', (name) => {
     for (const z of gLw.zero) expect(z).toMatch(/attention\.self\.key\.bias$|^classifier\.(out_proj\.)?bias$/);
     expect(after.zero).toEqual([]);
     console.log(`[reference parity ${name}] ${JSON.stringify(figures)} (worst grads: ${gBce.worst}, ${gLw.worst}; worst after AdamW: ${after.worst}; exactly-zero grads compared absolutely: bce ${gBce.zero.join(', ')}; listwise ${gLw.zero.join(', ')})`);
+    for (const [k, v] of Object.entries(figures)) expect(v, k).toBeLessThan(TOL);
+  });
+});
+
+describe.each(FIXTURES)('float64 reference vs transformers, hard AdamW with clipping (%s)', (name) => {
+  it('matches the loss and gradient norm of every step and the weights and logits after six clipped steps', async () => {
+    const fx = await loadFixture(name);
+    const cfg = fx.model.config;
+    const batch = fixtureBatch(fx.batch);
+    const params = toFloat64Params(fx.model.params);
+    const h = fx.adamwHard();
+    const state = createAdamWRefState(params);
+    let lossErr = 0;
+    let normErr = 0;
+    for (const s of h.steps) {
+      const f = referenceForward(cfg, params, batch);
+      const l = bceWithLogitsRef(f.logits, fx.batch.labels);
+      lossErr = Math.max(lossErr, Math.abs(l.loss - s.loss_bce));
+      const grads = referenceBackward(cfg, params, f.cache, l.dLogits);
+      const norm = clipGradNormRef(grads, h.max_grad_norm);
+      expect(norm, 'every step clips').toBeGreaterThan(2 * h.max_grad_norm);
+      normErr = Math.max(normErr, Math.abs(norm - s.grad_norm) / s.grad_norm);
+      adamwStepRef(params, grads, state, { lr: s.lr, beta1: h.betas[0], beta2: h.betas[1], eps: h.eps, weightDecay: h.weight_decay }, hasWeightDecay);
+    }
+    const after = maxErrOver(params, fx.f64('after_adamw_hard'));
+    const figures = {
+      step_loss_abs_err: lossErr,
+      grad_norm_rel_err: normErr,
+      after_adamw_hard_max_rel_err: after.max,
+      logits_after_rel_err: relErr(referenceForward(cfg, params, batch).logits, h.logits_after),
+    };
+    console.log(`[reference hard AdamW ${name}] ${JSON.stringify(figures)} (worst: ${after.worst})`);
     for (const [k, v] of Object.entries(figures)) expect(v, k).toBeLessThan(TOL);
   });
 });

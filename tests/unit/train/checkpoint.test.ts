@@ -14,9 +14,18 @@ function fakeCheckpoint(): Checkpoint {
   const map = (x: number) => new Map([['a.weight', Float32Array.of(x, -x, 0.5)], ['b.bias', Float32Array.of(x * 2)]]);
   return {
     version: 1, step: 7, totalSteps: 12, epoch: 1, nextBatch: 1, adamStep: 6, rng: { seed: 1, epoch: 1, nextBatch: 1 },
-    options: { ...base, weightDecay: 0.01, maxGradNorm: 1, gradAccum: 1, dropout: 0.1, attentionDropout: 0.1, classifierDropout: 0.1, posWeight: 1, randomNegatives: 0, queryMaxLength: 0 },
-    valHistory: [{ epoch: 0, loss: 1.1, scoreStd: 0.2 }, { epoch: 1, loss: NaN, scoreStd: NaN }],
-    best: { epoch: 1, valLoss: Infinity, params: map(4) },
+    options: { ...base, weightDecay: 0.01, maxGradNorm: 1, gradAccum: 1, dropout: 0.1, attentionDropout: 0.1, classifierDropout: 0.1, posWeight: 1, randomNegatives: 0, queryMaxLength: 0, selectBy: 'ndcg@10', valCandidates: 30 },
+    valHistory: [
+      { epoch: 0, loss: 1.1, scoreStd: 0.2 },
+      {
+        epoch: 1, loss: NaN, scoreStd: NaN,
+        figures: {
+          epoch: 1, step: 7, valLoss: NaN, meanGap: 0.5, mrr: 1, selectBy: 'ndcg@10', value: 0.75,
+          ranking: { queries: 3, ndcg10: 0.75, mrr10: 0.7, hit1: NaN, recall10: 1 }, bm25: { queries: 3, ndcg10: 0.5, mrr10: 0.4, hit1: 1 / 3, recall10: Infinity },
+        },
+      },
+    ],
+    best: { epoch: 1, valLoss: Infinity, metric: 'ndcg@10', value: 0.75, params: map(4) },
     skippedSteps: 1, seconds: 12.5, params: map(1), m: map(2), v: new Map([['a.weight', Float32Array.of(9, 9, 0.25)], ['b.bias', Float32Array.of(36)]]), // second moments are ≥ 0
   };
 }

@@ -32,6 +32,15 @@ describe('rerank-lab train', () => {
     expect(err.join('\n')).toMatch(/has no valid example \(2 bad line\(s\)\)/);
   });
 
+  it('refuses an unknown --select-by metric, naming the choices', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'rl-train-'));
+    await writeFile(join(dir, 'train.jsonl'), cmrcExamples(2).train.slice(0, 2).map((e) => JSON.stringify(e)).join('\n') + '\n');
+    const { err } = capture();
+    const code = await run(['--tiny', '--data', join(dir, 'train.jsonl'), '--out', join(dir, 'out'), '--select-by', 'map']);
+    expect(code).toBe(2);
+    expect(err.join('\n')).toMatch(/--select-by must be one of ndcg@10, mrr@10, hit@1, recall@10, loss, got 'map'/);
+  });
+
   it('trains, skipping a bad line, and saves a model folder that loads again', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'rl-train-'));
     const { train, val } = cmrcExamples(2);
@@ -50,10 +59,19 @@ describe('rerank-lab train', () => {
     expect(code, err.join('\n')).toBe(0);
     expect(err.join('\n')).toMatch(/train\.jsonl:3: skipped: field "pos" must be a list of strings/);
     expect(stdout.join('\n')).toMatch(/step 2\/2 {2}epoch 1 {2}loss \d\.\d{4}/);
-    expect(stdout.join('\n')).toMatch(/epoch 1: validation loss \d\.\d{4} {2}mean gap/);
+    // per epoch: the ranking metrics on the realistic lists with BM25's beside them, then loss and gap
+    const num = '\\d\\.\\d{4}';
+    for (const epoch of ['epoch 0 \\(base\\)', 'epoch 1']) {
+      expect(stdout.join('\n')).toMatch(new RegExp(`${epoch}: NDCG@10 ${num} \\(BM25 ${num}\\) {2}MRR@10 ${num} \\(BM25 ${num}\\) {2}Hit@1 ${num} \\(BM25 ${num}\\) {2}Recall@10 ${num} \\(BM25 ${num}\\) {2}val loss ${num} {2}gap`));
+    }
+    expect(stdout.join('\n')).toMatch(/validation: 2 queries, built from validation documents only .*BM25's top 30 of the \d+ validation documents/);
+    expect(stdout.join('\n')).toMatch(/BM25 alone \(the floor\): NDCG@10/);
+    expect(stdout.join('\n')).toMatch(/Saved (best epoch \d by NDCG@10 \d\.\d{4}|the base model: no fine-tuned epoch beat epoch 0 on NDCG@10)/);
     const reloaded = await loadHfFolder(await readFolderNode(out));
     expect(reloaded.config.architecture).toBe('BertForSequenceClassification');
     const log = JSON.parse(await readFile(join(out, 'rerank_lab_train.json'), 'utf8'));
     expect(log.summary.stopped).toBe('finished');
+    expect(log.summary.selectBy).toBe('ndcg@10');
+    expect(log.summary.evals.map((e: { epoch: number }) => e.epoch)).toEqual([0, 1]);
   });
 });

@@ -1,6 +1,7 @@
 // The training loop on a tiny char-level model (SwiftShader-sized): a saved model reloads to identical logits, a run
-// stopped and resumed from its checkpoint ends bit-identical to an uninterrupted one, and the NaN guard reports
-// skipped updates. One file so the GPU pipelines compile once.
+// stopped and resumed from its checkpoint ends bit-identical to an uninterrupted one, the NaN guard reports
+// skipped updates, epoch 0 (the base model) is a candidate for best, and validation uses validation documents only.
+// One file so the GPU pipelines compile once.
 import { describe, expect, it } from 'vitest';
 import { loadHfFolder, saveHfFolder, type HfModel } from '../../../src/model/hf-folder.ts';
 import { buildTinyModel } from '../../../src/model/tiny.ts';
@@ -21,8 +22,10 @@ describe('trainer', () => {
     const model = await tiny();
     const opts: TrainOptions = { loss: 'bce', batchSize: 2, groupSize: 2, epochs: 1, lr: 1e-3, warmupRatio: 0, maxLength: 24, seed: 1 };
     let pauses = 0;
+    // without the base model's evaluation, the first evaluated epoch is the best so far: the trained weights
     const { best, summary } = await train(rt, model, { train: allTrain.slice(0, 4), val: allVal.slice(0, 2) }, opts, {
       waitIfPaused: async () => void pauses++,
+      evalBeforeTraining: false,
     });
     expect(pauses).toBe(2); // asked before each step
     expect(summary.stopped).toBe('finished');
@@ -113,5 +116,46 @@ describe('trainer', () => {
     expect(events.some((e) => e.type === 'warning' && /every update of epoch 1 was skipped/.test(e.message))).toBe(true);
     const w = 'bert.encoder.layer.0.output.dense.weight';
     expect(r.best.get(w)).toEqual(clean.params.get(w));
+  });
+
+  it('keeps the base model (epoch 0) when no epoch beats it, says so, and records the metric that chose', async () => {
+    const rt = await gpu();
+    const model = await tiny();
+    // lr 1e-30 leaves every f32 weight as it was: each epoch ties epoch 0 exactly, and a tie keeps the earlier one
+    const opts: TrainOptions = { loss: 'listwise', batchSize: 2, groupSize: 3, epochs: 2, lr: 1e-30, warmupRatio: 0, maxLength: 24, seed: 1, selectBy: 'mrr@10' };
+    const events: TrainEvent[] = [];
+    const r = await train(rt, model, { train: allTrain.slice(0, 4), val: allVal.slice(0, 3) }, opts, { onEvent: (e) => events.push(e) });
+    const evals = events.flatMap((e) => (e.type === 'eval' ? [e] : []));
+    console.log(`[keep base] ${JSON.stringify(evals.map((e) => [e.epoch, e.value, e.ranking, e.bm25]))}`);
+    expect(evals.map((e) => e.epoch)).toEqual([0, 1, 2]);
+    expect(evals.map((e) => e.best)).toEqual([true, false, false]);
+    for (const e of evals) {
+      expect(e.selectBy).toBe('mrr@10');
+      expect(e.ranking!.queries).toBe(3);
+      expect(e.value).toBe(e.ranking!.mrr10);
+      expect(e.bm25).toEqual(evals[0].bm25);
+    }
+    expect(r.summary).toMatchObject({ bestEpoch: 0, keptBase: true, selectBy: 'mrr@10', bestValue: evals[0].ranking!.mrr10 });
+    expect(r.summary.evals!.map((e) => e.epoch)).toEqual([0, 1, 2]);
+    expect(r.best).toBe(model.params);
+    expect(events.some((e) => e.type === 'warning' && /no fine-tuned epoch beat the base model on MRR@10 .* the base model's weights are kept/.test(e.message))).toBe(true);
+  });
+
+  it('builds validation from validation documents only: a group it cannot fill is left out, never topped up from training', async () => {
+    const rt = await gpu();
+    const model = await tiny();
+    // one validation example with a single negative: a group of 3 needs a second one, which only training has
+    const val = [{ query: allVal[0].query, pos: allVal[0].pos, neg: allVal[0].neg.slice(0, 1) }];
+    const opts: TrainOptions = { loss: 'bce', batchSize: 2, groupSize: 3, epochs: 1, lr: 1e-3, warmupRatio: 0, maxLength: 24, seed: 1 };
+    const events: TrainEvent[] = [];
+    const r = await train(rt, model, { train: allTrain.slice(0, 4), val }, opts, { onEvent: (e) => events.push(e) });
+    const info = events.find((e) => e.type === 'validation');
+    console.log(`[val docs] ${JSON.stringify(info)}`);
+    expect(info).toMatchObject({ queries: 1, documents: 2, lossGroups: 0, lossGroupsSkipped: 1 });
+    expect(events.some((e) => e.type === 'warning' && /cannot fill a group of 3 from validation documents alone/.test(e.message))).toBe(true);
+    // the ranking list is still scored: one query over its 2 validation documents
+    const evals = events.flatMap((e) => (e.type === 'eval' ? [e] : []));
+    expect(evals.map((e) => e.ranking?.queries)).toEqual([1, 1]);
+    expect(r.summary.validation?.documents).toBe(2);
   });
 });
