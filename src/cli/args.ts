@@ -73,6 +73,9 @@ export class ArgumentError extends Error {
   override name = 'ArgumentError';
 }
 
+/** Help lines are kept within this many columns where the text allows. */
+const HELP_COLUMNS = 120;
+
 const DEFAULT_VALUE_NAME: Record<Kind, string> = { string: 'VALUE', flag: '', int: 'N', positive: 'N', number: 'X' };
 
 /** Converts and checks one value by its kind; the error names the option and what to give instead. */
@@ -94,7 +97,7 @@ export function convert(name: string, o: OptionSpec, raw: string): string | numb
 /** Parses `argv` by the table; throws ArgumentError for an unknown option or a bad value. */
 export function parseWith<O extends Record<string, OptionSpec>>(spec: CommandSpec<O>, argv: readonly string[]): Parsed<O> {
   const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = {};
-  for (const [name, o] of Object.entries(spec.options)) options[name] = { type: o.kind === 'flag' ? 'boolean' : 'string', multiple: o.multiple };
+  for (const [name, o] of Object.entries(spec.options)) options[name] = { type: o.kind === 'flag' ? 'boolean' : 'string', ...(o.multiple ? { multiple: true } : {}) };
   let parsed;
   try {
     parsed = parseArgs({ args: [...argv], options, allowPositionals: !!spec.positionals, strict: true });
@@ -142,14 +145,20 @@ export function helpText(spec: CommandSpec): string {
   const lines = usages.map((u) => `rerank-lab ${spec.name}${u ? ` ${u}` : ''}`);
   if (spec.about) lines.push(...spec.about.split('\n').map((l) => `  ${l}`));
   const rows = Object.entries(spec.options);
-  const width = Math.min(22, Math.max(0, ...rows.map(([n, o]) => flagText(n, o).length)));
+  // a column two spaces right of the longest flag, at most 24 wide (a longer flag is followed by one space)
+  const width = Math.min(22, Math.max(0, ...rows.map(([n, o]) => flagText(n, o).length))) + 1;
   for (const [name, o] of rows) {
     if (o.section) lines.push('', o.section);
+    const text = o.help.split('\n');
     const fallback = o.defaultText ?? (o.default === undefined ? undefined : String(o.default));
-    const text = fallback === undefined ? o.help : `${o.help} (default${o.defaultText ? ':' : ''} ${fallback})`;
-    const [first, ...rest] = text.split('\n');
-    lines.push(`  ${flagText(name, o).padEnd(width)} ${first}`);
-    for (const l of rest) lines.push(`  ${' '.repeat(width)} ${l}`);
+    if (fallback !== undefined) {
+      const [first, ...more] = `(default${o.defaultText ? ':' : ''} ${fallback})`.split('\n');
+      // on the help's last line when it fits in HELP_COLUMNS, else on a line of its own
+      if (width + 4 + text[text.length - 1].length + first.length <= HELP_COLUMNS) text[text.length - 1] += ` ${first}`;
+      else text.push(first);
+      text.push(...more);
+    }
+    text.forEach((l, i) => lines.push(`  ${(i ? '' : flagText(name, o)).padEnd(width)} ${l}`));
   }
   if (spec.footer) lines.push(...spec.footer.split('\n'));
   return lines.join('\n');

@@ -23,12 +23,12 @@ export const RECIPE_OPTIONS = {
   dropout: { kind: 'number', defaultText: "the model's hidden_dropout_prob", help: 'hidden dropout' },
 } as const satisfies Record<string, OptionSpec>;
 
-/** The same rows as overrides: no default of their own (unset means `fallback`), the default said in words. */
+/** The same rows as overrides: no default of their own; the help says "(default: <fallback> <train's> as in train)". */
 export function asOverrides<const T extends Record<string, OptionSpec>>(rows: T, fallback: string): { [K in keyof T]: Omit<T[K], 'default'> & { defaultText: string } } {
   const out: Record<string, OptionSpec> = {};
   for (const [name, o] of Object.entries(rows)) {
     const { default: d, ...rest } = o;
-    out[name] = { ...rest, defaultText: `${fallback}${d !== undefined ? ` (train: ${d})` : o.defaultText ? ` (train: ${o.defaultText})` : ''}` };
+    out[name] = { ...rest, defaultText: `${fallback} ${d ?? o.defaultText} as in train` };
   }
   return out as { [K in keyof T]: Omit<T[K], 'default'> & { defaultText: string } };
 }

@@ -25,11 +25,11 @@ export const command = defineCommand({
       section: 'Training throughput with random weights of a named shape (the shapes of torch_reference.py), BCE on random\nlabels, AdamW; prints {"arch","batch","length","pairs_per_s","ms_per_step","peak_bytes","peak_gib",…} as JSON:',
       help: Object.keys(PRESETS).join('|'),
     },
-    batch: { kind: 'positive', multiple: true, defaultText: '32', help: 'query–document pairs per step; several run one after the other: --batch 16 --batch 32' },
+    batch: { kind: 'positive', multiple: true, defaultText: '32', help: 'pairs per step; several run one after the other: --batch 16 --batch 32' },
     length: { kind: 'positive', default: 512, help: 'tokens of every pair' },
     lengths: {
       value: 'MIN-MAX',
-      help: 'instead of --length: each step\'s padded length drawn uniformly from that range; adds "held_bytes_first",\n"held_bytes_max", "held_bytes_last" (every byte the GPU buffer pool holds, live and free, after the first step,\nat most, and at the end) and "rss_peak_bytes" (the process\'s resident-set high-water mark)',
+      help: 'instead of --length: each step\'s padded length drawn uniformly from that range; adds\n"held_bytes_first", "held_bytes_max", "held_bytes_last" (every byte the GPU buffer pool holds, live and\nfree, after the first step, at most, and at the end) and "rss_peak_bytes" (the process\'s peak resident set)',
     },
     steps: { kind: 'positive', default: 4, help: 'timed steps' },
     profile: { kind: 'flag', help: 'time every kernel with timestamp queries (where the adapter offers them) and print where the time\ngoes per step (profiling adds a pass per dispatch, so pairs/s reads lower)' },

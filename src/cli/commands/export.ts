@@ -33,7 +33,7 @@ export const command = defineCommand({
       section: 'ONNX for serving (onnxruntime in any language, onnxruntime-web, transformers.js):',
       help: `write onnx/model.onnx: inputs input_ids, attention_mask (+ token_type_ids for BERT), int64\n[batch_size, sequence_length]; output logits [batch_size, num_labels]; opset ${ONNX_OPSET}`,
     },
-    out: { value: 'DIR', help: 'write a transformers.js folder there (config.json, tokenizer files, onnx/model.onnx)', defaultText: 'into --model itself, which then serves transformers, sentence-transformers and\ntransformers.js alike (config.json gains "transformers.js_config", nothing else changes)' },
+    out: { value: 'DIR', help: 'write a transformers.js folder there (config.json, tokenizer files, onnx/model.onnx)', defaultText: 'into --model itself, which then serves transformers, sentence-transformers\nand transformers.js alike: config.json gains "transformers.js_config", nothing else changes' },
     'external-data': { kind: 'flag', help: `weights in onnx/model.onnx_data (automatic above ${(EXTERNAL_DATA_THRESHOLD / 1024 ** 3).toFixed(1)} GB, protobuf's limit)` },
     verify: { kind: 'flag', help: `score sample pairs with onnxruntime-web and with the engine (needs a WebGPU adapter);\nexit 1 when they differ by more than ${ONNX_LOGITS_TOLERANCE}` },
     pairs: { value: 'FILE', help: 'the pairs for --verify: JSONL {"query": str, "document": str}', defaultText: 'built-in samples' },
@@ -46,7 +46,7 @@ export const command = defineCommand({
     val: { value: 'FILE', help: 'validation set (same format), copied to data/val.jsonl' },
     'teacher-scores': { kind: 'flag', help: "score every (query, pos/neg) pair with --model here (GPU) and write the logits as\npos_scores / neg_scores (FlagEmbedding's teacher scores; the recipe's --loss distill)" },
     'from-run': { value: 'DIR', help: 'take the settings from a `train` run (DIR/rerank_lab_train.json); the flags below override' },
-    ...asOverrides(RECIPE_OPTIONS, "--from-run's, else train's"),
+    ...asOverrides(RECIPE_OPTIONS, "--from-run's, else"),
   },
   footer: 'The training settings mean what they mean for `train`; --batch is query groups per GPU per micro-batch.',
 });

@@ -43,7 +43,7 @@ export const command = defineCommand({
       value: 'M',
       choices: SELECT_METRICS,
       default: DEFAULT_SELECT_BY,
-      help: `what picks the best epoch (the base model, epoch 0, included): ${SELECT_METRICS.join('|')}\n(the ranking metrics are over each validation query's BM25 top --val-candidates of the validation\ndocuments plus its positives; loss is validation loss)`,
+      help: "what picks the best epoch (the base model, epoch 0, included); the ranking metrics are over each\nvalidation query's BM25 top --val-candidates of the validation documents plus its positives; loss is\nvalidation loss",
     },
     'val-candidates': { kind: 'positive', default: DEFAULT_RERANK_DEPTH, help: 'BM25 candidates per validation query' },
     out: { value: 'DIR', help: 'where the best model is saved (a Hugging Face folder); the checkpoint goes to DIR/checkpoint' },
