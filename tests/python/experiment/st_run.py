@@ -76,7 +76,12 @@ def load_ce(path: str, max_length: int, dropout: dict[str, float] | None = None)
     if dropout is not None:
         kw['config_kwargs'] = {'hidden_dropout_prob': dropout['hidden'], 'attention_probs_dropout_prob': dropout['attention'],
                                'classifier_dropout': dropout['classifier']}
-    return CrossEncoder(path, num_labels=1, max_length=max_length, device='cuda' if torch.cuda.is_available() else 'cpu', **kw)
+    try:
+        return CrossEncoder(path, num_labels=1, max_length=max_length, device='cuda' if torch.cuda.is_available() else 'cpu', **kw)
+    except TypeError as e:
+        if 'config_kwargs' in str(e):
+            raise SystemExit(f'this sentence-transformers cannot set the model\'s dropout (no config_kwargs: {e}); version 4 or later is needed')
+        raise
 
 
 def dropout_rates(model) -> dict[str, list[float]]:
