@@ -19,6 +19,11 @@ export interface Squad {
 /** A set of lists every run scores: src/eval/candidates.ts's RerankSet (what the trainer validates on), as JSON. */
 export type Lists = RerankSet;
 
+/** What scoring needs of a set of lists (a hand-made lists file has no BM25 scores). */
+export interface ListsLike {
+  lists: readonly { query: string; docs: readonly string[]; relevant: readonly boolean[] }[];
+}
+
 /** Parses a SQuAD-format file's text, with an error that says what is wrong. */
 export function parseSquad(text: string, name: string): Squad {
   let v: unknown;
@@ -108,12 +113,12 @@ export async function evalFileLists(squad: Squad, depth: number, limit?: number)
 }
 
 /** Every (query, document) pair of the lists, in list order: the input of every scoring run. */
-export function pairsOf(l: Pick<Lists, 'lists'>): { query: string; document: string }[] {
+export function pairsOf(l: ListsLike): { query: string; document: string }[] {
   return l.lists.flatMap((x) => x.docs.map((d) => ({ query: x.query, document: d })));
 }
 
 /** Cuts a flat score list (one per pair of pairsOf) back into per-list scores. */
-export function splitByList(l: Pick<Lists, 'lists'>, flat: readonly number[]): number[][] {
+export function splitByList(l: ListsLike, flat: readonly number[]): number[][] {
   const need = l.lists.reduce((n, x) => n + x.docs.length, 0);
   if (flat.length !== need) throw new Error(`expected ${need} scores (one per list entry), got ${flat.length}`);
   let at = 0;

@@ -8,12 +8,12 @@
 import { listOrderScores } from '../../src/eval/candidates.ts';
 import { type RerankMetrics, rerankMetrics } from '../../src/eval/ranking.ts';
 import { baseLabel, tunedLabel, type BaseLabel, type TunedLabel } from '../../src/eval/report.ts';
-import type { Lists } from './data.ts';
+import type { ListsLike } from './data.ts';
 
 export type { RerankMetrics };
 
 /** Metrics of one run's per-list scores. */
-export function metricsOf(l: Pick<Lists, 'lists'>, scores: readonly (readonly number[])[]): RerankMetrics {
+export function metricsOf(l: ListsLike, scores: readonly (readonly number[])[]): RerankMetrics {
   if (scores.length !== l.lists.length) throw new Error(`expected scores for ${l.lists.length} lists, got ${scores.length}`);
   return rerankMetrics(l.lists.map((x, i) => {
     if (scores[i].length !== x.docs.length) throw new Error(`list ${i}: ${x.docs.length} documents but ${scores[i].length} scores`);
@@ -23,7 +23,7 @@ export function metricsOf(l: Pick<Lists, 'lists'>, scores: readonly (readonly nu
 }
 
 /** BM25's own order of each list as scores (the list is BM25's ranking: N, N−1, …), as candidates.ts scores its floor. */
-export function bm25Scores(l: Pick<Lists, 'lists'>): number[][] {
+export function bm25Scores(l: ListsLike): number[][] {
   return l.lists.map(listOrderScores);
 }
 
@@ -55,7 +55,7 @@ export interface GapRow {
 }
 
 /** The seed's per-case view on the first `cases` lists that hold a positive and a negative. */
-export function gapTable(l: Pick<Lists, 'lists'>, base: readonly (readonly number[])[], tuned: Record<string, readonly (readonly number[])[]>, cases = 10): GapRow[] {
+export function gapTable(l: ListsLike, base: readonly (readonly number[])[], tuned: Record<string, readonly (readonly number[])[]>, cases = 10): GapRow[] {
   const rows: GapRow[] = [];
   for (let i = 0; i < l.lists.length && rows.length < cases; i++) {
     const x = l.lists[i];

@@ -114,6 +114,6 @@ export async function buildRerankSet(
 }
 
 /** BM25's order of a list as scores (N, N−1, …, 1: the list is BM25's ranking), how its floor figures are scored. */
-export function listOrderScores(l: Pick<RerankList, 'docs'>): number[] {
+export function listOrderScores(l: { docs: readonly string[] }): number[] {
   return l.docs.map((_, i) => l.docs.length - i);
 }
