@@ -92,7 +92,7 @@ export function resolveRecipe(s: Settings, configJson: string): ResolvedTrainOpt
       posWeight: s.posWeight ?? undefined, randomNegatives: s.randomNegatives, selectBy: SELECT_BY, valCandidates: s.depth,
     });
   } catch (e) {
-    if (e instanceof TrainOptionsError) throw new UsageError(`the experiment's settings do not fit this model: ${e.message}`);
+    if (e instanceof TrainOptionsError) throw new UsageError(`the experiment's settings (checked as rerank-lab train checks them): ${e.message}`);
     throw e;
   }
 }

@@ -147,7 +147,7 @@ describe('experiment recipe', () => {
     const r = resolveRecipe(settings, config({ hidden_dropout_prob: 0.1, attention_probs_dropout_prob: 0.05, classifier_dropout: null }));
     expect([r.dropout, r.attentionDropout, r.classifierDropout, r.posWeight, r.selectBy, r.valCandidates]).toEqual([0.1, 0.05, 0.1, 7, 'ndcg@10', 30]);
     expect(resolveRecipe({ ...settings, posWeight: 3, dropout: 0 }, config({ hidden_dropout_prob: 0.1 })).posWeight).toBe(3);
-    expect(() => resolveRecipe({ ...settings, maxLength: 1024 }, config({}))).toThrow(/do not fit this model.*max length 1024/);
+    expect(() => resolveRecipe({ ...settings, maxLength: 1024 }, config({}))).toThrow(/settings .*max length 1024 exceeds the model's 512 positions/);
   });
 
   it('gives both trainings the same values for every shared setting', () => {
