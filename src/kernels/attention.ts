@@ -167,6 +167,7 @@ export async function attentionForward(rt: GpuRuntime, x: AttentionForwardArgs):
     prelude: prelude(t),
     bindings: [x.qkv, x.mask, x.ctx, x.lse],
     params: [L, H, D, f32bits(1 / Math.sqrt(D)), 0, 0, ...dropoutParams(x.dropout)],
+    volatile: !!x.dropout, // a new dropout seed every step: keep it out of the per-shape uniform cache
     workgroups: [Math.ceil(L / t.FBQ), H, B],
   });
 }
@@ -209,6 +210,7 @@ export async function attentionBackward(rt: GpuRuntime, x: AttentionBackwardArgs
         constants: { DKV: dkv ? 1 : 0 },
         bindings: [x.qkv, x.mask, x.lse, delta, x.dCtx, x.dqkv],
         params: [L, H, D, scale, 0, 0, ...dropoutParams(x.dropout)],
+        volatile: !!x.dropout,
         workgroups: [Math.ceil(L / t.ROWS), H, B],
       });
     }
