@@ -6,8 +6,11 @@
 #             L 128/256/512) and cuBLAS fp32 on the same shapes beside it
 #   training  pairs/s and peak memory beside PyTorch (bert-base B32 L512, bge-large B16 L512), a --profile of bert-base
 #   tiles     riskiest last: each matmul tile forced on the 4096³ squares (a tile that stalls the driver costs only this)
-# `bash scripts/device-bench.sh` runs all three (about 6–8 minutes on an H200; every command has its own timeout);
-# `bash scripts/device-bench.sh training` (or kernels, tiles) runs one, e.g. to finish a run cut short.
+#   memory    (not in `all`; its own device call) issue 9's workspace: held bytes over 1,000 random-length steps on the
+#             tiny preset (`held_bytes_first/max/last`), and bert-base at random lengths 16–512 beside the fixed 512
+#             (held bytes and process peak memory within 10 %)
+# `bash scripts/device-bench.sh` runs the first three (about 6–8 minutes on an H200; every command has its own timeout);
+# `bash scripts/device-bench.sh training` (or kernels, tiles, memory) runs one, e.g. to finish a run cut short.
 # The autotune's picks are kept in $OUT/cache/matmul-tune.json, so training reuses what the kernel table measured.
 set -uo pipefail
 . .devkit/gpu-env.sh
@@ -32,4 +35,9 @@ if [ "$phase" = all ] || [ "$phase" = tiles ]; then
   for t in 64x64k16 128x128k8 128x128k16; do
     cli 45 bench --matmul --squares-only --tile "$t" 4096 | tee "$out/matmul-$t.txt"
   done
+fi
+if [ "$phase" = memory ]; then
+  cli 240 bench --arch tiny --batch 4 --lengths 8-128 --steps 1000 | tee "$out/memory-tiny-1000.jsonl"
+  cli 150 bench --arch bert-base --batch 32 --lengths 16-512 --steps 60 | tee "$out/memory-bert-base-random.jsonl"
+  cli 120 bench --arch bert-base --batch 32 --length 512 --steps 60 | tee "$out/memory-bert-base-fixed.jsonl"
 fi

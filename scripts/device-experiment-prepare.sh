@@ -53,3 +53,4 @@ du -sh .devkit .devbuild "$exp"
 total=$((tree + carried))
 echo "travels: $((total / 1048576)) MiB of 64 (working tree $((tree / 1048576)) MiB)"
 [ "$total" -lt $((64 * 1048576)) ] || { echo "over the 64 MiB that may travel: drop files from the tree or the carry"; exit 1; }
+echo 'then the device tool: run(command "bash scripts/device-experiment.sh", carry [".devkit", ".devbuild", "out/devexp"], timeout_s 600)'

@@ -2,34 +2,26 @@
 //   SQuAD-format files → one document per article (its paragraphs) → chunks (src/data/chunk.ts defaults) →
 //   each human question → the chunk holding its answer span (the LLM queries' stand-in) →
 //   mine() with its default settings, split by article (src/data/mine.ts, what `rerank-lab mine` runs) →
-//   validation lists: each validation query's BM25 top N of the validation documents + its positive, which every
-//   run scores (runs write one logit per list entry; one scorer computes every metric, see report.ts).
+//   validation lists: src/eval/candidates.ts buildRerankSet (each validation query's BM25 top N of the validation
+//   documents + its positives), the lists `rerank-lab train` validates on, which every run scores (runs write one
+//   logit per list entry; src/eval/ranking.ts computes every metric, see report.ts).
 
-import { Bm25Index } from '../../src/data/bm25.ts';
+import { buildRerankSet, type RerankSet } from '../../src/eval/candidates.ts';
 import { type Chunk, chunkDocuments } from '../../src/data/chunk.ts';
 import type { QueryRecord, TrainExample } from '../../src/data/jsonl.ts';
-import { mine, type MineStats, tokenizeAll } from '../../src/data/mine.ts';
-import { createTokenizer, type Tokenizer } from '../../src/data/tokenize.ts';
+import { mine, type MineStats } from '../../src/data/mine.ts';
 import { documentPool, epochGroups, stepsOf } from '../../src/train/batches.ts';
 
 export interface Squad {
   data: { title?: string; id?: string; paragraphs: { context: string; qas: { question: string; answers?: { text: string; answer_start: number }[] }[] }[] }[];
 }
 
-/** One list to rerank: BM25's top N (best first), then the positives BM25 did not retrieve. */
-export interface RerankList {
-  query: string;
-  docs: string[];
-  relevant: boolean[];
-  /** The first mined negative (BM25's top non-positive after the guards): the seed's "hardest negative". */
-  hardNegative?: string;
-}
+/** A set of lists every run scores: src/eval/candidates.ts's RerankSet (what the trainer validates on), as JSON. */
+export type Lists = RerankSet;
 
-export interface Lists {
-  depth: number;
-  /** Distinct documents BM25 searched. */
-  corpus: number;
-  lists: RerankList[];
+/** What scoring needs of a set of lists (a hand-made lists file has no BM25 scores). */
+export interface ListsLike {
+  lists: readonly { query: string; docs: readonly string[]; relevant: readonly boolean[] }[];
 }
 
 /** Parses a SQuAD-format file's text, with an error that says what is wrong. */
@@ -100,54 +92,33 @@ export async function prepareSplit(squad: Squad, valRatio: number, seed: number)
 }
 
 /**
- * Each query's BM25 top `depth` over `corpus` plus its positives BM25 missed (ordered by their BM25 score), as
- * sentence-transformers' CrossEncoderRerankingEvaluator builds its lists (always_rerank_positives). Issue 9b builds
- * the same lists inside the trainer (src/eval/candidates.ts); this is the experiment's copy until that lands.
+ * The validation lists: src/eval/candidates.ts buildRerankSet on the validation examples, the very call the trainer
+ * makes on the --val file (each query's BM25 top `depth` of the validation documents + the positives it missed), so
+ * `rerank-lab train`'s own per-epoch figures and the report's are over the same lists.
  */
-export async function rerankLists(examples: readonly TrainExample[], corpus: readonly string[], depth: number, tok?: Tokenizer): Promise<Lists> {
-  const t = tok ?? (await createTokenizer('default'));
-  const withPos = examples.filter((e) => e.pos.length > 0 && e.query.trim());
-  const docTokens = await tokenizeAll(corpus, t, { threads: 1 });
-  const queryTokens = await tokenizeAll(withPos.map((e) => e.query), t, { threads: 1 });
-  const bm25 = Bm25Index.build(docTokens);
-  const lists = withPos.map((ex, qi): RerankList => {
-    const hits = bm25.topK(queryTokens[qi], depth).map((h) => h.doc);
-    // topK returns only documents sharing a term with the query: fill up in corpus order (BM25 score 0)
-    if (hits.length < depth) {
-      const inTop = new Set(hits);
-      for (let d = 0; d < corpus.length && hits.length < depth; d++) if (!inTop.has(d)) hits.push(d);
-    }
-    const docs = hits.map((d) => corpus[d]);
-    const scores = bm25.scores(queryTokens[qi]);
-    const index = new Map(corpus.map((d, i) => [d, i]));
-    const missed = ex.pos.filter((p) => !docs.includes(p)).sort((a, b) => (scores[index.get(b) ?? -1] ?? 0) - (scores[index.get(a) ?? -1] ?? 0));
-    const all = [...docs, ...new Set(missed)];
-    const pos = new Set(ex.pos);
-    return { query: ex.query, docs: all, relevant: all.map((d) => pos.has(d)), hardNegative: ex.neg[0] };
-  });
-  return { depth, corpus: corpus.length, lists };
-}
-
-/** The validation lists: BM25 over every distinct validation document (positives and negatives, nothing of training). */
 export async function validationLists(val: readonly TrainExample[], depth: number): Promise<Lists> {
-  return rerankLists(val, documentPool(val), depth);
+  return buildRerankSet(val, { depth });
 }
 
-/** An extra evaluation file: every question against every chunk of that file. */
-export async function evalFileLists(squad: Squad, depth: number): Promise<Lists & { unplaced: number }> {
+/**
+ * An extra evaluation file: every question against every chunk of that file (each query's negatives are all the
+ * chunks, which makes buildRerankSet search them all); `limit` keeps the first N questions, still over every chunk.
+ */
+export async function evalFileLists(squad: Squad, depth: number, limit?: number): Promise<Lists & { unplaced: number }> {
   const { chunks, queries, unplaced } = squadToChunks(squad, 'eval:');
   const byId = new Map(chunks.map((c) => [c.id, c.text]));
-  const examples = queries.map((q) => ({ query: q.query, pos: [byId.get(q.chunk_id)!], neg: [] as string[] }));
-  return { ...(await rerankLists(examples, [...new Set(chunks.map((c) => c.text))], depth)), unplaced };
+  const all = [...new Set(chunks.map((c) => c.text))];
+  const examples = queries.slice(0, limit).map((q) => ({ query: q.query, pos: [byId.get(q.chunk_id)!], neg: all }));
+  return { ...(await buildRerankSet(examples, { depth })), unplaced };
 }
 
 /** Every (query, document) pair of the lists, in list order: the input of every scoring run. */
-export function pairsOf(l: Lists): { query: string; document: string }[] {
+export function pairsOf(l: ListsLike): { query: string; document: string }[] {
   return l.lists.flatMap((x) => x.docs.map((d) => ({ query: x.query, document: d })));
 }
 
 /** Cuts a flat score list (one per pair of pairsOf) back into per-list scores. */
-export function splitByList(l: Lists, flat: readonly number[]): number[][] {
+export function splitByList(l: ListsLike, flat: readonly number[]): number[][] {
   const need = l.lists.reduce((n, x) => n + x.docs.length, 0);
   if (flat.length !== need) throw new Error(`expected ${need} scores (one per list entry), got ${flat.length}`);
   let at = 0;
@@ -159,9 +130,9 @@ export function splitByList(l: Lists, flat: readonly number[]): number[][] {
  * (src/train/batches.ts epochGroups + stepsOf): handed to sentence-transformers so both runs see the same groups
  * in the same steps. Each step is a list of groups {query, docs: [positive, negatives…]}.
  */
-export function trainingSteps(train: readonly TrainExample[], o: { groupSize: number; seed: number; epochs: number; batchSize: number }) {
+export function trainingSteps(train: readonly TrainExample[], o: { groupSize: number; seed: number; epochs: number; batchSize: number; randomNegatives: number }) {
   const pool = documentPool(train);
   const epochs = [];
-  for (let e = 0; e < o.epochs; e++) epochs.push(stepsOf(epochGroups(train, o.groupSize, o.seed, e, pool).groups, o.batchSize));
+  for (let e = 0; e < o.epochs; e++) epochs.push(stepsOf(epochGroups(train, o.groupSize, o.seed, e, pool, o.randomNegatives).groups, o.batchSize));
   return epochs;
 }

@@ -1,46 +1,19 @@
 // The one scorer of the experiment: every run leaves one logit per list entry (JSON Lines in pairsOf order, the
-// format of `rerank-lab score`), and the same code turns each into NDCG@10, MRR@10, Hit@1 and Recall@10, so the
-// four runs are compared by one metric implementation: src/eval/metrics.ts (ties pessimistic: a negative that ties
-// a positive ranks above it), plus Recall@10 here until issue 9b's src/eval/ranking.ts lands in main.
+// format of `rerank-lab score`), and src/eval/ranking.ts rerankMetrics — what the trainer, the page and the `eval`
+// command use — turns each into NDCG@10, MRR@10, Hit@1 and Recall@10, so the four runs are measured by the product's
+// own code on the product's own lists (ties pessimistic: a negative that ties a positive ranks above it).
 // The seed-style gap table (src/eval/report.ts labels) compares each tuned model with the base on 10 cases: the
 // query's positive against its hardest negative, BM25's top non-positive in the list.
 
-import { ndcgAt, rankOrder, reciprocalRank, type ScoredCandidates } from '../../src/eval/metrics.ts';
+import { listOrderScores } from '../../src/eval/candidates.ts';
+import { type RerankMetrics, rerankMetrics } from '../../src/eval/ranking.ts';
 import { baseLabel, tunedLabel, type BaseLabel, type TunedLabel } from '../../src/eval/report.ts';
-import type { Lists } from './data.ts';
+import type { ListsLike } from './data.ts';
 
-export interface RerankMetrics {
-  queries: number;
-  ndcg10: number;
-  mrr10: number;
-  hit1: number;
-  recall10: number;
-}
-
-export function recallAt(c: ScoredCandidates, k = 10): number {
-  const order = rankOrder(c);
-  const nRel = c.relevant.filter(Boolean).length;
-  let found = 0;
-  for (let r = 0; r < Math.min(k, order.length); r++) if (c.relevant[order[r]]) found++;
-  return nRel ? found / nRel : 0;
-}
-
-/** Mean NDCG@10, MRR@10, Hit@1, Recall@10 over the lists that hold a positive. */
-export function rerankMetrics(lists: readonly ScoredCandidates[]): RerankMetrics {
-  const withPos = lists.filter((c) => c.relevant.some(Boolean));
-  const n = withPos.length;
-  const mean = (f: (c: ScoredCandidates) => number) => (n ? withPos.reduce((s, c) => s + f(c), 0) / n : NaN);
-  return {
-    queries: n,
-    ndcg10: mean((c) => ndcgAt(c, 10)),
-    mrr10: mean((c) => reciprocalRank(c, 10)),
-    hit1: mean((c) => (reciprocalRank(c, 1) === 1 ? 1 : 0)),
-    recall10: mean((c) => recallAt(c, 10)),
-  };
-}
+export type { RerankMetrics };
 
 /** Metrics of one run's per-list scores. */
-export function metricsOf(l: Lists, scores: readonly (readonly number[])[]): RerankMetrics {
+export function metricsOf(l: ListsLike, scores: readonly (readonly number[])[]): RerankMetrics {
   if (scores.length !== l.lists.length) throw new Error(`expected scores for ${l.lists.length} lists, got ${scores.length}`);
   return rerankMetrics(l.lists.map((x, i) => {
     if (scores[i].length !== x.docs.length) throw new Error(`list ${i}: ${x.docs.length} documents but ${scores[i].length} scores`);
@@ -49,9 +22,9 @@ export function metricsOf(l: Lists, scores: readonly (readonly number[])[]): Rer
   }));
 }
 
-/** BM25's own order of each list as scores (the list is BM25's ranking: N, N−1, …). */
-export function bm25Scores(l: Lists): number[][] {
-  return l.lists.map((x) => x.docs.map((_, i) => x.docs.length - i));
+/** BM25's own order of each list as scores (the list is BM25's ranking: N, N−1, …), as candidates.ts scores its floor. */
+export function bm25Scores(l: ListsLike): number[][] {
+  return l.lists.map(listOrderScores);
 }
 
 /** Reads `score`-format JSON Lines ({"logit": x} per pair, in pair order) back into one array. */
@@ -82,7 +55,7 @@ export interface GapRow {
 }
 
 /** The seed's per-case view on the first `cases` lists that hold a positive and a negative. */
-export function gapTable(l: Lists, base: readonly (readonly number[])[], tuned: Record<string, readonly (readonly number[])[]>, cases = 10): GapRow[] {
+export function gapTable(l: ListsLike, base: readonly (readonly number[])[], tuned: Record<string, readonly (readonly number[])[]>, cases = 10): GapRow[] {
   const rows: GapRow[] = [];
   for (let i = 0; i < l.lists.length && rows.length < cases; i++) {
     const x = l.lists[i];

@@ -107,8 +107,13 @@ export async function buildRerankSet(
     corpus: corpus.length,
     // BM25's order is the list's order (its ranking, ties as it broke them), as sentence-transformers scores a
     // retrieved list: position scores N+k … 1
-    bm25: rerankMetrics(lists.map((l) => ({ scores: l.docs.map((_, i) => l.docs.length - i), relevant: l.relevant }))),
+    bm25: rerankMetrics(lists.map((l) => ({ scores: listOrderScores(l), relevant: l.relevant }))),
     positivesRetrieved: posTotal ? posFound / posTotal : NaN,
     pairs,
   };
+}
+
+/** BM25's order of a list as scores (N, N−1, …, 1: the list is BM25's ranking), how its floor figures are scored. */
+export function listOrderScores(l: { docs: readonly string[] }): number[] {
+  return l.docs.map((_, i) => l.docs.length - i);
 }

@@ -76,8 +76,13 @@ export function isSelectBy(s: string): s is SelectBy {
   return (SELECT_METRICS as readonly string[]).includes(s);
 }
 
+/** "NDCG@10", "validation loss": how a metric is named on screen. */
+export function metricLabel(by: SelectBy): string {
+  return by === 'loss' ? 'validation loss' : by.replace('ndcg', 'NDCG').replace('mrr', 'MRR').replace('hit', 'Hit').replace('recall', 'Recall');
+}
+
 /** "NDCG@10 0.612" style label of a metric value. */
 export function formatSelect(by: SelectBy, value: number): string {
-  const label = by === 'loss' ? 'validation loss' : by.replace('ndcg', 'NDCG').replace('mrr', 'MRR').replace('hit', 'Hit').replace('recall', 'Recall');
+  const label = metricLabel(by);
   return `${label} ${Number.isFinite(value) ? value.toFixed(4) : String(value)}`;
 }

@@ -188,6 +188,7 @@ export async function attentionForward(rt: GpuRuntime, x: AttentionForwardArgs):
     prelude: prelude(t),
     bindings: bindingsOf('forward', { qkv: x.qkv, mask: x.mask, ctxOut: x.ctx, lseOut: x.lse }),
     params: attentionParams(x),
+    volatile: !!x.dropout, // a new dropout seed every step: keep it out of the per-shape uniform cache
     workgroups: [Math.ceil(L / t.FBQ), H, B],
   });
 }
@@ -229,6 +230,7 @@ export async function attentionBackward(rt: GpuRuntime, x: AttentionBackwardArgs
         constants: { DKV: dkv ? 1 : 0 },
         bindings: bindingsOf('backward', { qkv: x.qkv, mask: x.mask, lseIn: x.lse, deltaIn: delta, dCtx: x.dCtx, dqkv: x.dqkv }),
         params: attentionParams(x),
+        volatile: !!x.dropout,
         workgroups: [Math.ceil(L / t.ROWS), H, B],
       });
     }

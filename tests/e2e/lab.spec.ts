@@ -170,6 +170,7 @@ test('the lab: documents → queries → negatives → model → probe → train
     await expect(table.locator('tr', { hasText: 'done' })).toHaveCount(2, { timeout: 300_000 });
     await expect(page.getByTestId('sweep-chart').locator('polyline')).toHaveCount(2);
     await expect(page.getByTestId('sweep-winner')).toContainText('Best so far: lr');
+    await expect(page.getByTestId('sweep-winner')).toContainText('NDCG@10'); // ranked by Training's best-epoch metric
     const winnerLr = Number(/lr ([\d.e-]+),/.exec((await page.getByTestId('sweep-winner').textContent())!)![1]); // 2e-5 or 3e-5
     await shot(page, info, '5b-sweep');
     await page.getByTestId('sweep-use').click();

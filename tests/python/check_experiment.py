@@ -7,7 +7,11 @@ a step fails or the report misses a field; prints the report's table. About 3–
 The model is the tiny BERT of tests/fixtures/hf-parity (real-scale runs use multilingual-e5-small, see
 tests/python/experiment/models.py); the figures of a toy run mean nothing, their presence and agreement do:
 the base model scored by our engine and by sentence-transformers must agree (max |Δlogit| < 1e-4), and so must the
-exported tuned model loaded in sentence-transformers (the export check).
+exported tuned model loaded in sentence-transformers (the export check); the trainer must have validated on the very
+lists the report scores (checked inside run.ts); both trainings must have run the same recipe (loss, pos_weight,
+dropout read back from sentence-transformers' model); and the metrics of src/eval/ranking.ts (the report's) must
+equal st_run.py's (what picks sentence-transformers' best epoch), on every run's scores and on a set of hand-made
+lists with ties.
 """
 from __future__ import annotations
 
@@ -22,8 +26,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / 'out' / 'experiment' / 'check'
 TINY = ROOT / 'tests' / 'fixtures' / 'hf-parity' / 'bert-tiny'
+# the tiny model's config has no dropout: 0.1 here, so that the recipe's dropout reaching both trainings is checked
 TOY = ['--limit-train', '8', '--limit-val', '4', '--depth', '6', '--batch', '4', '--group-size', '4', '--epochs', '1',
-       '--max-length', '64', '--score-batch', '16', '--lr', '1e-3']
+       '--max-length', '64', '--score-batch', '16', '--lr', '1e-3', '--dropout', '0.1', '--attention-dropout', '0.1']
 TOLERANCE = 1e-4
 
 
@@ -53,7 +58,9 @@ def main() -> None:
     sh(node + ['run', '--dir', str(OUT), '--model', str(OUT / 'model')] + env_py)
     report = json.loads((OUT / 'report.json').read_text())
     check_report(report)
+    check_recipe(report)
     check_metrics(report)
+    check_metric_definitions(node)
     # the original model scores the validation pairs as the restored one did: the embedding cut kept every token
     orig = OUT / 'runs' / 'original-in-st' / 'val.scores.jsonl'
     sh([sys.executable, 'tests/python/experiment/st_run.py', 'score', '--job', str(TINY), str(OUT / 'data' / 'val.pairs.jsonl'), str(orig),
@@ -89,35 +96,75 @@ def check_restored(orig: Path, restored: Path, texts: Path) -> None:
     print(f'travel form: {len(a)} tensors restored, {len(ids)} embedding rows kept')
 
 
-def metrics_py(scores: list[float], relevant: list[bool]) -> dict:
-    """An independent implementation of the four metrics (ties pessimistic, as the report's)."""
-    order = sorted(range(len(scores)), key=lambda i: (-scores[i], relevant[i], i))
-    top = [relevant[i] for i in order[:10]]
-    first = next((r for r, rel in enumerate(top) if rel), None)
-    n_rel = sum(relevant)
-    dcg = sum(1 / math.log2(r + 2) for r, rel in enumerate(top) if rel)
-    ideal = sum(1 / math.log2(r + 2) for r in range(min(10, n_rel)))
-    return {'ndcg10': dcg / ideal, 'mrr10': 0 if first is None else 1 / (first + 1), 'hit1': float(first == 0), 'recall10': sum(top) / n_rel}
+def st_metrics():
+    sys.path.insert(0, str(ROOT / 'tests' / 'python' / 'experiment'))
+    from st_run import mean_metrics
+    return mean_metrics
 
 
 def check_metrics(r: dict) -> None:
-    """The report's metrics, recomputed here from the lists and each run's score file, must agree."""
+    """The report's metrics (src/eval/ranking.ts), recomputed from the lists and each run's score file by st_run.py's
+    mean_metrics (what picks sentence-transformers' best epoch), must agree."""
+    mean_metrics = st_metrics()
     for set_name, got in r['sets'].items():
         lists = json.loads((OUT / 'data' / f'{set_name}.lists.json').read_text(encoding='utf8'))['lists']
         for run, m in got['runs'].items():
             flat = [json.loads(l)['logit'] for l in (OUT / 'runs' / run / f'{set_name}.scores.jsonl').read_text().splitlines() if l.strip()]
-            at, acc = 0, {k: 0.0 for k in ['ndcg10', 'mrr10', 'hit1', 'recall10']}
-            for l in lists:
-                n = len(l['docs'])
-                for k, v in metrics_py(flat[at:at + n], l['relevant']).items():
-                    acc[k] += v
-                at += n
-            if at != len(flat):
-                fail(f'{set_name}/{run}: {len(flat)} scores for {at} list entries')
-            for k, v in acc.items():
-                if abs(v / len(lists) - m[k]) > 1e-9:
-                    fail(f'{set_name}/{run}/{k}: the report says {m[k]}, the scores give {v / len(lists)}')
-    print('metrics: the report agrees with an independent computation from the score files')
+            py = mean_metrics(lists, flat)
+            for k in ['queries', 'ndcg10', 'mrr10', 'hit1', 'recall10']:
+                if abs(py[k] - m[k]) > 1e-12:
+                    fail(f'{set_name}/{run}/{k}: the report (src/eval/ranking.ts) says {m[k]}, st_run.py gives {py[k]}')
+    print('metrics: the report (src/eval/ranking.ts) and st_run.py agree on every run\'s scores')
+
+
+# Hand-made lists where the definitions could part: ties between a positive and negatives (pessimistic), every score
+# equal, a positive past rank 10, two positives, a list without a positive (not counted), a positive at rank 11 only.
+TIE_LISTS = [
+    ([1.0, 2.0, 2.0, 0.5], [False, True, False, False]),
+    ([0.3] * 5, [True, False, False, True, False]),
+    ([float(-i) for i in range(12)], [i in (0, 11) for i in range(12)]),
+    ([0.9, 0.1, 0.5], [False, False, False]),
+    ([float(-i) for i in range(11)], [i == 10 for i in range(11)]),
+    ([2.0, 2.0, 1.0, 2.0], [True, True, False, False]),
+]
+
+
+def check_metric_definitions(node: list[str]) -> None:
+    """src/eval/ranking.ts (through run.ts metrics) and st_run.py on the same hand-made scores, ties included."""
+    mean_metrics = st_metrics()
+    lists = [{'query': f'q{i}', 'docs': [f'd{j}' for j in range(len(sc))], 'relevant': rel} for i, (sc, rel) in enumerate(TIE_LISTS)]
+    flat = [x for sc, _ in TIE_LISTS for x in sc]
+    d = OUT / 'metric-definitions'
+    d.mkdir(parents=True, exist_ok=True)
+    (d / 'lists.json').write_text(json.dumps({'lists': lists}), encoding='utf8')
+    (d / 'scores.jsonl').write_text(''.join(json.dumps({'logit': x}) + '\n' for x in flat), encoding='utf8')
+    ts = json.loads(sh(node + ['metrics', '--lists', str(d / 'lists.json'), '--scores', str(d / 'scores.jsonl')]))
+    py = mean_metrics(lists, flat)
+    for k in ['queries', 'ndcg10', 'mrr10', 'hit1', 'recall10']:
+        if abs(ts[k] - py[k]) > 1e-12:
+            fail(f'metric definitions part on hand-made lists with ties: {k} is {ts[k]} in src/eval/ranking.ts, {py[k]} in st_run.py')
+    print(f'metric definitions: src/eval/ranking.ts and st_run.py agree on {len(TIE_LISTS)} hand-made lists with ties ({py})')
+
+
+def check_recipe(r: dict) -> None:
+    """Both trainings ran the recipe the report states: the loss, BCE's pos_weight and the dropout that
+    sentence-transformers' model actually has (read back from its Dropout modules by st_run.py)."""
+    rec = r.get('recipe')
+    if not rec:
+        fail('the report states no recipe')
+    st = json.loads((OUT / 'runs' / 'st' / 'train.json').read_text())
+    if st['loss'] != rec['loss']:
+        fail(f"sentence-transformers trained with {st['loss']}, the engine with {rec['loss']}")
+    if rec['loss'] == 'bce' and st['pos_weight'] != rec['posWeight']:
+        fail(f"BCE pos_weight: sentence-transformers {st['pos_weight']}, the engine {rec['posWeight']}")
+    want = {'hidden': rec['dropout'], 'attention': rec['attentionDropout'], 'classifier': rec['classifierDropout']}
+    if st['dropout'] != {k: [v] for k, v in want.items()}:
+        fail(f"dropout: sentence-transformers' model has {st['dropout']}, the recipe says {want}")
+    ours = json.loads((OUT / 'runs' / 'ours' / 'model' / 'rerank_lab_train.json').read_text())['summary']['options']
+    for k in ['loss', 'lr', 'epochs', 'batchSize', 'groupSize', 'maxLength', 'posWeight', 'dropout', 'attentionDropout', 'classifierDropout', 'randomNegatives', 'selectBy']:
+        if ours.get(k) != rec[k]:
+            fail(f'rerank-lab train ran {k} = {ours.get(k)!r}, the recipe says {rec[k]!r}')
+    print(f"recipe: both trainings ran loss {rec['loss']} (pos_weight {rec['posWeight']}), dropout {want}")
 
 
 def check_report(r: dict) -> None:
@@ -146,10 +193,16 @@ def check_report(r: dict) -> None:
         fail(f'pairsPerSecRatio = {r.get("pairsPerSecRatio")!r}')
     if len(r['gapTable']) < 1 or any(set(row['tuned']) != {'Rerank Lab', 'sentence-transformers'} for row in r['gapTable']):
         fail('the gap table is empty or lacks a tuned model')
-    for name, c in r['checks'].items():
+    for name in ['baseEngineVsSt', 'exportInSt']:
+        c = r['checks'][name]
         print(f'{name}: max |Δlogit| {c["maxAbsDiff"]:.2e} over {c["pairs"]} pairs')
         if not (c['pairs'] > 0 and c['maxAbsDiff'] < TOLERANCE):
             fail(f'{name}: engine and sentence-transformers differ by {c["maxAbsDiff"]} (bound {TOLERANCE})')
+    if r['checks']['bm25AsPrepared']['maxAbsDiff'] != 0:
+        fail(f"run 1's figures differ from buildRerankSet's BM25 figures by {r['checks']['bm25AsPrepared']['maxAbsDiff']}")
+    seen = r['checks'].get('oursAsTrainerSaw')
+    if not seen or abs(seen['ndcg10'] - seen['report']) > 1e-9:
+        fail(f'the trainer saw NDCG@10 {seen and seen["ndcg10"]} at its kept epoch, the report measures {seen and seen["report"]} on the export')
 
 
 if __name__ == '__main__':

@@ -1,9 +1,11 @@
 // The hyper-parameter sweep (the seed: "或者可以直接上超参调优"): short training runs over a small grid of learning
 // rates × epochs, each an ordinary run of the same engine (its own checkpoint slot, so it can be stopped and resumed
-// after a reload), ranked by the validation metric; the winner's settings go to the Training step.
+// after a reload), ranked by the metric that picks the best epoch in Training (NDCG@10 on the realistic validation
+// lists by default; src/eval/ranking.ts); the winner's settings go to the Training step.
 // This module is the sweep's bookkeeping (grid, trials, ranking); the page drives the runs.
 
 import type { TrainExample } from '../../data/jsonl.ts';
+import { beats, selectValue, type RerankMetrics, type SelectBy } from '../../eval/ranking.ts';
 import { mulberry32, shuffleInPlace } from '../../util/rng.ts';
 
 export interface SweepGrid {
@@ -17,10 +19,18 @@ export interface SweepGrid {
 
 export type TrialStatus = 'pending' | 'running' | 'done' | 'stopped' | 'error';
 
+/** One evaluation of a trial: every figure is kept, so the trials can be ranked again by another metric. */
 export interface TrialEval {
   epoch: number;
-  mrr: number;
   valLoss: number;
+  /** NDCG@10, MRR@10, Hit@1, Recall@10 on the realistic validation lists (absent without validation queries). */
+  ranking?: RerankMetrics;
+}
+
+/** A trial's score under a metric: the evaluation it came from and the metric's value there. */
+export interface TrialScore extends TrialEval {
+  by: SelectBy;
+  value: number;
 }
 
 export interface SweepTrial {
@@ -85,30 +95,43 @@ export function nextTrial(s: SweepState): SweepTrial | undefined {
   return s.trials.find((t) => t.id === s.current && t.status === 'running') ?? s.trials.find((t) => t.status === 'pending' || t.status === 'stopped' || t.status === 'running');
 }
 
-/** A trial's score: its best validation MRR over trained epochs (epoch 0 is the base model), ties to lower loss. */
-export function trialScore(t: Pick<SweepTrial, 'evals'>): TrialEval | undefined {
-  let best: TrialEval | undefined;
+/** The value of `by` in one evaluation (higher is better except for loss). */
+export function evalValue(by: SelectBy, e: TrialEval): number {
+  return selectValue(by, { loss: e.valLoss, ranking: e.ranking });
+}
+
+/**
+ * A trial's score under `by`: its best evaluation over trained epochs (epoch 0 is the base model, the same for every
+ * trial, shown apart), ties to lower validation loss, as Training chooses its best epoch. Evaluations saved by an older
+ * page (no figures) never score.
+ */
+export function trialScore(t: Pick<SweepTrial, 'evals'>, by: SelectBy): TrialScore | undefined {
+  let best: TrialScore | undefined;
   for (const e of t.evals) {
-    if (e.epoch === 0 || !Number.isFinite(e.mrr)) continue;
-    if (!best || e.mrr > best.mrr || (e.mrr === best.mrr && e.valLoss < best.valLoss)) best = e;
+    if (e.epoch === 0 || typeof e.valLoss !== 'number') continue;
+    const cand = { ...e, by, value: evalValue(by, e) };
+    if (Number.isNaN(cand.value)) continue;
+    if (!best || beats(by, { value: cand.value, loss: cand.valLoss }, { value: best.value, loss: best.valLoss })) best = cand;
   }
   return best;
 }
 
-/** Finished trials, best first: validation MRR, then validation loss, then the shorter run. */
-export function ranked(trials: readonly SweepTrial[]): (SweepTrial & { score: TrialEval })[] {
+/** Finished trials, best first under `by`, then the shorter run, then the lower learning rate. */
+export function ranked(trials: readonly SweepTrial[], by: SelectBy): (SweepTrial & { score: TrialScore })[] {
   return trials
     .filter((t) => t.status === 'done')
-    .map((t) => ({ ...t, score: trialScore(t) }))
-    .filter((t): t is SweepTrial & { score: TrialEval } => !!t.score)
-    .sort((a, b) => b.score.mrr - a.score.mrr || a.score.valLoss - b.score.valLoss || a.epochs - b.epochs || a.lr - b.lr);
+    .map((t) => ({ ...t, score: trialScore(t, by) }))
+    .filter((t): t is SweepTrial & { score: TrialScore } => !!t.score)
+    .sort((a, b) => (beats(by, scoreOf(a), scoreOf(b)) ? -1 : beats(by, scoreOf(b), scoreOf(a)) ? 1 : 0) || a.epochs - b.epochs || a.lr - b.lr);
 }
 
-/** The base model's validation MRR (epoch 0 of any trial), to show whether training helped at all. */
-export function baselineMrr(trials: readonly SweepTrial[]): number | undefined {
+const scoreOf = (t: { score: TrialScore }) => ({ value: t.score.value, loss: t.score.valLoss });
+
+/** The base model's value of `by` (epoch 0 of any trial), to show whether training helped at all. */
+export function baselineValue(trials: readonly SweepTrial[], by: SelectBy): number | undefined {
   for (const t of trials) {
-    const e0 = t.evals.find((e) => e.epoch === 0);
-    if (e0) return e0.mrr;
+    const e0 = t.evals.find((e) => e.epoch === 0 && typeof e.valLoss === 'number');
+    if (e0) return evalValue(by, e0);
   }
   return undefined;
 }

@@ -4,16 +4,25 @@ scoring of any model folder through sentence-transformers (run 2's cross-check, 
   st_run.py train --base DIR --steps steps.json --lists val.lists.json --out DIR [settings]
   st_run.py score --job MODEL_DIR PAIRS.jsonl OUT.jsonl [--job …] [--max-length N]
 
-Same settings as `rerank-lab train` (one JSON file of steps written by scripts/experiment/run.ts): the very groups of
-every epoch in the very steps the trainer forms (src/train/batches.ts), fed in that order by a batch sampler that does
-not shuffle; learning rate with transformers' linear warmup/decay (the same schedule the engine copies), AdamW
-(torch, eps 1e-8) with weight decay off for biases and LayerNorm, gradient clipping, fp32, the model's dropout.
-Losses: `listwise` is FlagEmbedding's softmax cross-entropy over each group (the positive first) on raw logits —
-sentence-transformers' MultipleNegativesRankingLoss with no in-batch negatives, scale 1 and no activation, written
-here to score a step's pairs in one forward as the engine does; `bce` is sentence-transformers' BinaryCrossEntropyLoss.
-The kept model is the epoch (0 = the base) with the best NDCG@10 on the validation lists, the rule the engine's trainer
-uses once issue 9b lands (ties: a negative that ties a positive ranks first).
-Writes DIR/model (a CrossEncoder folder) and DIR/train.json (times, pairs/s, per-epoch NDCG@10, the kept epoch).
+Same recipe as `rerank-lab train` (scripts/experiment/run.ts resolves it once with the trainer's own rule and passes
+every value to both): the very groups of every epoch in the very steps the trainer forms (src/train/batches.ts, one
+JSON file of steps), fed in that order by a batch sampler that does not shuffle; learning rate with transformers'
+linear warmup/decay (the same schedule the engine copies), AdamW (torch, eps 1e-8) with weight decay off for biases and
+LayerNorm, gradient clipping, fp32; hidden, attention and classifier dropout as given (set through the model's config,
+then read back from its Dropout modules: a mismatch stops the run).
+Losses: `bce` is sentence-transformers' BinaryCrossEntropyLoss with pos_weight as given (the experiment passes the
+negatives per group, sentence-transformers v4's reranker recipe and the trainer's default: torch's mean over pairs,
+positives weighted); `listwise` is FlagEmbedding's softmax cross-entropy over each group (the positive first) on raw
+logits — sentence-transformers' MultipleNegativesRankingLoss with no in-batch negatives, scale 1 and no activation,
+written here to score a step's pairs in one forward as the engine does.
+Validation: the lists the experiment exported from src/eval/candidates.ts (val.lists.json, the lists the trainer
+validates on), scored with `rerank_metrics` below — the definitions of src/eval/ranking.ts rerankMetrics (ties
+pessimistic: a negative that ties a positive ranks above it), cross-checked against it by check_experiment.py.
+The kept model is the epoch (0 = the base) with the best NDCG@10, the trainer's --select-by default (a tie keeps the
+earlier epoch; the trainer breaks it by validation loss, which this side does not compute — real-valued scores
+practically never tie).
+Writes DIR/model (a CrossEncoder folder) and DIR/train.json (times, pairs/s, per-epoch metrics, the kept epoch, the
+dropout read back from the model).
 """
 from __future__ import annotations
 
@@ -28,16 +37,63 @@ import torch
 from torch import nn
 
 
-def ndcg10(scores: list[float], relevant: list[bool]) -> float:
+METRICS = ('ndcg10', 'mrr10', 'hit1', 'recall10')
+
+
+def rerank_metrics(scores: list[float], relevant: list[bool]) -> dict[str, float]:
+    """NDCG@10 (binary gains, log2 discount), MRR@10, Hit@1 and Recall@10 of one list, as src/eval/ranking.ts defines
+    them: the order is by score, a negative that ties a positive ranks above it (then list order)."""
     order = sorted(range(len(scores)), key=lambda i: (-scores[i], relevant[i], i))
-    dcg = sum(1 / math.log2(r + 2) for r, i in enumerate(order[:10]) if relevant[i])
-    ideal = sum(1 / math.log2(r + 2) for r in range(min(10, sum(relevant))))
-    return dcg / ideal if ideal else 0.0
+    top = [bool(relevant[i]) for i in order[:10]]
+    n_rel = sum(1 for r in relevant if r)
+    first = next((r for r, rel in enumerate(top) if rel), None)
+    dcg = sum(1 / math.log2(r + 2) for r, rel in enumerate(top) if rel)
+    ideal = sum(1 / math.log2(r + 2) for r in range(min(10, n_rel)))
+    return {'ndcg10': dcg / ideal if ideal else 0.0, 'mrr10': 0.0 if first is None else 1 / (first + 1),
+            'hit1': float(first == 0), 'recall10': sum(top) / n_rel if n_rel else 0.0}
 
 
-def load_ce(path: str, max_length: int):
+def mean_metrics(lists: list[dict], flat: list[float]) -> dict[str, float]:
+    """The four metrics averaged over the lists that hold a positive (flat: one score per list entry, in list order)."""
+    at, n, acc = 0, 0, {k: 0.0 for k in METRICS}
+    for l in lists:
+        k = len(l['docs'])
+        if any(l['relevant']):
+            n += 1
+            for name, v in rerank_metrics(flat[at:at + k], l['relevant']).items():
+                acc[name] += v
+        at += k
+    if at != len(flat):
+        raise ValueError(f'{len(flat)} scores for {at} list entries')
+    return {'queries': n, **{k: (v / n if n else float('nan')) for k, v in acc.items()}}
+
+
+def load_ce(path: str, max_length: int, dropout: dict[str, float] | None = None):
+    """A CrossEncoder; with `dropout` ({hidden, attention, classifier}) its config's rates are set before the model is
+    built (BERT/XLM-R: hidden_dropout_prob, attention_probs_dropout_prob, classifier_dropout)."""
     from sentence_transformers import CrossEncoder
-    return CrossEncoder(path, num_labels=1, max_length=max_length, device='cuda' if torch.cuda.is_available() else 'cpu')
+    kw = {}
+    if dropout is not None:
+        kw['config_kwargs'] = {'hidden_dropout_prob': dropout['hidden'], 'attention_probs_dropout_prob': dropout['attention'],
+                               'classifier_dropout': dropout['classifier']}
+    try:
+        return CrossEncoder(path, num_labels=1, max_length=max_length, device='cuda' if torch.cuda.is_available() else 'cpu', **kw)
+    except TypeError as e:
+        if 'config_kwargs' in str(e):
+            raise SystemExit(f'this sentence-transformers cannot set the model\'s dropout (no config_kwargs: {e}); version 4 or later is needed')
+        raise
+
+
+def dropout_rates(model) -> dict[str, list[float]]:
+    """The rates of the model's Dropout modules by role, Hugging Face's placement: attention probabilities
+    (attention.self), hidden (embeddings and every other encoder site), classifier (the head)."""
+    roles: dict[str, set[float]] = {'hidden': set(), 'attention': set(), 'classifier': set()}
+    for name, m in model.named_modules():
+        if not isinstance(m, nn.Dropout):
+            continue
+        role = 'attention' if '.attention.self.' in f'.{name}.' else 'hidden' if ('.encoder.' in f'.{name}.' or '.embeddings.' in f'.{name}.') else 'classifier'
+        roles[role].add(float(m.p))
+    return {k: sorted(v) for k, v in roles.items()}
 
 
 @torch.no_grad()
@@ -50,15 +106,9 @@ def logits_of(model, pairs: list[tuple[str, str]], batch: int) -> list[float]:
     return [float(x) for x in out.reshape(-1)]
 
 
-def val_ndcg(model, lists: list[dict], batch: int) -> float:
+def val_metrics(model, lists: list[dict], batch: int) -> dict[str, float]:
     pairs = [(l['query'], d) for l in lists for d in l['docs']]
-    flat = logits_of(model, pairs, batch)
-    at, total = 0, 0.0
-    for l in lists:
-        n = len(l['docs'])
-        total += ndcg10(flat[at:at + n], l['relevant'])
-        at += n
-    return total / max(len(lists), 1)
+    return mean_metrics(lists, logits_of(model, pairs, batch))
 
 
 def ce_logits(model, pairs: list[tuple[str, str]]) -> torch.Tensor:
@@ -72,16 +122,17 @@ def ce_logits(model, pairs: list[tuple[str, str]]) -> torch.Tensor:
     return model.model(**tokens, return_dict=True).logits.view(-1)
 
 
-def step_loss(model, kind: str, step: list[dict]) -> torch.Tensor:
+def step_loss(model, kind: str, step: list[dict], pos_weight: float = 1.0) -> torch.Tensor:
     """One step's loss. listwise: softmax cross-entropy over each group (the positive first) on raw logits, all pairs in
-    one forward (FlagEmbedding); bce: BCEWithLogits over every pair, mean (sentence-transformers' BinaryCrossEntropyLoss)."""
+    one forward (FlagEmbedding); bce: BCEWithLogits with pos_weight over every pair, mean (sentence-transformers'
+    BinaryCrossEntropyLoss)."""
     G = len(step[0]['docs'])
     logits = ce_logits(model, [(g['query'], d) for g in step for d in g['docs']]).view(len(step), G)
     if kind == 'listwise':
         return nn.functional.cross_entropy(logits, torch.zeros(len(step), dtype=torch.long, device=logits.device))
     labels = torch.zeros_like(logits)
     labels[:, 0] = 1
-    return nn.functional.binary_cross_entropy_with_logits(logits, labels)
+    return nn.functional.binary_cross_entropy_with_logits(logits, labels, pos_weight=torch.tensor(pos_weight, device=logits.device))
 
 
 class ListwiseLoss(nn.Module):
@@ -111,24 +162,40 @@ def has_trainer() -> bool:
         return False
 
 
+def pos_weight(a: argparse.Namespace) -> float:
+    """BCE's pos_weight: as given, else the negatives per group (sentence-transformers v4's recipe, the trainer's default)."""
+    if a.pos_weight is not None:
+        return a.pos_weight
+    spec = json.loads(Path(a.steps).read_text(encoding='utf8'))
+    return float(len(spec['epochs'][0][0][0]['docs']) - 1)
+
+
 def train(a: argparse.Namespace) -> None:
     t_start = time.perf_counter()
     torch.manual_seed(a.seed)
     spec = json.loads(Path(a.steps).read_text(encoding='utf8'))
     epochs: list[list[list[dict]]] = spec['epochs']
     lists = json.loads(Path(a.lists).read_text(encoding='utf8'))['lists']
-    model = load_ce(a.base, a.max_length)
+    want = {'hidden': a.dropout, 'attention': a.attention_dropout, 'classifier': a.classifier_dropout}
+    model = load_ce(a.base, a.max_length, want)
+    rates = dropout_rates(model)
+    wrong = {k: v for k, v in rates.items() if v != [want[k]]}
+    if wrong:
+        raise SystemExit(f'the model\'s dropout is not the recipe\'s: asked {want}, its Dropout modules have {rates}')
+    if a.loss != 'bce' and a.pos_weight is not None:
+        raise SystemExit('--pos-weight applies to the bce loss only')
     steps = [st for ep in epochs for st in ep][: a.max_steps or None]
     ends = [sum(len(ep) for ep in epochs[:e + 1]) for e in range(len(epochs))]
     pairs_total = sum(len(g['docs']) for st in steps for g in st)
-    record = {'epoch_ndcg10': [], 'eval_seconds': 0.0}
+    record = {'epoch_metrics': [], 'eval_seconds': 0.0}
     best = {'value': float('nan'), 'epoch': 0, 'state': None}
 
     def consider(epoch: int) -> None:
         t0 = time.perf_counter()
-        v = val_ndcg(model, lists, a.score_batch)
+        m = val_metrics(model, lists, a.score_batch)
+        v = m['ndcg10']
         record['eval_seconds'] += time.perf_counter() - t0
-        record['epoch_ndcg10'].append(v)
+        record['epoch_metrics'].append({'epoch': epoch, **m})
         # strictly better only: a tie keeps the earlier epoch (epoch 0, the base, is a candidate)
         if best['state'] is None or v > best['value']:
             best.update(value=v, epoch=epoch, state=copy.deepcopy({k: t.detach().cpu() for k, t in model.state_dict().items()}))
@@ -153,10 +220,11 @@ def train(a: argparse.Namespace) -> None:
     import sentence_transformers
     info = {
         'steps': len(steps), 'pairs': pairs_total, 'train_seconds': train_seconds, 'pairs_per_sec': pairs_total / max(train_seconds, 1e-9),
-        'total_seconds': time.perf_counter() - t_start, 'epoch_ndcg10': record['epoch_ndcg10'], 'kept_epoch': best['epoch'],
+        'total_seconds': time.perf_counter() - t_start, 'epoch_metrics': record['epoch_metrics'], 'kept_epoch': best['epoch'],
         'device': torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'cpu', 'torch': torch.__version__,
         'sentence_transformers': sentence_transformers.__version__, 'path': path, 'loss': a.loss, 'lr': a.lr,
-        'eval_seconds_in_training': record['eval_seconds'],
+        'eval_seconds_in_training': record['eval_seconds'], 'pos_weight': pos_weight(a) if a.loss == 'bce' else None,
+        'dropout': rates, 'select_by': 'ndcg@10',
     }
     (Path(a.out) / 'train.json').write_text(json.dumps(info, indent=2) + '\n')
     print(json.dumps(info))
@@ -193,7 +261,7 @@ def train_with_trainer(a: argparse.Namespace, model, steps: list[list[dict]], af
                     rows['document'].append(d)
                     rows['label'].append(1.0 if j == 0 else 0.0)
             batches.append(list(range(start, len(rows['query']))))
-        loss = BinaryCrossEntropyLoss(model)
+        loss = BinaryCrossEntropyLoss(model, pos_weight=torch.tensor(pos_weight(a)))
 
     class FixedSteps(DefaultBatchSampler):
         """The engine's steps, in its order (no shuffling)."""
@@ -234,7 +302,7 @@ def train_plain(a: argparse.Namespace, model, steps: list[list[dict]], after_ste
     sched = get_linear_schedule_with_warmup(opt, math.ceil(a.warmup_ratio * len(steps)), len(steps))
     model.train()
     for i, st in enumerate(steps):
-        loss = step_loss(model, a.loss, st)
+        loss = step_loss(model, a.loss, st, pos_weight(a) if a.loss == 'bce' else 1.0)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), a.max_grad_norm)
         opt.step()
@@ -275,6 +343,10 @@ def main() -> None:
     t.add_argument('--max-grad-norm', type=float, default=1.0)
     t.add_argument('--max-length', type=int, default=256)
     t.add_argument('--seed', type=int, default=42)
+    t.add_argument('--pos-weight', type=float, default=None, help='bce: weight of the positive pairs (default: negatives per group)')
+    t.add_argument('--dropout', type=float, required=True, help="hidden dropout (the experiment passes the trainer's resolved value)")
+    t.add_argument('--attention-dropout', type=float, required=True)
+    t.add_argument('--classifier-dropout', type=float, required=True)
     t.add_argument('--max-steps', type=int, default=0, help='stop after N steps (dry runs)')
     t.add_argument('--score-batch', type=int, default=64)
     t.add_argument('--plain-torch', action='store_true', help='train with the plain PyTorch loop even where CrossEncoderTrainer exists')

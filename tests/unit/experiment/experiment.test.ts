@@ -1,14 +1,14 @@
-// Issue 15's experiment driver (scripts/experiment): its one scorer, the lists every run scores, and the data it
-// mines from SQuAD-format files. No GPU: the end-to-end dry run is tests/python/check_experiment.py.
+// Issue 15's experiment driver (scripts/experiment): its scoring (src/eval/ranking.ts over src/eval/candidates.ts's
+// lists), the recipe both trainings get, and the data it mines from SQuAD-format files. No GPU: the end-to-end dry run
+// is tests/python/check_experiment.py.
 import { describe, expect, it } from 'vitest';
-import { pairsOf, parseSquad, rerankLists, splitByList, squadToChunks, trainingSteps, type Lists } from '../../../scripts/experiment/data.ts';
-import { bm25Scores, gapTable, metricsOf, parseScoreLines, rerankMetrics } from '../../../scripts/experiment/report.ts';
-import { oursTiming } from '../../../scripts/experiment/run.ts';
+import { evalFileLists, pairsOf, parseSquad, splitByList, squadToChunks, trainingSteps, validationLists } from '../../../scripts/experiment/data.ts';
+import { bm25Scores, gapTable, metricsOf, parseScoreLines } from '../../../scripts/experiment/report.ts';
+import { engineTrainFlags, oursTiming, resolveRecipe, sameListsAsTrainer, stTrainFlags, type Settings } from '../../../scripts/experiment/run.ts';
+import { buildRerankSet } from '../../../src/eval/candidates.ts';
 import { epochGroups, stepsOf, documentPool } from '../../../src/train/batches.ts';
 
-const lists: Lists = {
-  depth: 3,
-  corpus: 4,
+const lists = {
   lists: [
     { query: 'a', docs: ['d1', 'd2', 'd3'], relevant: [false, true, false] },
     { query: 'b', docs: ['d2', 'd3', 'd4', 'd1'], relevant: [false, false, false, true] },
@@ -35,7 +35,13 @@ describe('experiment scorer', () => {
     const docs = Array.from({ length: 12 }, (_, i) => `d${i}`);
     const relevant = docs.map((_, i) => i === 0 || i === 11);
     const scores = docs.map((_, i) => -i); // d11 ranks 12th
-    expect(rerankMetrics([{ scores, relevant }]).recall10).toBeCloseTo(0.5, 12);
+    expect(metricsOf({ lists: [{ query: 'q', docs, relevant }] }, [scores]).recall10).toBeCloseTo(0.5, 12);
+  });
+
+  it('ranks a negative that ties a positive above it (the trainer\'s rule: no credit from list order)', () => {
+    const m = metricsOf(lists, [[0.5, 0.5, 0.5], [1, 1, 1, 1]]);
+    expect(m.mrr10).toBeCloseTo((1 / 3 + 1 / 4) / 2, 12);
+    expect(m.hit1).toBe(0);
   });
 
   it('refuses scores that do not line up with the lists, or are not finite', () => {
@@ -87,20 +93,75 @@ describe('experiment data', () => {
     expect(() => parseSquad('{', 'x.json')).toThrow(/x.json is not JSON/);
   });
 
-  it("ranks with BM25 over the corpus and appends a positive BM25 missed", async () => {
-    const corpus = ['北京 首都 长城', '上海 港口 城市', '广州 美食', '长城 很长'];
-    const l = await rerankLists([{ query: '港口 城市', pos: ['广州 美食'], neg: [] }], corpus, 2);
-    expect(l.lists[0].docs[0]).toBe('上海 港口 城市');
-    expect(l.lists[0].docs).toHaveLength(3);
-    expect(l.lists[0].docs[2]).toBe('广州 美食');
-    expect(l.lists[0].relevant).toEqual([false, false, true]);
+  const val = [
+    { query: '港口 城市', pos: ['广州 美食'], neg: ['上海 港口 城市', '长城 很长'] },
+    { query: '长城', pos: ['北京 首都 长城'], neg: ['长城 很长'] },
+  ];
+
+  it("validates on the trainer's own lists (src/eval/candidates.ts on the validation examples), BM25 figures included", async () => {
+    const l = await validationLists(val, 1);
+    expect(l).toEqual(await buildRerankSet(val, { depth: 1 }));
+    expect(l.lists[0].docs).toEqual(['上海 港口 城市', '广州 美食']); // BM25's top 1, then the positive it missed
+    expect(l.lists[0].relevant).toEqual([false, true]);
+    // run 1's scores are BM25's order, and give the figures buildRerankSet computed
+    expect(metricsOf(l, bm25Scores(l))).toEqual(l.bm25);
+    // the run stops when the trainer's log shows other lists
+    const seen = { queries: l.lists.length, documents: l.corpus, depth: l.depth, bm25: l.bm25 };
+    expect(sameListsAsTrainer(l, seen)).toBeUndefined();
+    expect(sameListsAsTrainer(l, { ...seen, documents: l.corpus + 1 })).toMatch(/documents: experiment 4, trainer 5/);
+    expect(sameListsAsTrainer(l, { ...seen, bm25: { ...l.bm25, ndcg10: 0.1 } })).toMatch(/ndcg10/);
+    expect(sameListsAsTrainer(l, undefined)).toMatch(/no validation lists/);
   });
 
-  it("hands sentence-transformers the trainer's own groups and steps", () => {
+  it('ranks every question of an extra file against every chunk of that file', async () => {
+    const l = await evalFileLists(squad, 5);
+    expect(l.corpus).toBe(2);
+    expect(l.lists.map((x) => x.relevant.filter(Boolean).length)).toEqual([1, 1]);
+    expect(l.lists.every((x) => x.docs.length === 2)).toBe(true);
+    expect((await evalFileLists(squad, 5, 1)).lists).toHaveLength(1);
+  });
+
+  it("hands sentence-transformers the trainer's own groups and steps (random negatives included)", () => {
     const train = Array.from({ length: 7 }, (_, i) => ({ query: `q${i}`, pos: [`p${i}`], neg: [`n${i}a`, `n${i}b`, `n${i}c`] }));
-    const steps = trainingSteps(train, { groupSize: 3, seed: 7, epochs: 2, batchSize: 3 });
+    const steps = trainingSteps(train, { groupSize: 3, seed: 7, epochs: 2, batchSize: 3, randomNegatives: 0 });
     expect(steps.map((e) => e.map((s) => s.length))).toEqual([[3, 3, 1], [3, 3, 1]]);
     for (const e of [0, 1]) expect(steps[e]).toEqual(stepsOf(epochGroups(train, 3, 7, e, documentPool(train)).groups, 3));
     expect(steps[0]).not.toEqual(steps[1]); // negatives and order are drawn anew each epoch
+    const mixed = trainingSteps(train, { groupSize: 3, seed: 7, epochs: 1, batchSize: 3, randomNegatives: 0.5 });
+    expect(mixed[0]).toEqual(stepsOf(epochGroups(train, 3, 7, 0, documentPool(train), 0.5).groups, 3));
+    expect(mixed[0]).not.toEqual(steps[0]);
+  });
+});
+
+describe('experiment recipe', () => {
+  const settings: Settings = {
+    loss: 'bce', lr: 5e-5, epochs: 2, batch: 16, groupSize: 8, maxLength: 256, warmupRatio: 0.1, weightDecay: 0.01, maxGradNorm: 1,
+    seed: 42, valRatio: 0.2, depth: 30, scoreBatch: 64, randomNegatives: 0, posWeight: null, dropout: null, attentionDropout: null, classifierDropout: null,
+  };
+  const config = (extra: Record<string, unknown>) => JSON.stringify({
+    model_type: 'bert', vocab_size: 10, hidden_size: 8, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 16, max_position_embeddings: 512, ...extra,
+  });
+  const flag = (flags: string[], name: string) => (flags.includes(name) ? flags[flags.indexOf(name) + 1] : undefined);
+
+  it("resolves dropout from config.json and BCE's pos_weight to the negatives per group, as the trainer does", () => {
+    const r = resolveRecipe(settings, config({ hidden_dropout_prob: 0.1, attention_probs_dropout_prob: 0.05, classifier_dropout: null }));
+    expect([r.dropout, r.attentionDropout, r.classifierDropout, r.posWeight, r.selectBy, r.valCandidates]).toEqual([0.1, 0.05, 0.1, 7, 'ndcg@10', 30]);
+    expect(resolveRecipe({ ...settings, posWeight: 3, dropout: 0 }, config({ hidden_dropout_prob: 0.1 })).posWeight).toBe(3);
+    expect(() => resolveRecipe({ ...settings, maxLength: 1024 }, config({}))).toThrow(/settings .*max length 1024 exceeds the model's 512 positions/);
+  });
+
+  it('gives both trainings the same values for every shared setting', () => {
+    const r = resolveRecipe(settings, config({ hidden_dropout_prob: 0.1, attention_probs_dropout_prob: 0.05 }));
+    const ours = engineTrainFlags(r);
+    const st = stTrainFlags(r);
+    for (const f of ['--loss', '--lr', '--warmup-ratio', '--weight-decay', '--max-grad-norm', '--max-length', '--seed', '--dropout', '--attention-dropout', '--classifier-dropout', '--pos-weight']) {
+      expect(flag(st, f), f).toBeDefined();
+      expect(flag(st, f), f).toBe(flag(ours, f));
+    }
+    expect([flag(ours, '--pos-weight'), flag(ours, '--attention-dropout'), flag(ours, '--select-by')]).toEqual(['7', '0.05', 'ndcg@10']);
+    // listwise has no pos_weight on either side
+    const lw = resolveRecipe({ ...settings, loss: 'listwise' }, config({}));
+    expect(flag(engineTrainFlags(lw), '--pos-weight')).toBeUndefined();
+    expect(flag(stTrainFlags(lw), '--pos-weight')).toBeUndefined();
   });
 });
