@@ -10,9 +10,9 @@ import { loadHfFolder } from '../src/model/hf-folder.ts';
 import { buildTinyModel } from '../src/model/tiny.ts';
 import { type ReferenceBatch, referenceBackward, referenceForward, toFloat64Params } from '../src/model/reference/index.ts';
 import { DEFAULT_ADAMW } from '../src/train/optimizer.ts';
-import { adamwStepRef, clipGradNormRef, createAdamWRefState } from '../src/train/adamw-ref.ts';
+import { adamwStepRef, clipGradNormRef, createAdamWRefState } from '../src/model/reference/adamw.ts';
 import { documentPool, epochGroups, pairsOf, stepsOf } from '../src/train/batches.ts';
-import { listwiseSoftmaxRef } from '../src/train/losses-ref.ts';
+import { listwiseSoftmaxRef } from '../src/model/reference/losses.ts';
 import { lrAt, warmupStepsFromRatio } from '../src/train/schedule.ts';
 
 async function run(modelSeed: number): Promise<number[]> {

@@ -2,7 +2,7 @@
 // it in f32, with torch.nn.utils.clip_grad_norm_'s clipping folded in. Two entry points, a few dispatches a step:
 //
 //   prepare  one workgroup, before the update: the global gradient norm from the squared partial sums
-//            (reduce.wgsl sum_chunks), the NaN/Inf guard, the clip coefficient, and the step's bias-correction
+//            (reduce.wgsl sum_squares_chunks), the NaN/Inf guard, the clip coefficient, and the step's bias-correction
 //            scalars, all written to `state` on the GPU. The optimizer's step count lives there too: an update whose
 //            norm is not finite does not count, and the CPU learns that only when it reads `state` back (a step
 //            late, without stalling the GPU). So the CPU writes the scalars for every step number the update could

@@ -1,8 +1,8 @@
 // The GPU runtime: the one place that owns the adapter and device. Everything else (kernels, model, trainer,
 // batch-size probe, page) goes through a GpuRuntime.
 //
-//  - asks for the adapter's real limits and its optional features (shader-f16, subgroups, timestamp-query) only when
-//    offered, and reports what it got (`info`);
+//  - asks for the adapter's real limits and, when offered, the one optional feature something uses (timestamp-query,
+//    for the profiler); reports every optional feature the adapter offers (`info`: the page picks q4f16 by it);
 //  - turns validation errors, out-of-memory and device loss into typed errors (./errors.ts);
 //  - recreates the device after a loss (`recreate()`), telling listeners so they can re-upload their buffers;
 //  - owns the buffer pool (byte accounting), the pipeline cache and the command encoder that launchers record into.
@@ -20,8 +20,11 @@ import { getGpu, getSoftwareFallbackGpu } from './navigator.ts';
 import { PipelineCache } from './pipelines.ts';
 import { Profiler } from './profiler.ts';
 
+/** Optional features reported in `info` when the adapter offers them. */
 export const OPTIONAL_FEATURES = ['shader-f16', 'subgroups', 'timestamp-query'] as const;
 export type OptionalFeature = (typeof OPTIONAL_FEATURES)[number];
+/** The ones requested from the device: no kernel uses f16 or subgroups; the profiler needs timestamp queries. */
+const REQUESTED_FEATURES: readonly OptionalFeature[] = ['timestamp-query'];
 
 /** Limits we raise from the spec defaults to whatever the adapter really allows. */
 const WANTED_LIMITS = [
@@ -45,6 +48,7 @@ export interface GpuInfo {
   /** A short human name: "nvidia nvidia-h200", "google swiftshader". */
   name: string;
   isSoftware: boolean;
+  /** What the adapter offers (the device is given only REQUESTED_FEATURES of it). */
   features: OptionalFeature[];
   limits: Record<WantedLimit, number>;
 }
@@ -110,11 +114,12 @@ export class GpuRuntime {
     }
     if (!adapter) throw new GpuUnavailableError(HOW_TO_GET_AN_ADAPTER);
     const features = OPTIONAL_FEATURES.filter((f) => adapter.features.has(f));
+    const requiredFeatures = features.filter((f) => REQUESTED_FEATURES.includes(f));
     const requiredLimits: Record<string, number> = {};
     for (const k of WANTED_LIMITS) requiredLimits[k] = adapter.limits[k];
     let device: GPUDevice;
     try {
-      device = await adapter.requestDevice({ requiredFeatures: features, requiredLimits, label: 'rerank-lab' });
+      device = await adapter.requestDevice({ requiredFeatures, requiredLimits, label: 'rerank-lab' });
     } catch (e) {
       throw new GpuUnavailableError(`requestDevice failed: ${(e as Error).message}. ${HOW_TO_GET_AN_ADAPTER}`);
     }
@@ -131,7 +136,7 @@ export class GpuRuntime {
       description: ai.description || '',
       name: [vendor, ai.architecture, dev].filter(Boolean).join(' ') || ai.description || 'unknown adapter',
       isSoftware,
-      features: features.filter((f) => device.features.has(f)),
+      features,
       limits,
     };
     this.adapter = adapter;
@@ -210,7 +215,7 @@ export class GpuRuntime {
    * `profiler.report()` after a flush(). Returns false where the adapter has no timestamp-query.
    */
   enableProfiling(): boolean {
-    if (!this.info.features.includes('timestamp-query')) return false;
+    if (!this.device.features.has('timestamp-query')) return false;
     this.submit();
     this.profiler ??= new Profiler(this.device);
     return true;

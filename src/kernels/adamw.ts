@@ -1,4 +1,5 @@
-// Launchers and float64 CPU reference for shaders/adamw.wgsl: AdamW over flat buffers in a few dispatches a step.
+// Launchers for shaders/adamw.wgsl (float64 reference in src/model/reference/adamw.ts): AdamW over flat buffers in a
+// few dispatches a step.
 //   adamwTable(h, count, inFlight)               the words the CPU writes into `state` before an update: the
 //                                                bias-correction scalars for every step number it could have
 //   adamwPrepare(rt, {partials, count, state, maxNorm?})
@@ -142,45 +143,4 @@ export async function adamwApply(rt: GpuRuntime, a: AdamwApplyArgs): Promise<voi
     volatile: true, // the decay factor follows the learning rate, which changes every step
     workgroups: grid(rt, Math.ceil(n / 256)),
   });
-}
-
-// ---- float64 CPU reference ------------------------------------------------------------------------------------
-
-export interface AdamwRefArgs extends AdamwHyper {
-  p: ArrayLike<number>;
-  g: ArrayLike<number>;
-  m: ArrayLike<number>;
-  v: ArrayLike<number>;
-  /** The global gradient norm (for clipping and the guard). */
-  totalNorm?: number;
-  maxNorm?: number;
-}
-
-export interface AdamwState {
-  p: Float64Array;
-  m: Float64Array;
-  v: Float64Array;
-  /** False when the guard skipped the step (non-finite norm). */
-  applied: boolean;
-}
-
-/** One torch AdamW step (with clip_grad_norm_'s clipping and the NaN/Inf guard) in float64. */
-export function adamwRef(a: AdamwRefArgs): AdamwState {
-  const n = a.p.length;
-  const p = Float64Array.from(a.p);
-  const m = Float64Array.from(a.m);
-  const v = Float64Array.from(a.v);
-  if (a.totalNorm !== undefined && !Number.isFinite(a.totalNorm)) return { p, m, v, applied: false };
-  const coef = a.maxNorm !== undefined && a.totalNorm !== undefined ? Math.min(a.maxNorm / (a.totalNorm + 1e-6), 1) : 1;
-  const bc1 = 1 - a.beta1 ** a.step;
-  const bc2 = 1 - a.beta2 ** a.step;
-  for (let i = 0; i < n; i++) {
-    const g = a.g[i] * coef;
-    p[i] *= 1 - a.lr * a.weightDecay;
-    m[i] = a.beta1 * m[i] + (1 - a.beta1) * g;
-    v[i] = a.beta2 * v[i] + (1 - a.beta2) * g * g;
-    const denom = Math.sqrt(v[i]) / Math.sqrt(bc2) + a.eps;
-    p[i] -= (a.lr / bc1) * (m[i] / denom);
-  }
-  return { p, m, v, applied: true };
 }

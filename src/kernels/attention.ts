@@ -1,5 +1,5 @@
-// Launchers and float64 CPU references for shaders/attention.wgsl: fused multi-head self-attention with a key
-// padding mask, forward (flash-attention style, saves the per-row logsumexp) and backward (recompute).
+// Launchers for shaders/attention.wgsl (float64 reference in src/model/reference/layers.ts): fused multi-head
+// self-attention with a key padding mask, forward (flash-attention style, saves the per-row logsumexp) and backward (recompute).
 //
 //   attentionForward(rt, {qkv, mask, ctx, lse, batch, seqLen, heads, headDim})
 //   attentionBackward(rt, {qkv, mask, ctx, lse, dCtx, dqkv, delta?, batch, seqLen, heads, headDim})
@@ -21,7 +21,7 @@ import type { Tensor } from '../gpu/buffers.ts';
 import { KernelShapeError } from '../gpu/errors.ts';
 import { f32bits, grid, launch } from '../gpu/launch.ts';
 import type { GpuRuntime } from '../gpu/runtime.ts';
-import { dropoutConstants, dropoutKeep } from './elementwise.ts';
+import { dropoutConstants } from './elementwise.ts';
 
 export interface AttentionShape {
   batch: number;
@@ -238,122 +238,4 @@ export async function attentionBackward(rt: GpuRuntime, x: AttentionBackwardArgs
     // Safe before the GPU ran: the pool hands the buffer out again only to later work in the same queue order.
     if (!x.delta) rt.pool.release(delta);
   }
-}
-
-// ---- float64 CPU references ------------------------------------------------------------------------------------
-// Written the textbook way (full score matrix, explicit softmax), independent of the kernel's tiling. Masking is
-// Hugging Face's: score + finfo(float32).min, rounded to f32 as torch does. In a sequence without any real token
-// that makes every score exactly finfo.min (uniform weights); we write those scores as 0 instead (the same
-// softmax), so lse stays finite: log(L), as the kernel stores it.
-
-export interface AttentionRefInput extends AttentionShape {
-  qkv: ArrayLike<number>;
-  mask: ArrayLike<number>;
-}
-
-const F32_MIN = -3.4028234663852886e38;
-
-/**
- * The dropout factor of P[b,h,i,j] (0 or 1/(1-p) as the f32 the kernel uses; 1 without dropout): the kernel's mask
- * bit for bit, so the references and the model's float64 reference drop exactly what the GPU drops.
- */
-export function attentionDropFactor(d: AttentionDropout | undefined, H: number, L: number, b: number, h: number, i: number, j: number): number {
-  if (!d || d.p === 0) return 1;
-  const { threshold, scale } = dropoutConstants(d.p);
-  const index = (((b * H + h) * L + i) * L + j) % 2 ** 32; // u32 arithmetic wraps
-  return dropoutKeep(d.seed, index, threshold) ? scale : 0;
-}
-
-/** probs[b][h] as [L*L] (query-major, before dropout), with ctx [B*L, Hd] = dropout(P)·V and lse [B, H, L]. */
-export function attentionForwardRef(x: AttentionRefInput): { ctx: Float64Array; lse: Float64Array; probs: Float64Array[] } {
-  const { batch: B, seqLen: L, heads: H, headDim: D } = x;
-  const Hd = H * D;
-  const S3 = 3 * Hd;
-  const scale = 1 / Math.sqrt(D);
-  const ctx = new Float64Array(B * L * Hd);
-  const lse = new Float64Array(B * H * L);
-  const probs: Float64Array[] = [];
-  for (let b = 0; b < B; b++) {
-    for (let h = 0; h < H; h++) {
-      const P = new Float64Array(L * L);
-      let allPad = true;
-      for (let j = 0; j < L; j++) if (x.mask[b * L + j]) allPad = false;
-      for (let i = 0; i < L; i++) {
-        const row = new Float64Array(L);
-        for (let j = 0; j < L; j++) {
-          let s = 0;
-          for (let d = 0; d < D; d++) s += x.qkv[(b * L + i) * S3 + h * D + d] * x.qkv[(b * L + j) * S3 + Hd + h * D + d];
-          s *= scale;
-          row[j] = allPad ? 0 : x.mask[b * L + j] ? s : Math.fround(s + F32_MIN);
-        }
-        let m = -Infinity;
-        for (let j = 0; j < L; j++) m = Math.max(m, row[j]);
-        let sum = 0;
-        for (let j = 0; j < L; j++) sum += Math.exp(row[j] - m);
-        lse[(b * H + h) * L + i] = m + Math.log(sum);
-        for (let j = 0; j < L; j++) P[i * L + j] = Math.exp(row[j] - m) / sum;
-        const f = Float64Array.from({ length: L }, (_, j) => attentionDropFactor(x.dropout, H, L, b, h, i, j));
-        for (let d = 0; d < D; d++) {
-          let o = 0;
-          for (let j = 0; j < L; j++) o += P[i * L + j] * f[j] * x.qkv[(b * L + j) * S3 + 2 * Hd + h * D + d];
-          ctx[(b * L + i) * Hd + h * D + d] = o;
-        }
-      }
-      probs.push(P);
-    }
-  }
-  return { ctx, lse, probs };
-}
-
-/**
- * dqkv [B*L, 3*Hd] for upstream gradient dCtx [B*L, Hd]: dV = P̃ᵀ·dO, dP = F∘(dO·Vᵀ), dS = P∘(dP − rowsum(P∘dP)),
- * dQ = scale·dS·K, dK = scale·dSᵀ·Q, with F the dropout factors and P̃ = F∘P (F = 1 without dropout). Also returns
- * delta = rowsum(P∘dP) [B, H, L].
- */
-export function attentionBackwardRef(x: AttentionRefInput & { dCtx: ArrayLike<number> }): { dqkv: Float64Array; delta: Float64Array } {
-  const { batch: B, seqLen: L, heads: H, headDim: D } = x;
-  const Hd = H * D;
-  const S3 = 3 * Hd;
-  const scale = 1 / Math.sqrt(D);
-  const { probs } = attentionForwardRef(x);
-  const dqkv = new Float64Array(B * L * S3);
-  const delta = new Float64Array(B * H * L);
-  const q = (b: number, t: number, h: number, d: number, part: number) => x.qkv[(b * L + t) * S3 + part * Hd + h * D + d];
-  const dO = (b: number, t: number, h: number, d: number) => x.dCtx[(b * L + t) * Hd + h * D + d];
-  for (let b = 0; b < B; b++) {
-    for (let h = 0; h < H; h++) {
-      const P = probs[b * H + h];
-      const F = Float64Array.from({ length: L * L }, (_, k) => attentionDropFactor(x.dropout, H, L, b, h, Math.floor(k / L), k % L));
-      const dS = new Float64Array(L * L);
-      for (let i = 0; i < L; i++) {
-        const dP = new Float64Array(L);
-        let dl = 0;
-        for (let j = 0; j < L; j++) {
-          let s = 0;
-          for (let d = 0; d < D; d++) s += dO(b, i, h, d) * q(b, j, h, d, 2);
-          dP[j] = F[i * L + j] * s;
-          dl += P[i * L + j] * dP[j];
-        }
-        delta[(b * H + h) * L + i] = dl;
-        for (let j = 0; j < L; j++) dS[i * L + j] = P[i * L + j] * (dP[j] - dl);
-      }
-      for (let t = 0; t < L; t++) {
-        for (let d = 0; d < D; d++) {
-          let gq = 0;
-          let gk = 0;
-          let gv = 0;
-          for (let u = 0; u < L; u++) {
-            gq += dS[t * L + u] * q(b, u, h, d, 1);
-            gk += dS[u * L + t] * q(b, u, h, d, 0);
-            gv += P[u * L + t] * F[u * L + t] * dO(b, u, h, d);
-          }
-          const o = (b * L + t) * S3 + h * D + d;
-          dqkv[o] = scale * gq;
-          dqkv[o + Hd] = scale * gk;
-          dqkv[o + 2 * Hd] = gv;
-        }
-      }
-    }
-  }
-  return { dqkv, delta };
 }

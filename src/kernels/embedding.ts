@@ -1,4 +1,4 @@
-// Launchers, CPU helpers and float64 CPU references for shaders/embedding.wgsl.
+// Launchers and CPU helpers for shaders/embedding.wgsl (float64 reference in src/model/reference/).
 //
 //   embeddingForward(rt, {ids, posIds, typeIds, word, pos, type, out, tokens, cols})
 //       out [T, H] = (word[ids] + type[typeIds]) + pos[posIds]; ids, posIds, typeIds are u32 [T] tensors.
@@ -381,43 +381,6 @@ export function robertaPositionIds(inputIds: ArrayLike<number>, batch: number, s
       if (inputIds[k] === paddingIdx) out[k] = paddingIdx;
       else out[k] = paddingIdx + ++n;
     }
-  }
-  return out;
-}
-
-// ---- float64 CPU references -------------------------------------------------------------------------------------
-
-export function embeddingForwardRef(
-  ids: ArrayLike<number>,
-  posIds: ArrayLike<number>,
-  typeIds: ArrayLike<number>,
-  word: ArrayLike<number>,
-  pos: ArrayLike<number>,
-  type: ArrayLike<number>,
-  cols: number,
-): Float64Array {
-  const T = ids.length;
-  const out = new Float64Array(T * cols);
-  for (let t = 0; t < T; t++) {
-    for (let c = 0; c < cols; c++) {
-      out[t * cols + c] = word[ids[t] * cols + c] + type[typeIds[t] * cols + c] + pos[posIds[t] * cols + c];
-    }
-  }
-  return out;
-}
-
-/** dTable after dTable[ids[t]] += dOut[t] for every token whose id is not skipId. */
-export function embeddingBackwardRef(
-  dOut: ArrayLike<number>,
-  ids: ArrayLike<number>,
-  dTable0: ArrayLike<number>,
-  cols: number,
-  skipId?: number,
-): Float64Array {
-  const out = Float64Array.from(dTable0);
-  for (let t = 0; t < ids.length; t++) {
-    if (ids[t] === skipId) continue;
-    for (let c = 0; c < cols; c++) out[ids[t] * cols + c] += dOut[t * cols + c];
   }
   return out;
 }

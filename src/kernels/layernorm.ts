@@ -1,4 +1,4 @@
-// Launchers and float64 CPU references for shaders/layernorm.wgsl.
+// Launchers for shaders/layernorm.wgsl (float64 reference in src/model/reference/).
 //   layerNormForward(rt, {x, gamma, beta, y, mean, rstd, rows, cols, eps})
 //   layerNormBackward(rt, {dy, x, gamma, mean, rstd, dx, dgamma, dbeta, rows, cols, accumulate?, rowsPerGroup?, scratch?})
 // Shapes: x, y, dy, dx [rows, cols]; gamma, beta, dgamma, dbeta [cols]; mean, rstd [rows] (saved by forward for
@@ -186,76 +186,4 @@ export async function layerNormBackward(rt: GpuRuntime, a: LayerNormBackwardArgs
     // Safe to hand back at once: whoever gets it next records after these dispatches, and queue writes submit first.
     if (!a.scratch) rt.pool.release(scratch);
   }
-}
-
-// ---- float64 CPU references -----------------------------------------------------------------------------------
-
-export interface LayerNormRefResult {
-  y: Float64Array;
-  mean: Float64Array;
-  rstd: Float64Array;
-}
-
-export function layerNormForwardRef(
-  x: ArrayLike<number>,
-  gamma: ArrayLike<number>,
-  beta: ArrayLike<number>,
-  rows: number,
-  cols: number,
-  eps: number,
-): LayerNormRefResult {
-  const y = new Float64Array(rows * cols);
-  const mean = new Float64Array(rows);
-  const rstd = new Float64Array(rows);
-  for (let r = 0; r < rows; r++) {
-    const o = r * cols;
-    let s = 0;
-    for (let c = 0; c < cols; c++) s += x[o + c];
-    const m = s / cols;
-    let q = 0;
-    for (let c = 0; c < cols; c++) q += (x[o + c] - m) ** 2;
-    const rs = 1 / Math.sqrt(q / cols + eps);
-    for (let c = 0; c < cols; c++) y[o + c] = (x[o + c] - m) * rs * gamma[c] + beta[c];
-    mean[r] = m;
-    rstd[r] = rs;
-  }
-  return { y, mean, rstd };
-}
-
-export interface LayerNormBackwardRef {
-  dy: ArrayLike<number>;
-  x: ArrayLike<number>;
-  gamma: ArrayLike<number>;
-  rows: number;
-  cols: number;
-  eps: number;
-  /** Initial dx when accumulating. */
-  dx?: ArrayLike<number>;
-  dgamma?: ArrayLike<number>;
-  dbeta?: ArrayLike<number>;
-}
-
-export function layerNormBackwardRef(a: LayerNormBackwardRef): { dx: Float64Array; dgamma: Float64Array; dbeta: Float64Array } {
-  const { rows, cols } = a;
-  const { mean, rstd } = layerNormForwardRef(a.x, a.gamma, new Float64Array(cols), rows, cols, a.eps);
-  const dx = a.dx ? Float64Array.from(a.dx) : new Float64Array(rows * cols);
-  const dgamma = a.dgamma ? Float64Array.from(a.dgamma) : new Float64Array(cols);
-  const dbeta = a.dbeta ? Float64Array.from(a.dbeta) : new Float64Array(cols);
-  const xh = new Float64Array(cols);
-  const g = new Float64Array(cols);
-  for (let r = 0; r < rows; r++) {
-    const o = r * cols;
-    let sa = 0;
-    let sb = 0;
-    for (let c = 0; c < cols; c++) {
-      xh[c] = (a.x[o + c] - mean[r]) * rstd[r];
-      g[c] = a.dy[o + c] * a.gamma[c];
-      sa += g[c] * xh[c];
-      sb += g[c];
-      dgamma[c] += a.dy[o + c] * xh[c];
-      dbeta[c] += a.dy[o + c];
-    }
-    for (let c = 0; c < cols; c++) dx[o + c] += rstd[r] * (g[c] - sb / cols - (xh[c] * sa) / cols);
-  }
-  return { dx, dgamma, dbeta };
 }

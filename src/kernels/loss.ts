@@ -1,6 +1,6 @@
-// Launchers and float64 CPU references for shaders/loss.wgsl. Both losses run in one workgroup (the batch of
-// scores is small: n up to a few thousand) and write the mean loss to loss[lossOffset] and the gradient of that mean
-// (times gradScale, e.g. 1/accumulation steps) to dlogits.
+// Launchers for shaders/loss.wgsl (float64 reference in src/model/reference/losses.ts). Both losses run in one
+// workgroup (the batch of scores is small: n up to a few thousand) and write the mean loss to loss[lossOffset] and
+// the gradient of that mean (times gradScale, e.g. 1/accumulation steps) to dlogits.
 //   bceWithLogits(rt, {logits, labels, loss, dlogits, n, lossOffset?, gradScale?, posWeight?})
 //       logits, labels, dlogits [n]: mean_i w·y·softplus(−x) + (1−y)·softplus(x) (torch's BCEWithLogitsLoss with
 //       pos_weight w, default 1);  d = (σ(x)·(1 − y + w·y) − w·y)·gradScale/n
@@ -42,11 +42,6 @@ export interface ListwiseArgs {
   groupSize: number;
   lossOffset?: number;
   gradScale?: number;
-}
-
-export interface LossRef {
-  loss: number;
-  dlogits: Float64Array;
 }
 
 function checkCommon(kernel: string, count: number, a: { logits: Tensor; loss: Tensor; dlogits: Tensor; lossOffset?: number; gradScale?: number }): number {
@@ -105,39 +100,4 @@ export async function listwiseCE(rt: GpuRuntime, a: ListwiseArgs): Promise<void>
     params: [a.groups, a.groupSize, off, f32bits((a.gradScale ?? 1) / a.groups), ...inverseWords(a.groups)],
     workgroups: [1],
   });
-}
-
-// ---- float64 CPU references -----------------------------------------------------------------------------------
-
-export function bceWithLogitsRef(logits: ArrayLike<number>, labels: ArrayLike<number>, gradScale = 1, posWeight = 1): LossRef {
-  const n = logits.length;
-  const dlogits = new Float64Array(n);
-  let sum = 0;
-  for (let i = 0; i < n; i++) {
-    const x = logits[i];
-    const y = labels[i];
-    const softplusNeg = Math.max(-x, 0) + Math.log1p(Math.exp(-Math.abs(x))); // −log σ(x)
-    const sig = 1 / (1 + Math.exp(-x));
-    // w·y·softplus(−x) + (1−y)·softplus(x), written as plain BCE plus the positive term's extra weight
-    sum += Math.max(x, 0) - x * y + Math.log1p(Math.exp(-Math.abs(x))) + (posWeight - 1) * y * softplusNeg;
-    dlogits[i] = ((sig - y - (posWeight - 1) * y * (1 - sig)) * gradScale) / n;
-  }
-  return { loss: sum / n, dlogits };
-}
-
-export function listwiseCERef(logits: ArrayLike<number>, groups: number, groupSize: number, gradScale = 1): LossRef {
-  const dlogits = new Float64Array(groups * groupSize);
-  let sum = 0;
-  for (let k = 0; k < groups; k++) {
-    const o = k * groupSize;
-    let m = -Infinity;
-    for (let j = 0; j < groupSize; j++) m = Math.max(m, logits[o + j]);
-    let s = 0;
-    for (let j = 0; j < groupSize; j++) s += Math.exp(logits[o + j] - m);
-    sum += m + Math.log(s) - logits[o];
-    for (let j = 0; j < groupSize; j++) {
-      dlogits[o + j] = ((Math.exp(logits[o + j] - m) / s - (j === 0 ? 1 : 0)) * gradScale) / groups;
-    }
-  }
-  return { loss: sum / groups, dlogits };
 }

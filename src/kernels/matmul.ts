@@ -1,4 +1,4 @@
-// Launcher and float64 CPU reference for shaders/matmul.wgsl.
+// Launcher for shaders/matmul.wgsl (float64 reference: src/model/reference/matmul.ts).
 //   matmul(rt, {a, b, c, M, N, K, transA, transB, bias, accumulate, alpha, batch, biasGrad, splitK, tile})
 // Shapes (per batch entry): logical A [M,K] (stored [K,M] if transA), logical B [K,N] (stored [N,K] if transB),
 // C [M,N]. Training uses three forms: Y = X·Wᵀ + b (transB, bias), dX = dY·W, dW += dYᵀ·X (transA, accumulate,
@@ -202,49 +202,4 @@ export function dummy(rt: GpuRuntime): GPUBuffer {
  */
 export function dummyRW(rt: GpuRuntime): GPUBuffer {
   return dummyPair(rt).rw;
-}
-
-// ---- float64 CPU reference ----------------------------------------------------------------------------------
-
-export interface MatmulRef extends MatmulProduct<ArrayLike<number>> {
-  /** What C held (read when accumulate). */
-  c?: ArrayLike<number>;
-}
-
-export function matmulRef(x: MatmulRef): Float64Array {
-  const batch = x.batch ?? 1;
-  const { M, N, K } = x;
-  const sA = x.strideA ?? M * K;
-  const sB = x.strideB ?? K * N;
-  const sC = x.strideC ?? M * N;
-  const out = new Float64Array(sC * (batch - 1) + M * N);
-  if (x.c) for (let i = 0; i < out.length; i++) out[i] = x.c[i];
-  for (let z = 0; z < batch; z++) {
-    for (let m = 0; m < M; m++) {
-      for (let n = 0; n < N; n++) {
-        let s = 0;
-        for (let k = 0; k < K; k++) {
-          const av = x.transA ? x.a[z * sA + k * M + m] : x.a[z * sA + m * K + k];
-          const bv = x.transB ? x.b[z * sB + n * K + k] : x.b[z * sB + k * N + n];
-          s += av * bv;
-        }
-        let v = (x.alpha ?? 1) * s + (x.bias ? x.bias[n] : 0);
-        const o = z * sC + m * N + n;
-        if (x.accumulate) v += out[o];
-        out[o] = v;
-      }
-    }
-  }
-  return out;
-}
-
-/** Row sums of op(A) (+ out0 when given): the reference for biasGrad. */
-export function matmulRowSumsRef(a: ArrayLike<number>, M: number, K: number, transA: boolean, out0?: ArrayLike<number>): Float64Array {
-  const out = new Float64Array(M);
-  for (let m = 0; m < M; m++) {
-    let s = out0 ? out0[m] : 0;
-    for (let k = 0; k < K; k++) s += transA ? a[k * M + m] : a[m * K + k];
-    out[m] = s;
-  }
-  return out;
 }

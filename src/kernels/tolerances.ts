@@ -7,8 +7,6 @@ export const TOL = {
   f32: 2e-6,
   /** f32 kernels whose result is a long reduction (matmul with K in the thousands, attention). */
   f32Reduction: 1e-5,
-  /** f16 storage (where an adapter offers shader-f16). */
-  f16: 2e-3,
   /** Engine vs Hugging Face fixtures (issue 3 acceptance). */
   parity: {
     logitsRel: 1e-5, lossAbs: 1e-6, gradRel: 1e-4, adamwRel: 1e-4, logitsAfterAdamwRel: 1e-4,

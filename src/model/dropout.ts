@@ -8,10 +8,9 @@
 //               XLM-R: before classifier.dense and before classifier.out_proj (XLMRobertaClassificationHead)
 //                                                                       classifier_dropout ?? hidden_dropout_prob
 //
-// A site's mask is dropoutKeep(siteSeed(stepSeed, site), elementIndex) (the elementwise kernel's counter hash);
-// attention probabilities index elements as ((b·heads + h)·L + query)·L + key.
-
-import { dropoutConstants, dropoutKeep } from '../kernels/elementwise.ts';
+// A site's mask is the elementwise kernel's counter hash of (siteSeed(stepSeed, site), elementIndex) (redone on the
+// CPU by dropoutKeep in ./reference/dropout.ts); attention probabilities index elements as ((b·heads + h)·L + query)·L
+// + key.
 
 export interface DropoutRates {
   hidden: number;
@@ -35,14 +34,4 @@ export const DROPOUT_SITE = {
 /** The mask seed of one site for one step: distinct per site so masks are independent. */
 export function siteSeed(stepSeed: number, site: number): number {
   return (Math.imul(stepSeed >>> 0, 0x9e3779b1) + Math.imul(site, 0x85ebca77)) >>> 0;
-}
-
-/** Per-element factors (0 or the kernel's f32 1/(1-p)) of n elements at a site; undefined when p is 0. */
-export function dropoutFactors(n: number, p: number, seed: number): Float64Array | undefined {
-  if (p <= 0) return undefined;
-  if (p >= 1) return new Float64Array(n);
-  const { threshold, scale } = dropoutConstants(p);
-  const f = new Float64Array(n);
-  for (let i = 0; i < n; i++) f[i] = dropoutKeep(seed, i, threshold) ? scale : 0;
-  return f;
 }

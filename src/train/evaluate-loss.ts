@@ -7,7 +7,7 @@ import type { PairBatch, PairTokenizer } from '../model/tokenize.ts';
 import { throwIfAborted } from '../util/progress.ts';
 import { type Group, pairsOf, stepsOf } from './batches.ts';
 import type { GpuModel } from './gpu-model.ts';
-import { bceWithLogitsRef, listwiseSoftmaxRef } from './losses-ref.ts';
+import { bceWithLogitsRef, listwiseSoftmaxRef } from '../model/reference/losses.ts';
 
 export interface ValBatch {
   tokens: PairBatch;

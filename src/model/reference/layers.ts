@@ -1,9 +1,15 @@
-// Float64 CPU reference of every layer of the cross-encoder, forward and backward side by side (llm.c style).
-// All tensors are row-major Float64Arrays; shapes are in the comments ([B,L,H] = batch, length, hidden).
-// Backward functions return the input gradient as a new array and ACCUMULATE (+=) parameter gradients into the
-// arrays they are given, so callers zero them once per step. GPU kernel tests reuse these one by one.
+// Float64 CPU reference of every layer of the cross-encoder, forward and backward side by side (llm.c style): the
+// one reference of the project. The whole model (./model.ts) is built from these, and every GPU kernel test checks
+// its kernel against them (tests/unit/kernels/). Tensors are row-major; inputs may be any array of numbers (the
+// kernel tests pass their f32 data), outputs are Float64Arrays; shapes are in the comments ([B,L,H] = batch,
+// length, hidden). Backward functions return the input gradient as a new array and ACCUMULATE (+=) parameter
+// gradients into the arrays they are given, so callers zero them once per step.
 
-import { type AttentionDropout, attentionDropFactor } from '../../kernels/attention.ts';
+import type { AttentionDropout } from '../../kernels/attention.ts';
+import { bertPositionIds, robertaPositionIds } from '../../kernels/embedding.ts';
+import { attentionDropFactor } from './dropout.ts';
+
+type Vec = ArrayLike<number>;
 
 // ---------------------------------------------------------------------------------------------------------------
 // erf to a few ulp (JavaScript has no Math.erf): for |x| < 3 the all-positive series
@@ -43,7 +49,7 @@ function erfcLarge(x: number): number {
 // ---------------------------------------------------------------------------------------------------------------
 // Linear (torch.nn.Linear): Y[M,N] = X[M,K] · W[N,K]ᵀ + b[N]
 
-export function linearForward(X: Float64Array, W: Float64Array, b: Float64Array | null, M: number, K: number, N: number): Float64Array {
+export function linearForward(X: Vec, W: Vec, b: Vec | null, M: number, K: number, N: number): Float64Array {
   const Y = new Float64Array(M * N);
   for (let m = 0; m < M; m++) {
     const xo = m * K;
@@ -59,7 +65,7 @@ export function linearForward(X: Float64Array, W: Float64Array, b: Float64Array 
 
 /** dY[M,N] → dX[M,K] = dY·W; dW[N,K] += dYᵀ·X; db[N] += Σ_m dY. */
 export function linearBackward(
-  dY: Float64Array, X: Float64Array, W: Float64Array, M: number, K: number, N: number,
+  dY: Vec, X: Vec, W: Vec, M: number, K: number, N: number,
   dW: Float64Array, db: Float64Array | null,
 ): Float64Array {
   const dX = new Float64Array(M * K);
@@ -87,7 +93,7 @@ export interface LayerNormCache {
   rstd: Float64Array; // [M]
 }
 
-export function layerNormForward(X: Float64Array, w: Float64Array, b: Float64Array, M: number, C: number, eps: number): { y: Float64Array } & LayerNormCache {
+export function layerNormForward(X: Vec, w: Vec, b: Vec, M: number, C: number, eps: number): { y: Float64Array } & LayerNormCache {
   const y = new Float64Array(M * C);
   const mean = new Float64Array(M);
   const rstd = new Float64Array(M);
@@ -109,7 +115,7 @@ export function layerNormForward(X: Float64Array, w: Float64Array, b: Float64Arr
 
 /** dX = rstd · (dŷ - mean(dŷ) - x̂ · mean(dŷ · x̂)), dŷ = dY·w; dw += Σ dY·x̂; db += Σ dY. */
 export function layerNormBackward(
-  dY: Float64Array, X: Float64Array, w: Float64Array, cache: LayerNormCache, M: number, C: number,
+  dY: Vec, X: Vec, w: Vec, cache: LayerNormCache, M: number, C: number,
   dw: Float64Array, db: Float64Array,
 ): Float64Array {
   const dX = new Float64Array(M * C);
@@ -143,13 +149,13 @@ export function layerNormBackward(
 const SQRT1_2 = Math.SQRT1_2;
 const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 
-export function geluForward(X: Float64Array): Float64Array {
+export function geluForward(X: Vec): Float64Array {
   const y = new Float64Array(X.length);
   for (let i = 0; i < X.length; i++) y[i] = 0.5 * X[i] * (1 + erf(X[i] * SQRT1_2));
   return y;
 }
 
-export function geluBackward(dY: Float64Array, X: Float64Array): Float64Array {
+export function geluBackward(dY: Vec, X: Vec): Float64Array {
   const dX = new Float64Array(X.length);
   for (let i = 0; i < X.length; i++) {
     const x = X[i];
@@ -159,11 +165,11 @@ export function geluBackward(dY: Float64Array, X: Float64Array): Float64Array {
 }
 
 // tanh (the heads): dX = dY · (1 - y²)
-export function tanhForward(X: Float64Array): Float64Array {
-  return X.map(Math.tanh);
+export function tanhForward(X: Vec): Float64Array {
+  return Float64Array.from(X, Math.tanh);
 }
 
-export function tanhBackward(dY: Float64Array, Y: Float64Array): Float64Array {
+export function tanhBackward(dY: Vec, Y: Vec): Float64Array {
   const dX = new Float64Array(Y.length);
   for (let i = 0; i < Y.length; i++) dX[i] = dY[i] * (1 - Y[i] * Y[i]);
   return dX;
@@ -173,26 +179,17 @@ export function tanhBackward(dY: Float64Array, Y: Float64Array): Float64Array {
 // Embeddings: E[B·L,H] = word[ids] + position[posIds] + tokenType[typeIds]
 
 /**
- * Position ids [B·L]. BERT: 0..L-1. RoBERTa family (transformers' create_position_ids_from_input_ids): real tokens
- * count from paddingIdx + 1 in order, padding tokens (id == paddingIdx) get paddingIdx itself.
+ * Position ids [B·L], the engine's own (src/kernels/embedding.ts; checked against transformers by the parity tests).
+ * BERT: 0..L-1. RoBERTa family (create_position_ids_from_input_ids): real tokens count from paddingIdx + 1 in
+ * order, padding tokens (id == paddingIdx) get paddingIdx itself.
  */
-export function positionIds(arch: 'bert' | 'xlm-roberta', inputIds: Int32Array, B: number, L: number, paddingIdx: number): Int32Array {
-  const out = new Int32Array(B * L);
-  for (let b = 0; b < B; b++) {
-    let count = 0;
-    for (let t = 0; t < L; t++) {
-      const i = b * L + t;
-      if (arch === 'bert') out[i] = t;
-      else if (inputIds[i] === paddingIdx) out[i] = paddingIdx;
-      else out[i] = paddingIdx + ++count;
-    }
-  }
-  return out;
+export function positionIds(arch: 'bert' | 'xlm-roberta', inputIds: Vec, B: number, L: number, paddingIdx: number): Uint32Array {
+  return arch === 'bert' ? bertPositionIds(B, L) : robertaPositionIds(inputIds, B, L, paddingIdx);
 }
 
 export function embeddingForward(
-  word: Float64Array, position: Float64Array, tokenType: Float64Array,
-  ids: Int32Array, posIds: Int32Array, typeIds: Int32Array, H: number,
+  word: Vec, position: Vec, tokenType: Vec,
+  ids: Vec, posIds: Vec, typeIds: Vec, H: number,
 ): Float64Array {
   const N = ids.length;
   const E = new Float64Array(N * H);
@@ -210,7 +207,7 @@ export function embeddingForward(
  * torch.nn.Embedding(padding_idx=…) does: BERT word embeddings; RoBERTa family word and position embeddings.
  */
 export function embeddingBackward(
-  dE: Float64Array, ids: Int32Array, posIds: Int32Array, typeIds: Int32Array, H: number,
+  dE: Vec, ids: Vec, posIds: Vec, typeIds: Vec, H: number,
   dWord: Float64Array, dPosition: Float64Array, dTokenType: Float64Array,
   paddingIdx: { word?: number; position?: number } = {},
 ): void {
@@ -232,6 +229,8 @@ export function embeddingBackward(
 //   S[b,h,i,j] = (Q[b,i,h]·K[b,j,h]) / √d + (mask[b,j] ? 0 : min),  P = softmax_j(S),  O[b,i,h] = Σ_j P · V[b,j,h]
 // transformers adds the dtype's most negative value for masked keys; we add −Number.MAX_VALUE (f64's), which
 // gives exactly 0 probability for masked keys and, like HF, a uniform row if a row had no key at all.
+// Also kept, for the attention kernel's test: lse [B, nh, L] = logsumexp_j S (the kernel saves it for its backward;
+// for a row with no real key it stores log(L), the logsumexp of the same uniform softmax over scores of 0).
 
 export const MASK_MIN_F64 = -Number.MAX_VALUE;
 
@@ -247,16 +246,19 @@ export interface AttentionCache {
  * attention-probability mask (HF's attention_probs_dropout_prob).
  */
 export function attentionForward(
-  Q: Float64Array, K: Float64Array, V: Float64Array, mask: Int32Array | Float64Array | Uint8Array,
+  Q: Vec, K: Vec, V: Vec, mask: Vec,
   B: number, L: number, nh: number, d: number, dropout?: AttentionDropout,
-): { out: Float64Array } & AttentionCache {
+): { out: Float64Array; lse: Float64Array } & AttentionCache {
   const H = nh * d;
   const scale = 1 / Math.sqrt(d);
   const out = new Float64Array(B * L * H);
+  const lse = new Float64Array(B * nh * L);
   const probs = new Float64Array(B * nh * L * L);
   const drop = dropout && dropout.p > 0 ? new Float64Array(B * nh * L * L) : undefined;
   const s = new Float64Array(L);
   for (let b = 0; b < B; b++) {
+    let anyKey = false;
+    for (let j = 0; j < L; j++) if (mask[b * L + j]) anyKey = true;
     for (let h = 0; h < nh; h++) {
       for (let i = 0; i < L; i++) {
         const qo = (b * L + i) * H + h * d;
@@ -273,6 +275,7 @@ export function attentionForward(
           s[j] = Math.exp(s[j] - max);
           sum += s[j];
         }
+        lse[(b * nh + h) * L + i] = anyKey ? max + Math.log(sum) : Math.log(sum);
         const po = ((b * nh + h) * L + i) * L;
         for (let j = 0; j < L; j++) {
           probs[po + j] = s[j] / sum;
@@ -285,22 +288,24 @@ export function attentionForward(
       }
     }
   }
-  return { out, probs, drop };
+  return { out, lse, probs, drop };
 }
 
 /**
  * dO [B·L, nh·d] → dQ, dK, dV (same shape), with F the dropout factors (1 without dropout):
  *   dV[j] += F·P[i,j]·dO[i];  dP[i,j] = F·dO[i]·V[j];  dS = P ⊙ (dP − Σ_j P·dP);  dQ[i] += dS[i,j]·K[j]/√d;  dK[j] += dS[i,j]·Q[i]/√d
+ * Also returns delta [B, nh, L] = Σ_j P·dP (the attention kernel's backward scratch, which its test checks).
  */
 export function attentionBackward(
-  dO: Float64Array, Q: Float64Array, K: Float64Array, V: Float64Array, cache: AttentionCache,
+  dO: Vec, Q: Vec, K: Vec, V: Vec, cache: AttentionCache,
   B: number, L: number, nh: number, d: number,
-): { dQ: Float64Array; dK: Float64Array; dV: Float64Array } {
+): { dQ: Float64Array; dK: Float64Array; dV: Float64Array; delta: Float64Array } {
   const H = nh * d;
   const scale = 1 / Math.sqrt(d);
   const dQ = new Float64Array(B * L * H);
   const dK = new Float64Array(B * L * H);
   const dV = new Float64Array(B * L * H);
+  const delta = new Float64Array(B * nh * L);
   const dP = new Float64Array(L);
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < nh; h++) {
@@ -320,6 +325,7 @@ export function attentionBackward(
           dP[j] = f * g;
           dot += p * dP[j];
         }
+        delta[(b * nh + h) * L + i] = dot;
         for (let j = 0; j < L; j++) {
           const dS = cache.probs[po + j] * (dP[j] - dot) * scale;
           if (dS === 0) continue;
@@ -332,34 +338,41 @@ export function attentionBackward(
       }
     }
   }
-  return { dQ, dK, dV };
+  return { dQ, dK, dV, delta };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 // Small helpers
 
 /** a + b, elementwise (residual connections). */
-export function add(a: Float64Array, b: Float64Array): Float64Array {
+export function add(a: Vec, b: Vec): Float64Array {
   const y = new Float64Array(a.length);
   for (let i = 0; i < a.length; i++) y[i] = a[i] + b[i];
   return y;
 }
 
 /** In place a += b. */
-export function addInto(a: Float64Array, b: Float64Array): void {
+export function addInto(a: Float64Array, b: Vec): void {
   for (let i = 0; i < a.length; i++) a[i] += b[i];
 }
 
-/** Rows t = 0 of [B, L, H] → [B, H] (the [CLS] / <s> token). */
-export function firstTokenRows(X: Float64Array, B: number, L: number, H: number): Float64Array {
-  const y = new Float64Array(B * H);
-  for (let b = 0; b < B; b++) y.set(X.subarray(b * L * H, b * L * H + H), b * H);
-  return y;
+// Rows of a [rows, cols] matrix: gather (the [CLS] / <s> token of each sequence) and its backward, scatter-add.
+
+/** out[i, :] = x[idx[i], :]: [n, cols]. */
+export function gatherRows(x: Vec, idx: Vec, cols: number): Float64Array {
+  const out = new Float64Array(idx.length * cols);
+  for (let i = 0; i < idx.length; i++) for (let c = 0; c < cols; c++) out[i * cols + c] = x[idx[i] * cols + c];
+  return out;
 }
 
-/** Inverse of firstTokenRows for gradients: [B, H] → [B, L, H], zero except t = 0. */
-export function firstTokenRowsBackward(dY: Float64Array, B: number, L: number, H: number): Float64Array {
-  const dX = new Float64Array(B * L * H);
-  for (let b = 0; b < B; b++) dX.set(dY.subarray(b * H, b * H + H), b * L * H);
-  return dX;
+/** dx = dx0 with dx[idx[i], :] += dOut[i, :] (or = with accumulate false): the backward of gatherRows. */
+export function scatterRows(dOut: Vec, idx: Vec, dx0: Vec, cols: number, accumulate = true): Float64Array {
+  const out = Float64Array.from(dx0);
+  for (let i = 0; i < idx.length; i++) {
+    for (let c = 0; c < cols; c++) {
+      const o = idx[i] * cols + c;
+      out[o] = (accumulate ? out[o] : 0) + dOut[i * cols + c];
+    }
+  }
+  return out;
 }

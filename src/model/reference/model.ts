@@ -3,13 +3,15 @@
 // checked against, and it matches transformers run in float64 to ~1e-13. Dropout is off unless asked for (parity
 // runs); with { rates, seed } it drops exactly what the GPU encoder drops for that step seed (src/model/dropout.ts).
 
+import { firstTokenRows } from '../../kernels/elementwise.ts';
 import type { ModelConfig } from '../config.ts';
-import { DROPOUT_SITE, type DropoutRates, dropoutFactors, siteSeed } from '../dropout.ts';
+import { DROPOUT_SITE, type DropoutRates, siteSeed } from '../dropout.ts';
 import { modelParamNames, paramSpecs, type ModelParamNames } from '../params.ts';
+import { dropoutFactors, times } from './dropout.ts';
 import {
-  add, addInto, attentionBackward, attentionForward, embeddingBackward, embeddingForward, firstTokenRows,
-  firstTokenRowsBackward, geluBackward, geluForward, layerNormBackward, layerNormForward, linearBackward,
-  linearForward, positionIds, tanhBackward, tanhForward, type AttentionCache, type LayerNormCache,
+  add, addInto, attentionBackward, attentionForward, embeddingBackward, embeddingForward, gatherRows,
+  geluBackward, geluForward, layerNormBackward, layerNormForward, linearBackward, linearForward, positionIds,
+  scatterRows, tanhBackward, tanhForward, type AttentionCache, type LayerNormCache,
 } from './layers.ts';
 
 /** Same field names as PairBatch (src/model/tokenize.ts), so a tokenised batch passes straight in. */
@@ -53,15 +55,10 @@ export interface ReferenceDropout {
   seed: number;
 }
 
-/** x ∘ f, or x itself when there is no dropout. */
-function times(x: Float64Array, f: Float64Array | undefined): Float64Array {
-  return f ? x.map((v, i) => v * f[i]) : x;
-}
-
 export interface ReferenceCache {
   B: number;
   L: number;
-  posIds: Int32Array; // [B·L]
+  posIds: Uint32Array; // [B·L]
   embSum: Float64Array; // [B·L, H] word + position + type
   embLn: LayerNormCache;
   embOut: Float64Array; // [B·L, H] after dropout
@@ -178,7 +175,7 @@ export function referenceForward(cfg: ModelConfig, params: ReferenceParams, batc
   // Head: BERT pooler.dense + tanh then classifier; XLM-R classifier.dense + tanh then out_proj. Same maths, but
   // dropout differs: BERT drops the pooled output; XLM-R drops before dense and before out_proj.
   const hd = names.head;
-  const cls = firstTokenRows(x, B, L, H);
+  const cls = gatherRows(x, firstTokenRows(B, L), H); // [B, H]
   const pc = rates?.classifier ?? 0;
   const clsDrop = cfg.arch === 'xlm-roberta' ? dropoutFactors(B * H, pc, seedOf(DROPOUT_SITE.classifierDense)) : undefined;
   const clsIn = times(cls, clsDrop);
@@ -213,7 +210,7 @@ export function referenceBackward(cfg: ModelConfig, params: ReferenceParams, cac
   const dOutIn = linearBackward(Float64Array.from(dLogits), cache.outIn, get(params, hd.outW), B, H, cfg.numLabels, g(hd.outW), g(hd.outB));
   const dDense = tanhBackward(times(dOutIn, cache.outDrop), cache.pooled);
   const dClsIn = linearBackward(dDense, cache.clsIn, get(params, hd.denseW), B, H, H, g(hd.denseW), g(hd.denseB));
-  let d = firstTokenRowsBackward(times(dClsIn, cache.clsDrop), B, L, H);
+  let d = scatterRows(times(dClsIn, cache.clsDrop), firstTokenRows(B, L), new Float64Array(M * H), H);
   for (let i = names.layers.length - 1; i >= 0; i--) d = layerBackward(cfg, params, names.layers[i], cache.layers[i], d, grads, B, L);
   const e = names.embeddings;
   const dSum = layerNormBackward(times(d, cache.embDrop), cache.embSum, get(params, e.lnW), cache.embLn, M, H, g(e.lnW), g(e.lnB));

@@ -8,9 +8,9 @@ import { parseModelConfig } from '../../../src/model/config.ts';
 import { paramSpecs } from '../../../src/model/params.ts';
 import { referenceBackward, referenceForward } from '../../../src/model/reference/index.ts';
 import type { PairBatch } from '../../../src/model/tokenize.ts';
-import { adamwStepRef, createAdamWRefState } from '../../../src/train/adamw-ref.ts';
+import { adamwStepRef, createAdamWRefState } from '../../../src/model/reference/adamw.ts';
 import { GpuModel } from '../../../src/train/gpu-model.ts';
-import { bceWithLogitsRef, listwiseSoftmaxRef } from '../../../src/train/losses-ref.ts';
+import { bceWithLogitsRef, listwiseSoftmaxRef } from '../../../src/model/reference/losses.ts';
 import { gpu, rng } from '../helpers/gpu.ts';
 
 interface Shape {

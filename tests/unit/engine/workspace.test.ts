@@ -8,7 +8,7 @@ import { paramSpecs } from '../../../src/model/params.ts';
 import { referenceBackward, referenceForward } from '../../../src/model/reference/index.ts';
 import type { PairBatch } from '../../../src/model/tokenize.ts';
 import { GpuModel } from '../../../src/train/gpu-model.ts';
-import { bceWithLogitsRef } from '../../../src/train/losses-ref.ts';
+import { bceWithLogitsRef } from '../../../src/model/reference/losses.ts';
 import { gpu, rng } from '../helpers/gpu.ts';
 
 describe('buffer pool', () => {

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { Tensor } from '../../../src/gpu/buffers.ts';
 import type { GpuRuntime } from '../../../src/gpu/runtime.ts';
-import { STATE, STATE_WORDS, adamwApply, adamwPrepare, adamwRef, adamwTable } from '../../../src/kernels/adamw.ts';
-import type { AdamwState } from '../../../src/kernels/adamw.ts';
-import { globalNormRef, sumSquaresChunks } from '../../../src/kernels/reduce.ts';
+import { STATE, STATE_WORDS, adamwApply, adamwPrepare, adamwTable } from '../../../src/kernels/adamw.ts';
+import { sumSquaresChunks } from '../../../src/kernels/reduce.ts';
 import { TOL, maxRelErr } from '../../../src/kernels/tolerances.ts';
+import * as reference from '../../../src/model/reference/index.ts';
 import { gpu, randomF32, rng } from '../helpers/gpu.ts';
 
 // eps large enough that putting it inside the square root (not torch's formula) would show in the figures.
@@ -18,8 +18,14 @@ interface Param {
   g: Tensor;
   m: Tensor;
   v: Tensor;
-  ref: AdamwState;
+  /** The float64 reference's p, m, v. */
+  ref: { p: Float64Array; m: Float64Array; v: Float64Array };
   p0: Float32Array;
+}
+
+/** The float64 reference of AdamW step `step` on q, with its gradient already clipped. */
+function referenceStep(q: Param, g: ArrayLike<number>, step: number, lr: number): void {
+  reference.adamwTensorStep(q.ref.p, g, q.ref.m, q.ref.v, step, { ...hyper, lr, weightDecay: q.weightDecay });
 }
 
 async function makeParams(rt: GpuRuntime, specs: { name: string; n: number; weightDecay: number }[], r: () => number): Promise<Param[]> {
@@ -34,7 +40,7 @@ async function makeParams(rt: GpuRuntime, specs: { name: string; n: number; weig
       m: await rt.pool.upload(new Float32Array(s.n), [s.n], `${s.name}.m`),
       v: await rt.pool.upload(new Float32Array(s.n), [s.n], `${s.name}.v`),
       p0,
-      ref: { p: Float64Array.from(p0), m: new Float64Array(s.n), v: new Float64Array(s.n), applied: true },
+      ref: { p: Float64Array.from(p0), m: new Float64Array(s.n), v: new Float64Array(s.n) },
     });
   }
   return params;
@@ -81,12 +87,12 @@ describe('adamw', () => {
       // max_norm/(norm+1e-6) > 1 must be clamped to 1. Step 3: max_norm at a tenth of the norm, so clipping scales.
       const grads = params.map((q) => randomF32(numelOf(q.p), r, step === 3 ? 3 : 1));
       params.forEach((q, i) => rt.write(q.g.buffer, grads[i]));
-      const totalNorm = globalNormRef(grads);
+      const totalNorm = reference.globalNorm(grads);
       const maxNorm = step === 1 ? undefined : totalNorm * (step === 2 ? 2 : 0.1);
       await update(rt, params, state, partials, hyper.lr, step - 1, 0, maxNorm);
-      for (const [i, q] of params.entries()) {
-        q.ref = adamwRef({ ...hyper, weightDecay: q.weightDecay, step, p: q.ref.p, g: grads[i], m: q.ref.m, v: q.ref.v, totalNorm, maxNorm });
-      }
+      const clipped = new Map(grads.map((g, i) => [String(i), Float64Array.from(g)]));
+      if (maxNorm !== undefined) reference.clipGradNormRef(clipped, maxNorm);
+      for (const [i, q] of params.entries()) referenceStep(q, clipped.get(String(i))!, step, hyper.lr);
       const st = await readState(rt, state);
       expect(Math.abs(st.norm - totalNorm) / totalNorm).toBeLessThan(TOL.f32);
       expect(st).toMatchObject({ count: step, applied: true });
@@ -164,7 +170,7 @@ describe('adamw', () => {
       await update(rt, params, state, partials, lr, 0, u);
       if (u !== 1) {
         applied++;
-        q.ref = adamwRef({ ...hyper, lr, weightDecay: 0.01, step: applied, p: q.ref.p, g, m: q.ref.m, v: q.ref.v, totalNorm: globalNormRef([g]) });
+        referenceStep(q, g, applied, lr);
       }
     }
     expect(await readState(rt, state)).toMatchObject({ count: 2, applied: true });

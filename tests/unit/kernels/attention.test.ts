@@ -1,13 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { GpuRuntime } from '../../../src/gpu/runtime.ts';
-import {
-  attentionBackward,
-  attentionBackwardRef,
-  attentionForward,
-  attentionForwardRef,
-  attentionTiles,
-} from '../../../src/kernels/attention.ts';
+import { type AttentionShape, attentionBackward, attentionForward, attentionTiles } from '../../../src/kernels/attention.ts';
 import { TOL, maxRelErr } from '../../../src/kernels/tolerances.ts';
+import * as reference from '../../../src/model/reference/index.ts';
 import { gpu, randomF32, rng } from '../helpers/gpu.ts';
 
 // Real token counts per sequence (the rest is padding): every shape has sequences of different lengths, the suite
@@ -29,6 +24,34 @@ function part(m: ArrayLike<number>, rows: number, Hd: number, p: number): Float6
   const out = new Float64Array(rows * Hd);
   for (let r = 0; r < rows; r++) for (let c = 0; c < Hd; c++) out[r * Hd + c] = m[r * 3 * Hd + p * Hd + c];
   return out;
+}
+
+type RefInput = AttentionShape & { qkv: ArrayLike<number>; mask: ArrayLike<number> };
+
+/** The reference's Q, K, V [B·L, Hd] from the kernel's packed qkv [B·L, 3·Hd]. */
+function unpack(x: RefInput): Float64Array[] {
+  return [0, 1, 2].map((p) => part(x.qkv, x.batch * x.seqLen, x.heads * x.headDim, p));
+}
+
+/** The float64 reference forward on the kernel's layout: ctx [B·L, Hd], lse [B, H, L]. */
+function forwardRef(x: RefInput): { ctx: Float64Array; lse: Float64Array } {
+  const [Q, K, V] = unpack(x);
+  const f = reference.attentionForward(Q, K, V, x.mask, x.batch, x.seqLen, x.heads, x.headDim, x.dropout);
+  return { ctx: f.out, lse: f.lse };
+}
+
+/** The float64 reference backward on the kernel's layout: dqkv [B·L, 3·Hd] and delta [B, H, L]. */
+function backwardRef(x: RefInput & { dCtx: ArrayLike<number> }): { dqkv: Float64Array; delta: Float64Array } {
+  const [Q, K, V] = unpack(x);
+  const cache = reference.attentionForward(Q, K, V, x.mask, x.batch, x.seqLen, x.heads, x.headDim, x.dropout);
+  const g = reference.attentionBackward(x.dCtx, Q, K, V, cache, x.batch, x.seqLen, x.heads, x.headDim);
+  const rows = x.batch * x.seqLen;
+  const Hd = x.heads * x.headDim;
+  const dqkv = new Float64Array(rows * 3 * Hd);
+  [g.dQ, g.dK, g.dV].forEach((d, p) => {
+    for (let r = 0; r < rows; r++) dqkv.set(d.subarray(r * Hd, (r + 1) * Hd), r * 3 * Hd + p * Hd);
+  });
+  return { dqkv, delta: g.delta };
 }
 
 async function run(rt: GpuRuntime, c: Case, seed: number) {
@@ -64,8 +87,8 @@ describe('attention', () => {
     it(`forward and backward B=${c.batch} H=${c.heads} L=${c.seqLen} D=${c.headDim} lengths=${c.lengths}`, async () => {
       const rt = await gpu();
       const { qkv, dCtx, mask, t, got } = await run(rt, c, 1000 + n);
-      const fwd = attentionForwardRef({ ...c, qkv, mask });
-      const bwd = attentionBackwardRef({ ...c, qkv, mask, dCtx });
+      const fwd = forwardRef({ ...c, qkv, mask });
+      const bwd = backwardRef({ ...c, qkv, mask, dCtx });
       const rows = c.batch * c.seqLen;
       const Hd = c.heads * c.headDim;
       const err = {
@@ -100,7 +123,7 @@ describe('attention', () => {
     const ctx2 = await rt.readF32(t.ctx.buffer);
     expect(Array.from(ctx2.subarray(0, 6 * D))).toEqual(Array.from(got.ctx.subarray(0, 6 * D)));
     // Padded query rows (tokens 4, 5 of sequence 0) are computed, not zeroed: they match the reference.
-    const ref = attentionForwardRef({ ...c, qkv, mask });
+    const ref = forwardRef({ ...c, qkv, mask });
     expect(maxRelErr(got.ctx.subarray(4 * D, 6 * D), ref.ctx.subarray(4 * D, 6 * D))).toBeLessThan(TOL.f32Reduction);
     for (const x of Object.values(t)) rt.pool.release(x);
   });
@@ -118,8 +141,8 @@ describe('attention', () => {
     await attentionForward(rt, { ...c, ...t });
     await attentionBackward(rt, { ...c, ...t });
     const first = { ...c, batch: 1, qkv: qkv.subarray(0, L * S3), mask: mask.subarray(0, L) };
-    const fwd = attentionForwardRef(first);
-    const bwd = attentionBackwardRef({ ...first, dCtx: dCtx.subarray(0, L * c.headDim) });
+    const fwd = forwardRef(first);
+    const bwd = backwardRef({ ...first, dCtx: dCtx.subarray(0, L * c.headDim) });
     expect(maxRelErr((await rt.readF32(t.ctx.buffer)).subarray(0, L * c.headDim), fwd.ctx)).toBeLessThan(TOL.f32Reduction);
     expect(maxRelErr((await rt.readF32(t.lse.buffer)).subarray(0, L), fwd.lse)).toBeLessThan(TOL.f32Reduction);
     expect(maxRelErr((await rt.readF32(t.dqkv.buffer)).subarray(0, L * S3), bwd.dqkv)).toBeLessThan(TOL.f32Reduction);
@@ -139,8 +162,8 @@ describe('attention', () => {
     const qkv = Float64Array.from(randomF32(2 * 5 * 18, r, 1.5));
     const dCtx = Float64Array.from(randomF32(2 * 5 * 6, r));
     const mask = Uint32Array.from([1, 1, 1, 1, 1, 1, 1, 0, 0, 0]);
-    const loss = (x: Float64Array) => attentionForwardRef({ ...s, qkv: x, mask }).ctx.reduce((a, v, i) => a + v * dCtx[i], 0);
-    const { dqkv } = attentionBackwardRef({ ...s, qkv, mask, dCtx });
+    const loss = (x: Float64Array) => forwardRef({ ...s, qkv: x, mask }).ctx.reduce((a, v, i) => a + v * dCtx[i], 0);
+    const { dqkv } = backwardRef({ ...s, qkv, mask, dCtx });
     const fd = new Float64Array(qkv.length);
     const h = 1e-6;
     for (let i = 0; i < qkv.length; i++) {
@@ -160,8 +183,8 @@ describe('attention', () => {
       const rt = await gpu();
       const dc = { ...c, dropout: { p: 0.25, seed: 0x9e3779b9 + n } };
       const { qkv, dCtx, mask, t, got } = await run(rt, dc, 2000 + n);
-      const fwd = attentionForwardRef({ ...dc, qkv, mask });
-      const bwd = attentionBackwardRef({ ...dc, qkv, mask, dCtx });
+      const fwd = forwardRef({ ...dc, qkv, mask });
+      const bwd = backwardRef({ ...dc, qkv, mask, dCtx });
       const rows = c.batch * c.seqLen;
       const Hd = c.heads * c.headDim;
       const err = {
@@ -175,7 +198,7 @@ describe('attention', () => {
       console.log(`[attention dropout] B=${c.batch} H=${c.heads} L=${c.seqLen} D=${c.headDim} max rel err ` + Object.entries(err).map(([k, v]) => `${k} ${v.toExponential(2)}`).join(', '));
       for (const v of Object.values(err)) expect(v).toBeLessThan(TOL.f32Reduction);
       // the mask matters: without it the output is far off
-      expect(maxRelErr(got.ctx, attentionForwardRef({ ...c, qkv, mask }).ctx)).toBeGreaterThan(0.01);
+      expect(maxRelErr(got.ctx, forwardRef({ ...c, qkv, mask }).ctx)).toBeGreaterThan(0.01);
       for (const x of Object.values(t)) rt.pool.release(x);
     });
   }

@@ -2,28 +2,19 @@ import { describe, expect, it } from 'vitest';
 import type { GpuRuntime } from '../../../src/gpu/runtime.ts';
 import {
   add,
-  addRef,
   copy,
   dropout,
-  dropoutRef,
   erf,
-  erfRef,
-  erfcRef,
   fill,
   gatherRows,
-  gatherRowsRef,
   geluBackward,
-  geluBackwardRef,
   geluForward,
-  geluRef,
   scatterRows,
-  scatterRowsRef,
   tanhBackward,
-  tanhBackwardRef,
   tanhForward,
-  tanhRef,
 } from '../../../src/kernels/elementwise.ts';
 import { TOL, maxRelErr } from '../../../src/kernels/tolerances.ts';
+import * as reference from '../../../src/model/reference/index.ts';
 import { gpu, randomF32, rng, withGridLimit } from '../helpers/gpu.ts';
 
 // Sizes that are not multiples of the 256-wide workgroup, a tiny one, and one that needs several workgroups.
@@ -45,27 +36,6 @@ function maxUlps(got: ArrayLike<number>, want: ArrayLike<number>, floor = 1e-30)
   return m;
 }
 
-describe('float64 erf reference', () => {
-  it('matches tabulated values of erf and erfc', () => {
-    // Values from Abramowitz & Stegun / mpmath, 16 digits.
-    const table: [number, number, number][] = [
-      [0.1, 0.1124629160182849, 0.8875370839817151],
-      [0.5, 0.5204998778130465, 0.4795001221869535],
-      [1, 0.8427007929497149, 0.1572992070502851],
-      [2, 0.9953222650189527, 0.004677734981047266],
-      [2.5, 0.999593047982555, 4.069520174449590e-4],
-      [3, 0.9999779095030014, 2.209049699858544e-5],
-      [5, 0.9999999999984626, 1.537459794428035e-12],
-    ];
-    for (const [x, e, c] of table) {
-      expect(Math.abs(erfRef(x) - e)).toBeLessThan(4.5e-16);
-      expect(Math.abs(erfRef(-x) + e)).toBeLessThan(4.5e-16);
-      expect(Math.abs(erfcRef(x) - c) / c).toBeLessThan(1e-13);
-      expect(Math.abs(erfcRef(-x) - (2 - c))).toBeLessThan(1e-15);
-    }
-  });
-});
-
 describe('elementwise', () => {
   it('f32 erf stays within a few ulp of float64 erf on [-6, 6]', async () => {
     const rt = await gpu();
@@ -80,7 +50,7 @@ describe('elementwise', () => {
     const Y = await rt.pool.tensor([n], 'y');
     await erf(rt, { x: X, y: Y, n });
     const got = await rt.readF32(Y.buffer);
-    const want = Float64Array.from(x, erfRef);
+    const want = Float64Array.from(x, reference.erf);
     const ulps = maxUlps(got, want);
     console.log(`[erf] max error ${ulps.toFixed(2)} ulp (relative, per element) over ${n} points in [-6, 6]`);
     expect(got[0]).toBe(0);
@@ -104,8 +74,8 @@ describe('elementwise', () => {
       const y = await rt.readF32(Y.buffer);
       const dx = await rt.readF32(DX.buffer);
       // floor 1: a lone tiny output (n = 1) is judged on the scale of the activations, as everywhere else
-      expect(maxRelErr(y, geluRef(x), 1)).toBeLessThan(TOL.f32);
-      expect(maxRelErr(dx, geluBackwardRef(x, dy), 1)).toBeLessThan(TOL.f32);
+      expect(maxRelErr(y, reference.geluForward(x), 1)).toBeLessThan(TOL.f32);
+      expect(maxRelErr(dx, reference.geluBackward(dy, x), 1)).toBeLessThan(TOL.f32);
       for (const t of [X, DY, Y, DX]) rt.pool.release(t);
     });
   }
@@ -123,8 +93,8 @@ describe('elementwise', () => {
     await geluBackward(rt, { x: X, dy: DY, dx: DX, n });
     const y = await rt.readF32(Y.buffer);
     const d = await rt.readF32(DX.buffer);
-    const want = geluRef(x);
-    const wantD = geluBackwardRef(x, dy);
+    const want = reference.geluForward(x);
+    const wantD = reference.geluBackward(dy, x);
     // Φ carries an absolute error of a few f32 ulps of 1 (as PyTorch's 1 + erf(x/√2) does), so the natural per-element
     // scale of x·Φ(x) is max(|gelu(x)|, |x|) and of Φ + x·φ it is max(|gelu'(x)|, 1).
     let e = 0;
@@ -150,7 +120,7 @@ describe('elementwise', () => {
     const Y = await rt.pool.tensor([n], 'y');
     await tanhForward(rt, { x: X, y: Y, n });
     const y = await rt.readF32(Y.buffer);
-    const want = tanhRef(x);
+    const want = reference.tanhForward(x);
     expect(y.every(Number.isFinite)).toBe(true);
     expect(maxRelErr(y, want)).toBeLessThan(TOL.f32);
     const ulps = maxUlps(y, want);
@@ -160,7 +130,7 @@ describe('elementwise', () => {
     const DY = await up(rt, dy, 'dy');
     const DX = await rt.pool.tensor([n], 'dx');
     await tanhBackward(rt, { y: Y, dy: DY, dx: DX, n });
-    expect(maxRelErr(await rt.readF32(DX.buffer), tanhBackwardRef(y, dy))).toBeLessThan(TOL.f32);
+    expect(maxRelErr(await rt.readF32(DX.buffer), reference.tanhBackward(dy, y))).toBeLessThan(TOL.f32);
     for (const t of [X, Y, DY, DX]) rt.pool.release(t);
   });
 
@@ -174,7 +144,7 @@ describe('elementwise', () => {
     const B = await up(rt, b, 'b');
     const C = await rt.pool.tensor([n], 'c');
     await add(rt, { a: A, b: B, c: C, n });
-    expect(maxRelErr(await rt.readF32(C.buffer), addRef(a, b))).toBeLessThan(TOL.f32);
+    expect(maxRelErr(await rt.readF32(C.buffer), reference.add(a, b))).toBeLessThan(TOL.f32);
     await copy(rt, { x: A, y: C, n });
     expect(Array.from(await rt.readF32(C.buffer))).toEqual(Array.from(a));
     await fill(rt, { y: C, n: n - 1, value: 1.5 });
@@ -192,7 +162,7 @@ describe('elementwise', () => {
     const X = await up(rt, x, 'x');
     const Y = await rt.pool.tensor([n], 'y');
     await withGridLimit(rt, 3, () => geluForward(rt, { x: X, y: Y, n }));
-    expect(maxRelErr(await rt.readF32(Y.buffer), geluRef(x))).toBeLessThan(TOL.f32);
+    expect(maxRelErr(await rt.readF32(Y.buffer), reference.geluForward(x))).toBeLessThan(TOL.f32);
     // gather over a 2-D grid too: 300 rows x 9 cols = 11 workgroups, a 4 x 3 grid
     const rows = 300;
     const cols = 9;
@@ -202,7 +172,7 @@ describe('elementwise', () => {
     const I = await up(rt, idx, 'idx');
     const O = await rt.pool.tensor([rows, cols], 'out');
     await withGridLimit(rt, 4, () => gatherRows(rt, { x: S, idx: I, out: O, n: rows, cols, rowsIn: rows }));
-    expect(Array.from(await rt.readF32(O.buffer))).toEqual(Array.from(gatherRowsRef(src, idx, cols)));
+    expect(Array.from(await rt.readF32(O.buffer))).toEqual(Array.from(reference.gatherRows(src, idx, cols)));
     for (const t of [X, Y, S, I, O]) rt.pool.release(t);
   });
 
@@ -220,7 +190,7 @@ describe('elementwise', () => {
     ] as const) {
       await dropout(rt, { x: X, y: Y, n, p, seed });
       const y = await rt.readF32(Y.buffer);
-      const want = dropoutRef(x, p, seed);
+      const want = reference.dropoutForward(x, p, seed);
       expect(maxRelErr(y, want)).toBeLessThan(TOL.f32);
       let dropped = 0;
       for (let i = 0; i < n; i++) {
@@ -239,7 +209,7 @@ describe('elementwise', () => {
       await dropout(rt, { x: DY, y: DX, n, p, seed });
       const dx = await rt.readF32(DX.buffer);
       for (let i = 0; i < n; i++) expect(dx[i] === 0).toBe(y[i] === 0);
-      expect(maxRelErr(dx, dropoutRef(dy, p, seed))).toBeLessThan(TOL.f32);
+      expect(maxRelErr(dx, reference.dropoutForward(dy, p, seed))).toBeLessThan(TOL.f32);
       rt.pool.release(DY);
       rt.pool.release(DX);
     }
@@ -273,16 +243,16 @@ describe('elementwise', () => {
       const I = await up(rt, idx, 'cls');
       const O = await rt.pool.tensor([batch, cols], 'pooled');
       await gatherRows(rt, { x: X, idx: I, out: O, n: batch, cols, rowsIn });
-      expect(Array.from(await rt.readF32(O.buffer))).toEqual(Array.from(gatherRowsRef(x, idx, cols)));
+      expect(Array.from(await rt.readF32(O.buffer))).toEqual(Array.from(reference.gatherRows(x, idx, cols)));
       const dOut = randomF32(batch * cols, r);
       const dx0 = randomF32(rowsIn * cols, r);
       const DO = await up(rt, dOut, 'dPooled');
       const DX = await up(rt, dx0, 'dHidden');
       await scatterRows(rt, { dOut: DO, idx: I, dx: DX, n: batch, cols, rowsIn });
-      expect(maxRelErr(await rt.readF32(DX.buffer), scatterRowsRef(dOut, idx, dx0, cols))).toBeLessThan(TOL.f32);
+      expect(maxRelErr(await rt.readF32(DX.buffer), reference.scatterRows(dOut, idx, dx0, cols))).toBeLessThan(TOL.f32);
       await scatterRows(rt, { dOut: DO, idx: I, dx: DX, n: batch, cols, rowsIn, accumulate: false });
       const set = await rt.readF32(DX.buffer);
-      const wantSet = scatterRowsRef(dOut, idx, scatterRowsRef(dOut, idx, dx0, cols), cols, false);
+      const wantSet = reference.scatterRows(dOut, idx, reference.scatterRows(dOut, idx, dx0, cols), cols, false);
       expect(maxRelErr(set, wantSet)).toBeLessThan(TOL.f32);
       for (const t of [X, I, O, DO, DX]) rt.pool.release(t);
     });

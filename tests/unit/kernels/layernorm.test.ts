@@ -1,13 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import {
-  layerNormBackward,
-  layerNormBackwardRef,
-  layerNormForward,
-  layerNormForwardRef,
-  layerNormScratchElements,
-} from '../../../src/kernels/layernorm.ts';
+import { layerNormBackward, layerNormForward, layerNormScratchElements } from '../../../src/kernels/layernorm.ts';
 import { TOL, maxRelErr } from '../../../src/kernels/tolerances.ts';
+import * as reference from '../../../src/model/reference/index.ts';
 import { gpu, randomF32, rng, withGridLimit } from '../helpers/gpu.ts';
+
+type Vec = ArrayLike<number>;
+
+/** The reference backward in the kernel's form: dx (+ dx0 when accumulating), dgamma and dbeta added to their starts. */
+function backwardRef(a: { dy: Vec; x: Vec; gamma: Vec; rows: number; cols: number; eps: number; dx?: Vec; dgamma?: Vec; dbeta?: Vec }) {
+  const cache = reference.layerNormForward(a.x, a.gamma, new Float64Array(a.cols), a.rows, a.cols, a.eps);
+  const dgamma = a.dgamma ? Float64Array.from(a.dgamma) : new Float64Array(a.cols);
+  const dbeta = a.dbeta ? Float64Array.from(a.dbeta) : new Float64Array(a.cols);
+  const dx = reference.layerNormBackward(a.dy, a.x, a.gamma, cache, a.rows, a.cols, dgamma, dbeta);
+  if (a.dx) reference.addInto(dx, a.dx);
+  return { dx, dgamma, dbeta };
+}
 
 // Hidden sizes in use run 32…1024; these also do not divide the workgroup width.
 const cases = [
@@ -50,7 +57,7 @@ describe('layernorm', () => {
       const M = await rt.pool.tensor([rows], 'mean');
       const R = await rt.pool.tensor([rows], 'rstd');
       await layerNormForward(rt, { x: X, gamma: G, beta: B, y: Y, mean: M, rstd: R, rows, cols, eps });
-      const want = layerNormForwardRef(x, gamma, beta, rows, cols, eps);
+      const want = reference.layerNormForward(x, gamma, beta, rows, cols, eps);
       const eY = maxRelErr(await rt.readF32(Y.buffer), want.y);
       const eM = maxRelErr(await rt.readF32(M.buffer), want.mean);
       const eR = maxRelErr(await rt.readF32(R.buffer), want.rstd);
@@ -62,13 +69,13 @@ describe('layernorm', () => {
       const bwd = { dy: DY, x: X, gamma: G, mean: M, rstd: R, dx: DX, dgamma: DG, dbeta: DB, rows, cols, rowsPerGroup: s.rowsPerGroup };
       // accumulate: dx += …, and dgamma/dbeta always +=
       await layerNormBackward(rt, { ...bwd, accumulate: true });
-      const ref = layerNormBackwardRef({ dy, x, gamma, rows, cols, eps, dx: dx0, dgamma: dg0, dbeta: db0 });
+      const ref = backwardRef({ dy, x, gamma, rows, cols, eps, dx: dx0, dgamma: dg0, dbeta: db0 });
       const eDx = maxRelErr(await rt.readF32(DX.buffer), ref.dx);
       const eDg = maxRelErr(await rt.readF32(DG.buffer), ref.dgamma);
       const eDb = maxRelErr(await rt.readF32(DB.buffer), ref.dbeta);
       // overwrite: dx = …
       await layerNormBackward(rt, bwd);
-      const refSet = layerNormBackwardRef({ dy, x, gamma, rows, cols, eps });
+      const refSet = backwardRef({ dy, x, gamma, rows, cols, eps });
       const eDxSet = maxRelErr(await rt.readF32(DX.buffer), refSet.dx);
       console.log(
         `[layernorm] rows=${rows} cols=${cols} eps=${eps}: y ${eY.toExponential(2)} mean ${eM.toExponential(2)} rstd ${eR.toExponential(2)} ` +
@@ -100,7 +107,7 @@ describe('layernorm', () => {
     for (const eps of [1e-12, 1e-5]) {
       await layerNormForward(rt, { x: X, gamma: G, beta: B, y: Y, mean: M, rstd: R, rows: 1, cols, eps });
       const y = await rt.readF32(Y.buffer);
-      const want = layerNormForwardRef(x, gamma, beta, 1, cols, eps).y;
+      const want = reference.layerNormForward(x, gamma, beta, 1, cols, eps).y;
       // std 1e-3: eps = 1e-12 normalises to ±1, eps = 1e-5 shrinks it to ±0.3015
       expect(Math.abs(Math.abs(want[0]) - (eps === 1e-12 ? 1 : 0.30151))).toBeLessThan(1e-4);
       expect(maxRelErr(y, want)).toBeLessThan(TOL.f32Reduction);
@@ -134,8 +141,8 @@ describe('layernorm', () => {
       await layerNormForward(rt, { x: X, gamma: G, beta: B, y: Y, mean: M, rstd: R, rows, cols, eps });
       await layerNormBackward(rt, { dy: DY, x: X, gamma: G, mean: M, rstd: R, dx: DX, dgamma: DG, dbeta: DB, rows, cols, rowsPerGroup: 1, scratch });
     });
-    expect(maxRelErr(await rt.readF32(Y.buffer), layerNormForwardRef(x, gamma, beta, rows, cols, eps).y)).toBeLessThan(TOL.f32);
-    const ref = layerNormBackwardRef({ dy, x, gamma, rows, cols, eps });
+    expect(maxRelErr(await rt.readF32(Y.buffer), reference.layerNormForward(x, gamma, beta, rows, cols, eps).y)).toBeLessThan(TOL.f32);
+    const ref = backwardRef({ dy, x, gamma, rows, cols, eps });
     const dx1 = await rt.readF32(DX.buffer);
     const dg1 = await rt.readF32(DG.buffer);
     const db1 = await rt.readF32(DB.buffer);

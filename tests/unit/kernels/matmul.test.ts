@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { matmul, matmulRef, matmulRowSumsRef, splitChunks, splitCount } from '../../../src/kernels/matmul.ts';
+import { matmul, splitChunks, splitCount } from '../../../src/kernels/matmul.ts';
+import { matmulRef, matmulRowSumsRef } from '../../../src/model/reference/index.ts';
 import { clearMatmulPicks, matmulPicks, setMatmulTuning, sizeClass, tuneRunCount } from '../../../src/kernels/matmul-tune.ts';
 import { TOL, maxRelErr } from '../../../src/kernels/tolerances.ts';
 import { gpu, randomF32, rng } from '../helpers/gpu.ts';

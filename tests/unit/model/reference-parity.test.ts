@@ -5,8 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { hasWeightDecay } from '../../../src/model/params.ts';
 import { referenceBackward, referenceForward, toFloat64Params, type ReferenceBatch } from '../../../src/model/reference/index.ts';
-import { adamwStepRef, clipGradNormRef, createAdamWRefState } from '../../../src/train/adamw-ref.ts';
-import { bceWithLogitsRef, listwiseSoftmaxRef } from '../../../src/train/losses-ref.ts';
+import { adamwStepRef, clipGradNormRef, createAdamWRefState } from '../../../src/model/reference/adamw.ts';
+import { bceWithLogitsRef, listwiseSoftmaxRef } from '../../../src/model/reference/losses.ts';
 import { lrAt } from '../../../src/train/schedule.ts';
 import { FIXTURES, loadFixture, relErr, type FixtureBatch } from './fixture.ts';
 

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { loadHfFolder, saveHfFolder } from '../../../src/model/hf-folder.ts';
 import { firstNonFinite } from '../../../src/model/finite.ts';
 import { checkpointFromFiles, checkpointToFiles } from '../../../src/train/checkpoint.ts';
-import { listwiseSoftmaxRef } from '../../../src/train/losses-ref.ts';
+import { listwiseSoftmaxRef } from '../../../src/model/reference/losses.ts';
 import { train } from '../../../src/train/trainer.ts';
 import type { TrainEvent } from '../../../src/train/types.ts';
 import { gpu } from '../helpers/gpu.ts';

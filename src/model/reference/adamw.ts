@@ -5,7 +5,7 @@
 //   θ ← θ − (lr / (1 − β1ᵗ)) · m / (√v / √(1 − β2ᵗ) + ε)
 // ε is added after the square root of the bias-corrected second moment, as torch does.
 
-import { hasWeightDecay } from '../model/params.ts';
+import { hasWeightDecay } from '../params.ts';
 
 export interface AdamWHyper {
   lr: number;
@@ -42,24 +42,33 @@ export function adamwStepRef(
   decay: (name: string) => boolean = hasWeightDecay,
 ): void {
   state.step += 1;
-  const t = state.step;
-  const bc1 = 1 - h.beta1 ** t;
-  const bc2Sqrt = Math.sqrt(1 - h.beta2 ** t);
-  const stepSize = h.lr / bc1;
   for (const [name, p] of params) {
     const g = grads.get(name);
     if (!g) throw new Error(`AdamW: no gradient for ${name}`);
-    const m = state.m.get(name)!;
-    const v = state.v.get(name)!;
-    const wd = decay(name) ? 1 - h.lr * h.weightDecay : 1;
-    for (let i = 0; i < p.length; i++) {
-      p[i] *= wd;
-      m[i] += (g[i] - m[i]) * (1 - h.beta1);
-      v[i] = v[i] * h.beta2 + (1 - h.beta2) * g[i] * g[i];
-      const denom = Math.sqrt(v[i]) / bc2Sqrt + h.eps;
-      p[i] -= stepSize * (m[i] / denom);
-    }
+    adamwTensorStep(p, g, state.m.get(name)!, state.v.get(name)!, state.step, { ...h, weightDecay: decay(name) ? h.weightDecay : 0 });
   }
+}
+
+/** One AdamW step t (1, 2, …) on one tensor p[n] with gradient g[n] and moments m[n], v[n], all in place. */
+export function adamwTensorStep(p: Float64Array, g: ArrayLike<number>, m: Float64Array, v: Float64Array, t: number, h: AdamWHyper): void {
+  const bc1 = 1 - h.beta1 ** t;
+  const bc2Sqrt = Math.sqrt(1 - h.beta2 ** t);
+  const stepSize = h.lr / bc1;
+  const wd = 1 - h.lr * h.weightDecay;
+  for (let i = 0; i < p.length; i++) {
+    p[i] *= wd;
+    m[i] += (g[i] - m[i]) * (1 - h.beta1);
+    v[i] = v[i] * h.beta2 + (1 - h.beta2) * g[i] * g[i];
+    const denom = Math.sqrt(v[i]) / bc2Sqrt + h.eps;
+    p[i] -= stepSize * (m[i] / denom);
+  }
+}
+
+/** sqrt(Σ over tensors of Σ x²): clip_grad_norm_'s total norm. */
+export function globalNorm(tensors: Iterable<ArrayLike<number>>): number {
+  let sq = 0;
+  for (const g of tensors) for (let i = 0; i < g.length; i++) sq += g[i] * g[i];
+  return Math.sqrt(sq);
 }
 
 /**
@@ -67,9 +76,7 @@ export function adamwStepRef(
  * times min(1, maxNorm / (norm + 1e-6)). Returns the norm before clipping (what torch returns).
  */
 export function clipGradNormRef(grads: ReadonlyMap<string, Float64Array>, maxNorm: number): number {
-  let sq = 0;
-  for (const g of grads.values()) for (let i = 0; i < g.length; i++) sq += g[i] * g[i];
-  const norm = Math.sqrt(sq);
+  const norm = globalNorm(grads.values());
   const coef = Math.min(1, maxNorm / (norm + 1e-6));
   if (coef < 1) for (const g of grads.values()) for (let i = 0; i < g.length; i++) g[i] *= coef;
   return norm;
