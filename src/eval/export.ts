@@ -3,7 +3,8 @@
 
 import { scoreChartData, scoreChartSvg, escapeXml } from './chart.ts';
 import type { RankingMetrics } from './metrics.ts';
-import { LABEL_ENGLISH, conclusionsOf, formatScore, onScale, scaleName, type EvalReport, type ScoreScale } from './report.ts';
+import type { RerankMetrics } from './ranking.ts';
+import { LABEL_ENGLISH, conclusionsOf, formatScore, onScale, scaleName, type EvalReport, type RerankComparison, type ScoreScale } from './report.ts';
 
 export const CSV_HEADER = [
   'case',
@@ -58,6 +59,18 @@ export function metricsRows(m: { base: RankingMetrics; tuned?: RankingMetrics },
   return rows;
 }
 
+/** The realistic-list metrics as table rows: BM25's own order (the floor), the base model, the fine-tuned one. */
+export function rerankRows(r: RerankComparison): { name: string; bm25: string; base: string; tuned: string }[] {
+  const rows: [string, keyof RerankMetrics][] = [['NDCG@10', 'ndcg10'], ['MRR@10', 'mrr10'], ['Hit@1', 'hit1'], ['Recall@10', 'recall10']];
+  return rows.map(([name, k]) => ({ name, bm25: f(r.bm25[k]), base: f(r.base[k]), tuned: f(r.tuned?.[k]) }));
+}
+
+/** The heading of the realistic-list metrics: what each query reranks. */
+export function rerankHeading(r: RerankComparison): string {
+  const found = Number.isFinite(r.positivesRetrieved) ? `; BM25 put ${(100 * r.positivesRetrieved).toFixed(0)}% of the positives in its top ${r.depth}` : '';
+  return `Reranking metrics 重排指标 (${r.base.queries} queries, each reranking BM25's top ${r.depth} of ${r.corpus} documents plus its positives${found})`;
+}
+
 export interface ReportMeta {
   title?: string;
   model?: string;
@@ -84,7 +97,12 @@ export function reportHtml(report: EvalReport, meta: ReportMeta = {}): string {
         '</tr>',
     )
     .join('\n');
-  const metrics = report.metrics
+  const ranking = report.ranking;
+  const metrics = ranking
+    ? `<h2>${e(rerankHeading(ranking))}</h2><table><tr><th>metric</th><th>BM25 (floor 基线检索)</th><th>base 基线</th><th>fine-tuned 微调后</th></tr>${rerankRows(ranking)
+        .map((m) => `<tr><td>${e(m.name)}</td><td>${e(m.bm25)}</td><td>${e(m.base)}</td><td>${e(m.tuned)}</td></tr>`)
+        .join('')}</table>`
+    : report.metrics
     ? `<h2>排序指标 Ranking metrics (${report.metrics.base.queries} queries)</h2><table><tr><th>metric</th><th>base 基线</th><th>fine-tuned 微调后</th></tr>${metricsRows(report.metrics, { gap: false })
         .map((m) => `<tr><td>${e(m.name)}</td><td>${e(m.base)}</td><td>${e(m.tuned)}</td></tr>`)
         .join('')}</table>`

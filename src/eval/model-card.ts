@@ -2,6 +2,7 @@
 // and what it scored before and after on the validation set.
 
 import type { ResolvedTrainOptions } from '../train/checkpoint.ts';
+import { CARD_FRONT_MATTER, CARD_USAGE } from '../model/card-parts.ts';
 import { metricsRows } from './export.ts';
 import type { EvalReport } from './report.ts';
 
@@ -33,21 +34,13 @@ export interface ModelCardInput {
 
 export function modelCard(c: ModelCardInput): string {
   const lines: string[] = [
-    '---',
-    'library_name: sentence-transformers',
-    'pipeline_tag: text-ranking',
-    'tags: [cross-encoder, reranker, rerank-lab]',
-    '---',
+    ...CARD_FRONT_MATTER,
     '',
     `# Reranker fine-tuned from ${c.baseModel}`,
     '',
     `A cross-encoder reranker (${c.arch}, ${c.paramCount.toLocaleString('en-US')} parameters) fine-tuned with Rerank Lab on the user's own documents, on their own GPU.`,
     '',
-    '```python',
-    'from sentence_transformers import CrossEncoder',
-    "model = CrossEncoder('path/to/this/folder')",
-    "scores = model.predict([('query', 'passage')])",
-    '```',
+    ...CARD_USAGE,
     '',
     '## Data 数据',
     '',

@@ -86,3 +86,11 @@ export function formatSelect(by: SelectBy, value: number): string {
   const label = metricLabel(by);
   return `${label} ${Number.isFinite(value) ? value.toFixed(4) : String(value)}`;
 }
+
+const fixed4 = (x: number) => (Number.isFinite(x) ? x.toFixed(4) : String(x));
+
+/** "NDCG@10 0.6123 (BM25 0.5234)  MRR@10 …": a model's figures, with BM25's on the same lists beside them when given. */
+export function rerankMetricsText(m: RerankMetrics, bm25?: RerankMetrics): string {
+  const rows: [string, keyof RerankMetrics][] = [['NDCG@10', 'ndcg10'], ['MRR@10', 'mrr10'], ['Hit@1', 'hit1'], ['Recall@10', 'recall10']];
+  return rows.map(([label, k]) => `${label} ${fixed4(m[k])}${bm25 ? ` (BM25 ${fixed4(bm25[k])})` : ''}`).join('  ');
+}

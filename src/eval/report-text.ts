@@ -1,7 +1,7 @@
 // The evaluation report as plain text for a terminal: ranking metrics, one line per case, conclusions. Chinese
 // characters take two columns, so widths are counted in display columns.
 
-import { metricsRows } from './export.ts';
+import { metricsRows, rerankHeading, rerankRows } from './export.ts';
 import { LABEL_ENGLISH, type EvalReport } from './report.ts';
 
 /** Display columns of a string: East Asian wide and full-width characters count two. */
@@ -31,7 +31,12 @@ const num = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ?
 export function reportText(r: EvalReport, opts: { maxCases?: number; queryWidth?: number } = {}): string {
   const lines: string[] = [];
   const qw = opts.queryWidth ?? 28;
-  if (r.metrics) {
+  if (r.ranking) {
+    lines.push(rerankHeading(r.ranking));
+    lines.push(`  ${fit('metric', 12)} ${fit('BM25', 10, 'right')} ${fit('base', 10, 'right')} ${fit('fine-tuned', 10, 'right')}`);
+    for (const m of rerankRows(r.ranking)) lines.push(`  ${fit(m.name, 12)} ${fit(m.bm25, 10, 'right')} ${fit(m.base, 10, 'right')} ${fit(m.tuned, 10, 'right')}`);
+    lines.push('');
+  } else if (r.metrics) {
     lines.push(`Ranking metrics 排序指标 (${r.metrics.base.queries} queries)`);
     lines.push(`  ${fit('metric', 22)} ${fit('base', 10, 'right')} ${fit('fine-tuned', 10, 'right')}`);
     for (const m of metricsRows(r.metrics)) lines.push(`  ${fit(m.name, 22)} ${fit(m.base, 10, 'right')} ${fit(m.tuned, 10, 'right')}`);

@@ -12,6 +12,7 @@
 //    wrong by the same margin is 持平 unchanged, not 翻车 regressed, and 0.00 → 0.00 is not a widened gap.
 
 import type { RankingMetrics } from './metrics.ts';
+import type { RerankMetrics } from './ranking.ts';
 
 /** Base model labels: 排序错误 (negative above positive), 危险 (logit gap < 1.0), 尚可 (otherwise). */
 export type BaseLabel = '排序错误' | '危险' | '尚可';
@@ -109,12 +110,28 @@ export interface ReportSummary {
   meanNeg: { base: number; tuned?: number };
 }
 
+/** Reranking metrics on realistic lists (candidates.ts: BM25's top `depth` of the corpus plus the positives). */
+export interface RerankComparison {
+  depth: number;
+  /** Distinct documents BM25 searched. */
+  corpus: number;
+  /** Share of the positives BM25 put in its top `depth`. */
+  positivesRetrieved: number;
+  /** BM25's own order of the same lists: the floor. */
+  bm25: RerankMetrics;
+  base: RerankMetrics;
+  tuned?: RerankMetrics;
+}
+
 export interface EvalReport {
   rows: CaseRow[];
   summary: ReportSummary;
   /** Conclusion lines on the report's default scale (activation); conclusionsOf() gives them on another. */
   conclusions: string[];
+  /** Metrics over each example's own positives and mined negatives (the page's Evaluate step). */
   metrics?: { base: RankingMetrics; tuned?: RankingMetrics };
+  /** Metrics over realistic lists beside BM25's (`rerank-lab eval`). */
+  ranking?: RerankComparison;
   /** The model's activation and the thresholds the verdicts used (older saved reports lack it: logits, 1.0, 0). */
   scale?: { activation: Activation; noise: number; dangerGap: number };
 }
@@ -151,6 +168,8 @@ export interface ReportOptions {
   /** Noise threshold in logits (default NOISE_LOGIT). */
   noise?: number;
   dangerGap?: number;
+  /** Reranking metrics on realistic lists, reported beside the cases. */
+  ranking?: RerankComparison;
 }
 
 export function buildReport(
@@ -191,6 +210,7 @@ export function buildReport(
     summary.meanNeg.tuned = mean(rows.map((r) => r.tuned!.neg));
   }
   const report: EvalReport = { rows, summary, conclusions: [], metrics, scale };
+  if (options.ranking) report.ranking = options.ranking;
   report.conclusions = conclusionsOf(report, 'activation');
   return report;
 }
@@ -240,7 +260,11 @@ export function conclusionsOf(report: EvalReport, scale: ScoreScale): string[] {
       out.push(`总体 Overall: no case changed beyond the noise threshold (${noise}): the fine-tuned model scores these cases like the base model`);
     }
   }
+  const r = report.ranking;
   const m = report.metrics;
-  if (m?.tuned) out.push(`MRR@${m.base.k} ${m.base.mrr.toFixed(3)} → ${m.tuned.mrr.toFixed(3)}, Hit@1 ${(m.base.hit1 * 100).toFixed(0)}% → ${(m.tuned.hit1 * 100).toFixed(0)}%`);
+  if (r?.tuned) {
+    const pair = (label: string, k: keyof RerankMetrics) => `${label} ${r.base[k].toFixed(3)} → ${r.tuned![k].toFixed(3)} (BM25 ${r.bm25[k].toFixed(3)})`;
+    out.push(`重排 Reranking BM25's top ${r.depth}: ${pair('NDCG@10', 'ndcg10')}, ${pair('MRR@10', 'mrr10')}, ${pair('Hit@1', 'hit1')}`);
+  } else if (m?.tuned) out.push(`MRR@${m.base.k} ${m.base.mrr.toFixed(3)} → ${m.tuned.mrr.toFixed(3)}, Hit@1 ${(m.base.hit1 * 100).toFixed(0)}% → ${(m.tuned.hit1 * 100).toFixed(0)}%`);
   return out;
 }

@@ -14,6 +14,7 @@ import { canonicalName, initNewHead, paramSpecs, validateParams, type ParamSpec 
 import { readSafetensors, readShardedSafetensors, writeSafetensors, type ReadResult } from './safetensors.ts';
 import { isExportedFile } from './folder-files.ts';
 import { folderTokenizer } from './tokenizer-source.ts';
+import { CARD_FRONT_MATTER, CARD_USAGE } from './card-parts.ts';
 import { createPairTokenizer, type PairTokenizer } from './tokenize.ts';
 import { readTorchBin } from './torch-bin.ts';
 import { throwIfAborted, type LongRunning } from '../util/progress.ts';
@@ -256,19 +257,11 @@ function tokenizerConfigForSave(files: FileMap, cfg: ModelConfig, maxLength: num
 
 function defaultCard(base: string): string {
   return [
-    '---',
-    'library_name: sentence-transformers',
-    'pipeline_tag: text-ranking',
-    'tags: [cross-encoder, reranker, rerank-lab]',
-    '---',
+    ...CARD_FRONT_MATTER,
     '',
     `# Cross-encoder reranker from ${base}, saved by Rerank Lab`,
     '',
-    '```python',
-    'from sentence_transformers import CrossEncoder',
-    "model = CrossEncoder('path/to/this/folder')",
-    "scores = model.predict([('query', 'passage')])",
-    '```',
+    ...CARD_USAGE,
     '',
   ].join('\n');
 }

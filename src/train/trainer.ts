@@ -22,6 +22,10 @@
 // 'stopped' and checkpoints); pause with `waitIfPaused` (awaited between steps). A checkpoint holds everything to continue exactly (see checkpoint.ts).
 // GPU errors (device lost, out of memory) propagate: the caller decides whether to recreate and resume from the
 // last checkpoint it was given.
+//
+// The parts, in the order a run meets them: train() checks a resume against its checkpoint; setUpValidation builds the
+// validation material; planEpochs the steps; then a TrainingRun holds the state a checkpoint records and runs
+// trainEpoch (recordStep, reportStep) and endEpoch (evaluate, checkpoint) until finish() reports the result.
 
 import type { GpuRuntime } from '../gpu/runtime.ts';
 import type { ModelConfig } from '../model/config.ts';
@@ -31,7 +35,7 @@ import { type Checkpoint, type ResolvedTrainOptions, type ValRecord, checkpointB
 import { type ValBatch, evaluateGroups, tokeniseGroups } from './evaluate-loss.ts';
 import { evaluateRanking } from './evaluate-ranking.ts';
 import { DEFAULT_RERANK_DEPTH, type RerankSet, buildRerankSet } from '../eval/candidates.ts';
-import { DEFAULT_SELECT_BY, SELECT_METRICS, beats, formatSelect, isSelectBy, selectValue } from '../eval/ranking.ts';
+import { DEFAULT_SELECT_BY, SELECT_METRICS, type SelectBy, beats, formatSelect, isSelectBy, selectValue } from '../eval/ranking.ts';
 import { GpuModel } from './gpu-model.ts';
 import { type AdamW, DEFAULT_ADAMW } from './optimizer.ts';
 import { fingerprintMismatch, runFingerprint } from './fingerprint.ts';
@@ -152,8 +156,6 @@ export async function train(
   hooks: TrainHooks = {},
 ): Promise<TrainResult> {
   const t0 = performance.now();
-  const emit = (e: TrainEvent) => hooks.onEvent?.(e);
-  const warn = (kind: 'overfitting' | 'collapse' | 'other', message: string) => emit({ type: 'warning', kind, message });
   const o = resolveTrainOptions(model.config, options);
   const resume = hooks.resumeFrom;
   if (resume) {
@@ -164,113 +166,300 @@ export async function train(
   const fingerprint = runFingerprint(model, data, o);
   const mismatch = resume?.fingerprint ? fingerprintMismatch(resume.fingerprint, fingerprint) : [];
   if (mismatch.length) throw new TrainOptionsError(`cannot resume: ${mismatch.join('; ')}; resume with the same data and model, or start a new run`);
-  const tokenizer = model.tokenizer;
-  const pool = documentPool(data.train);
+  const emit = (e: TrainEvent) => hooks.onEvent?.(e);
+  const validation = await setUpValidation(model, data, o, hooks, emit);
+  const plan = planEpochs(data.train, o, resume, emit);
+  return new TrainingRun(rt, model, data, o, hooks, emit, fingerprint, validation, plan, t0).run();
+}
 
-  // Validation loss groups: fixed for the whole run (seeded once), topped up from validation documents only.
+type Emit = (e: TrainEvent) => void;
+
+const warning = (emit: Emit, kind: 'overfitting' | 'collapse' | 'other', message: string) => emit({ type: 'warning', kind, message });
+
+/** The fixed validation material of a run (see the header): loss batches, ranking lists, the metric that selects. */
+interface ValidationSetup {
+  batches: ValBatch[];
+  rerank?: RerankSet;
+  hasRanking: boolean;
+  selectBy: SelectBy;
+  /** What the 'validation' event said (undefined without validation). */
+  info?: ValidationInfo;
+}
+
+/**
+ * Validation setup: loss groups (seeded once, topped up from validation documents only) tokenised into micro-batches,
+ * the realistic ranking lists (built here unless the caller built them), and the metric that picks the best epoch —
+ * validation loss where there is nothing to rank, or for a checkpoint written before selection by metric.
+ */
+async function setUpValidation(model: HfModel, data: TrainData, o: ResolvedTrainOptions, hooks: TrainHooks, emit: Emit): Promise<ValidationSetup> {
+  const warn = (message: string) => warning(emit, 'other', message);
+  const resume = hooks.resumeFrom;
   const valPlan = data.val.length
     ? buildGroups(data.val, o.groupSize, mulberry32(mixSeed(o.seed, STREAM.val)), documentPool(data.val), 0, { skipUnfillable: true })
     : undefined;
-  const valGroups: Group[] = valPlan?.groups ?? [];
-  const microGroups = Math.ceil(o.batchSize / o.gradAccum);
-  const valBatches: ValBatch[] = tokeniseGroups(tokenizer, valGroups, o.maxLength, microGroups, o.queryMaxLength);
+  const groups: Group[] = valPlan?.groups ?? [];
+  const batches = tokeniseGroups(model.tokenizer, groups, o.maxLength, microGroupsOf(o), o.queryMaxLength);
   const unfillable = valPlan?.stats.unfillable ?? 0;
   if (unfillable) {
-    warn('other', `${unfillable} of ${data.val.length} validation example(s) cannot fill a group of ${o.groupSize} from validation documents alone: they are left out of the validation loss (they still count in the ranking metrics); a smaller group size or more validation data would include them`);
+    warn(`${unfillable} of ${data.val.length} validation example(s) cannot fill a group of ${o.groupSize} from validation documents alone: they are left out of the validation loss (they still count in the ranking metrics); a smaller group size or more validation data would include them`);
   }
-  // Realistic ranking lists: built once (here, unless the caller built them), scored after every evaluation.
   const rerank = data.rerank ?? (data.val.length
     ? await buildRerankSet(data.val, { depth: o.valCandidates, signal: hooks.signal, onProgress: (p) => emit({ type: 'progress', stage: p.stage, done: p.done, total: p.total }) })
     : undefined);
   const hasRanking = !!rerank && rerank.lists.length > 0;
   // A checkpoint written before best-epoch selection by metric chose by validation loss: keep choosing the same way.
   let selectBy = resume && !('selectBy' in resume.options) ? 'loss' : o.selectBy;
-  if (selectBy !== 'loss' && !hasRanking && valGroups.length) {
-    warn('other', `no validation query has a candidate list: the best epoch is chosen by validation loss instead of ${selectBy}`);
+  if (selectBy !== 'loss' && !hasRanking && groups.length) {
+    warn(`no validation query has a candidate list: the best epoch is chosen by validation loss instead of ${selectBy}`);
     selectBy = 'loss';
   }
-  if (!valGroups.length && !hasRanking) warn('other', 'no validation examples: validation is not measured and the last epoch counts as the best');
-  const valCut = valBatches.reduce<Truncation>((t, b) => addTruncation(t, b.tokens), { pairs: 0, documents: 0, queries: 0 });
-  if (valCut.documents) warn('other', truncationMessage('validation', valCut, o.maxLength));
-  const trainCut: Truncation = { pairs: 0, documents: 0, queries: 0 };
-  const validation: ValidationInfo | undefined = rerank && (valGroups.length || hasRanking)
+  if (!groups.length && !hasRanking) warn('no validation examples: validation is not measured and the last epoch counts as the best');
+  const cut = batches.reduce<Truncation>((t, b) => addTruncation(t, b.tokens), { pairs: 0, documents: 0, queries: 0 });
+  if (cut.documents) warn(truncationMessage('validation', cut, o.maxLength));
+  const info: ValidationInfo | undefined = rerank && (groups.length || hasRanking)
     ? {
         queries: rerank.lists.length, documents: rerank.corpus, depth: rerank.depth, positivesRetrieved: rerank.positivesRetrieved,
-        lossGroups: valGroups.length, lossGroupsSkipped: unfillable, bm25: rerank.bm25, selectBy,
+        lossGroups: groups.length, lossGroupsSkipped: unfillable, bm25: rerank.bm25, selectBy,
       }
     : undefined;
-  if (validation) emit({ type: 'validation', ...validation });
+  if (info) emit({ type: 'validation', ...info });
+  return { batches, rerank, hasRanking, selectBy, info };
+}
 
-  // Groups per epoch are the same count every epoch (one per example with a positive).
-  const firstPlan = epochGroups(data.train, o.groupSize, o.seed, 0, pool, o.randomNegatives);
+/** Groups per micro-batch: a step's groups split over gradAccum micro-batches (validation uses the same size). */
+const microGroupsOf = (o: ResolvedTrainOptions) => Math.ceil(o.batchSize / o.gradAccum);
+
+/** The run's plan: epoch 0's groups (every epoch has as many), the step count and the warmup. */
+interface EpochPlan {
+  pool: ReturnType<typeof documentPool>;
+  firstPlan: ReturnType<typeof epochGroups>;
+  totalSteps: number;
+  warmupSteps: number;
+}
+
+/** Plans the epochs and says what the training data lacks; a resumed run must have the checkpoint's step count. */
+function planEpochs(train: readonly TrainExample[], o: ResolvedTrainOptions, resume: Checkpoint | undefined, emit: Emit): EpochPlan {
+  const pool = documentPool(train);
+  const firstPlan = epochGroups(train, o.groupSize, o.seed, 0, pool, o.randomNegatives);
   const nGroups = firstPlan.groups.length;
-  if (nGroups === 0) throw new TrainOptionsError(`none of the ${data.train.length} training examples has a positive document: nothing to train on`);
-  const reportStats = (s: GroupStats) => {
-    if (s.noPositive) warn('other', `${s.noPositive} training example(s) have no positive document and are skipped`);
-    if (s.toppedUp) warn('other', `${s.toppedUp} of ${nGroups} training example(s) have fewer than ${o.groupSize - 1} negatives: their groups are topped up with random documents of other examples`);
-  };
-  if (!resume) reportStats(firstPlan.stats);
+  if (nGroups === 0) throw new TrainOptionsError(`none of the ${train.length} training examples has a positive document: nothing to train on`);
+  const s: GroupStats = firstPlan.stats;
+  if (!resume && s.noPositive) warning(emit, 'other', `${s.noPositive} training example(s) have no positive document and are skipped`);
+  if (!resume && s.toppedUp) warning(emit, 'other', `${s.toppedUp} of ${nGroups} training example(s) have fewer than ${o.groupSize - 1} negatives: their groups are topped up with random documents of other examples`);
   const { total: totalSteps } = stepCounts(nGroups, o);
   const warmupSteps = warmupStepsFromRatio(o.warmupRatio, totalSteps);
   if (resume && resume.totalSteps !== totalSteps) {
     throw new TrainOptionsError(`cannot resume: the checkpoint's run has ${resume.totalSteps} steps but this data gives ${totalSteps}; resume with the same training data or start a new run`);
   }
+  return { pool, firstPlan, totalSteps, warmupSteps };
+}
 
-  // Run state (restored from the checkpoint when resuming).
-  let step = resume?.step ?? 0;
-  let epoch = resume?.epoch ?? 0;
-  let nextBatch = resume?.nextBatch ?? 0;
-  const valHistory: ValRecord[] = resume ? [...resume.valHistory] : [];
-  let best: Checkpoint['best'] = resume ? { ...resume.best } : { epoch: 0, valLoss: NaN, metric: selectBy, value: NaN };
-  if (best.value === undefined) best = { ...best, metric: 'loss', value: best.params ? best.valLoss : NaN };
-  let skippedSteps = resume?.skippedSteps ?? 0;
-  const priorSeconds = resume?.seconds ?? 0;
-  let pausedMs = 0;
-  const activeSeconds = () => (performance.now() - t0 - pausedMs) / 1000;
+type StepFigures = { loss: number; applied: boolean; gradNorm: number };
 
-  const gm = await GpuModel.create(rt, model.config, resume ? resume.params : model.params);
-  // One workspace for the largest micro-batch (training and validation alike), whatever lengths batches pad to.
-  await gm.reserve(microGroups * o.groupSize, o.maxLength);
-  let opt: AdamW | undefined;
+/**
+ * One run from its plan to its result: the state a checkpoint holds (restored when resuming), the GPU model and
+ * optimizer, and the parts of the loop — train an epoch, evaluate, checkpoint, report — as methods on that state.
+ */
+class TrainingRun {
+  // the position and history a checkpoint holds
+  private step: number;
+  private epoch: number;
+  private nextBatch: number;
+  private readonly valHistory: ValRecord[];
+  private best: Checkpoint['best'];
+  private skippedSteps: number;
+  private readonly priorSeconds: number;
+  // this session
+  private pausedMs = 0;
+  private lastCheckpointStep = -1;
+  private readonly trainCut: Truncation = { pairs: 0, documents: 0, queries: 0 };
+  private readonly resume: Checkpoint | undefined;
+  private readonly selectBy: SelectBy;
+  private gm!: GpuModel;
+  private opt: AdamW | undefined;
+  // throughput, and the pipelined steps' reporting (see recordStep)
+  private pairsDone = 0;
+  private stepsDone = 0;
+  private stepSeconds = 0;
+  private lastReported = 0;
+  private reported: Promise<void> = Promise.resolve();
+  private epochSteps = 0;
+  private epochSkipped = 0;
 
-  const snapshot = async (): Promise<Checkpoint> => ({
-    version: 1,
-    step,
-    totalSteps,
-    epoch,
-    nextBatch,
-    adamStep: opt!.step,
-    rng: { seed: o.seed, epoch, nextBatch },
-    options: o,
-    valHistory: [...valHistory],
-    best: { ...best },
-    skippedSteps,
-    seconds: priorSeconds + activeSeconds(),
-    params: await gm.params.read('p'),
-    m: await gm.params.read('m'),
-    v: await gm.params.read('v'),
-    fingerprint,
-  });
-  let lastCheckpointStep = -1;
-  const checkpoint = async () => {
-    if (!hooks.onCheckpoint || lastCheckpointStep === step) return;
-    const c = await snapshot();
-    await hooks.onCheckpoint(c);
-    lastCheckpointStep = step;
-    emit({ type: 'checkpoint', step, bytes: checkpointBytes(c) });
-  };
+  constructor(
+    private readonly rt: GpuRuntime,
+    private readonly model: HfModel,
+    private readonly data: TrainData,
+    private readonly o: ResolvedTrainOptions,
+    private readonly hooks: TrainHooks,
+    private readonly emit: Emit,
+    private readonly fingerprint: ReturnType<typeof runFingerprint>,
+    private readonly val: ValidationSetup,
+    private readonly plan: EpochPlan,
+    private readonly t0: number,
+  ) {
+    const resume = (this.resume = hooks.resumeFrom);
+    this.selectBy = val.selectBy;
+    this.step = resume?.step ?? 0;
+    this.epoch = resume?.epoch ?? 0;
+    this.nextBatch = resume?.nextBatch ?? 0;
+    this.valHistory = resume ? [...resume.valHistory] : [];
+    let best: Checkpoint['best'] = resume ? { ...resume.best } : { epoch: 0, valLoss: NaN, metric: this.selectBy, value: NaN };
+    if (best.value === undefined) best = { ...best, metric: 'loss', value: best.params ? best.valLoss : NaN };
+    this.best = best;
+    this.skippedSteps = resume?.skippedSteps ?? 0;
+    this.priorSeconds = resume?.seconds ?? 0;
+  }
+
+  private warn(kind: 'overfitting' | 'collapse' | 'other', message: string): void {
+    warning(this.emit, kind, message);
+  }
+
+  private activeSeconds(): number {
+    return (performance.now() - this.t0 - this.pausedMs) / 1000;
+  }
+
+  /** Evaluates the base model (epoch 0), trains epoch after epoch, and returns the best parameters. */
+  async run(): Promise<TrainResult> {
+    const { o, resume } = this;
+    this.gm = await GpuModel.create(this.rt, this.model.config, resume ? resume.params : this.model.params);
+    // One workspace for the largest micro-batch (training and validation alike), whatever lengths batches pad to.
+    await this.gm.reserve(microGroupsOf(o) * o.groupSize, o.maxLength);
+    try {
+      this.opt = await this.gm.optimizer({ weightDecay: o.weightDecay, maxGradNorm: o.maxGradNorm });
+      if (resume) {
+        writeOptimizerState(this.rt, this.gm.params, 'm', resume.m);
+        writeOptimizerState(this.rt, this.gm.params, 'v', resume.v);
+        this.opt.step = resume.adamStep;
+      }
+      if (!resume && (this.hooks.evalBeforeTraining ?? true) && !(await this.evaluate(0))) return await this.finish('stopped');
+      // (epoch, nextBatch) is the position of the next step; nextBatch = steps in the epoch means its evaluation is due.
+      while (this.epoch < o.epochs) {
+        if (!(await this.trainEpoch()) || !(await this.endEpoch())) {
+          await this.checkpoint();
+          return await this.finish('stopped');
+        }
+      }
+      return await this.finish('finished');
+    } finally {
+      this.opt?.release();
+      this.gm.release();
+    }
+  }
+
+  /** After an epoch's steps: its warnings, its evaluation and a checkpoint; false when cancelled meanwhile. */
+  private async endEpoch(): Promise<boolean> {
+    const { o } = this;
+    if (this.epoch === (this.resume?.epoch ?? 0) && this.trainCut.documents) this.warn('other', truncationMessage('training', this.trainCut, o.maxLength));
+    if (this.epochSteps > 0 && this.epochSkipped === this.epochSteps) {
+      this.warn('other', `every update of epoch ${this.epoch + 1} was skipped (NaN/Inf gradients): lower the learning rate, or check the model's weights`);
+    }
+    if (!(await this.evaluate(this.epoch + 1))) return false;
+    this.epoch++;
+    this.nextBatch = 0;
+    await this.checkpoint();
+    return true;
+  }
+
+  /** The remaining steps of the current epoch; false when cancelled. Every step is reported when it returns. */
+  private async trainEpoch(): Promise<boolean> {
+    const { o, data, plan, hooks } = this;
+    const groups = this.epoch === 0 ? plan.firstPlan : epochGroups(data.train, o.groupSize, o.seed, this.epoch, plan.pool, o.randomNegatives);
+    const steps = stepsOf(groups.groups, o.batchSize);
+    this.epochSteps = 0;
+    this.epochSkipped = 0;
+    let stopped = false;
+    while (this.nextBatch < steps.length) {
+      if (hooks.waitIfPaused && !hooks.signal?.aborted) {
+        const p0 = performance.now();
+        await hooks.waitIfPaused();
+        this.pausedMs += performance.now() - p0;
+      }
+      if (hooks.signal?.aborted) {
+        stopped = true;
+        break;
+      }
+      const s0 = performance.now();
+      const lr = lrAt(this.step, { baseLr: o.lr, warmupSteps: plan.warmupSteps, totalSteps: plan.totalSteps });
+      const r = await this.recordStep(steps[this.nextBatch]);
+      this.step++;
+      this.nextBatch++;
+      this.epochSteps++;
+      const at = { step: this.step, lr, s0, pairs: r.pairs };
+      // A step's figures are read while the next step is being recorded (the GPU never waits for the CPU);
+      // `reported` settles once every recorded step has been reported, in order.
+      const previous = this.reported;
+      this.reported = previous.then(() => r.figures).then((f) => this.reportStep(at, f));
+      this.reported.catch(() => undefined); // awaited below; this only keeps an early failure from counting as unhandled
+      await previous; // at most one step in flight while this one runs
+      if (hooks.checkpointEverySteps && this.step % hooks.checkpointEverySteps === 0 && this.nextBatch < steps.length) {
+        await this.reported;
+        await this.checkpoint();
+      }
+    }
+    await this.reported;
+    return !stopped;
+  }
+
+  /**
+   * Records one optimizer step over `groups` (micro-batches add their scaled gradients, then AdamW) without waiting
+   * for the GPU: its loss and update report come as a promise, which the loop reads a step later.
+   */
+  private async recordStep(groups: Group[]): Promise<{ pairs: number; figures: Promise<StepFigures> }> {
+    const { o, plan } = this;
+    const losses: Promise<number>[] = [];
+    let pairs = 0;
+    for (const [k, mb] of microBatches(groups, o.gradAccum).entries()) {
+      const p = pairsOf(mb);
+      const tokens = this.model.tokenizer.encodePairs(p.queries, p.docs, { maxLength: o.maxLength, queryMaxLength: o.queryMaxLength });
+      addTruncation(this.trainCut, tokens);
+      const share = mb.length / groups.length; // the step's loss is the mean over all its groups
+      const r = await this.gm.recordStep(tokens, {
+        loss: o.loss, labels: p.labels, groupSize: o.groupSize, dropout: o.dropout, attentionDropout: o.attentionDropout,
+        classifierDropout: o.classifierDropout, posWeight: o.posWeight,
+        seed: mixSeed(o.seed, STREAM.dropout, this.step, k), gradScale: share, readLogits: false,
+      });
+      losses.push(r.loss.then((l) => l * share));
+      pairs += tokens.batch;
+    }
+    const { report } = await this.opt!.record(lrAt(this.step, { baseLr: o.lr, warmupSteps: plan.warmupSteps, totalSteps: plan.totalSteps }));
+    const figures = Promise.all([Promise.all(losses), report]).then(([ls, rep]) => ({ loss: ls.reduce((a, b) => a + b, 0), ...rep }));
+    figures.catch(() => undefined); // read by the loop a step later; a failure meanwhile is not an unhandled one
+    return { pairs, figures };
+  }
+
+  /** A step's figures, a step late: the 'step' event (throughput, ETA) and a 'skipped' one for a NaN/Inf update. */
+  private reportStep(at: { step: number; lr: number; s0: number; pairs: number }, r: StepFigures): void {
+    if (!r.applied) {
+      this.skippedSteps++;
+      this.epochSkipped++;
+      this.emit({ type: 'skipped', step: at.step, reason: `the gradient norm is ${r.gradNorm} (NaN/Inf gradients): the update was skipped, weights and AdamW state are unchanged` });
+    }
+    const now = performance.now();
+    this.stepSeconds += (now - Math.max(at.s0, this.lastReported)) / 1000; // steps overlap: count each moment once
+    this.lastReported = now;
+    this.stepsDone++;
+    this.pairsDone += at.pairs;
+    const totalSteps = this.plan.totalSteps;
+    this.emit({
+      type: 'step', step: at.step, totalSteps, epoch: this.epoch + 1, loss: r.loss, lr: at.lr,
+      pairsPerSec: this.pairsDone / Math.max(this.stepSeconds, 1e-9),
+      etaSeconds: (this.stepSeconds / this.stepsDone) * (totalSteps - at.step),
+    });
+  }
 
   /** Evaluates (epoch 0 = before training), keeps the best parameters, warns; false when cancelled meanwhile. */
-  const evaluate = async (label: number): Promise<boolean> => {
-    if (!valBatches.length && !hasRanking) return true;
+  private async evaluate(label: number): Promise<boolean> {
+    const { o, val, gm, selectBy } = this;
+    if (!val.batches.length && !val.hasRanking) return true;
     let v;
     let ranking;
     try {
-      v = await evaluateGroups(gm, valBatches, { loss: o.loss, groupSize: o.groupSize, posWeight: o.posWeight, signal: hooks.signal });
-      if (hasRanking) {
-        ranking = (await evaluateRanking(gm, tokenizer, rerank!, {
-          maxLength: o.maxLength, queryMaxLength: o.queryMaxLength, batchPairs: microGroups * o.groupSize, signal: hooks.signal,
-          onProgress: (p) => emit({ type: 'progress', stage: p.stage, done: p.done, total: p.total }),
+      v = await evaluateGroups(gm, val.batches, { loss: o.loss, groupSize: o.groupSize, posWeight: o.posWeight, signal: this.hooks.signal });
+      if (val.hasRanking) {
+        ranking = (await evaluateRanking(gm, this.model.tokenizer, val.rerank!, {
+          maxLength: o.maxLength, queryMaxLength: o.queryMaxLength, batchPairs: microGroupsOf(o) * o.groupSize, signal: this.hooks.signal,
+          onProgress: (p) => this.emit({ type: 'progress', stage: p.stage, done: p.done, total: p.total }),
         })).metrics;
       }
     } catch (e) {
@@ -283,32 +472,72 @@ export async function train(
     const broken = firstNonFinite(current);
     if (broken) (v = { ...v, loss: NaN, meanGap: NaN, mrr: NaN }), (ranking = undefined);
     const value = selectValue(selectBy, { loss: v.loss, ranking });
-    const figures: EvalFigures = { epoch: label, step, valLoss: v.loss, meanGap: v.meanGap, mrr: v.mrr, ranking, bm25: rerank?.bm25, selectBy, value };
-    valHistory.push({ epoch: label, loss: v.loss, scoreStd: v.scoreStd, figures });
-    const improved = beats(selectBy, { value, loss: v.loss }, { value: best.value ?? NaN, loss: best.valLoss });
+    const figures: EvalFigures = { epoch: label, step: this.step, valLoss: v.loss, meanGap: v.meanGap, mrr: v.mrr, ranking, bm25: val.rerank?.bm25, selectBy, value };
+    this.valHistory.push({ epoch: label, loss: v.loss, scoreStd: v.scoreStd, figures });
+    const improved = beats(selectBy, { value, loss: v.loss }, { value: this.best.value ?? NaN, loss: this.best.valLoss });
     if (improved) {
       // epoch 0 is the base model: its weights are the loaded ones
-      best = { epoch: label, valLoss: v.loss, metric: selectBy, value, params: label === 0 && !resume ? model.params : current };
+      this.best = { epoch: label, valLoss: v.loss, metric: selectBy, value, params: label === 0 && !this.resume ? this.model.params : current };
     }
-    emit({ type: 'eval', ...figures, best: improved });
-    const h = valHistory.map((r) => r.loss);
+    this.emit({ type: 'eval', ...figures, best: improved });
+    this.warnAfterEvaluation(label, v, broken ? describeNonFinite(broken) : undefined);
+    return true;
+  }
+
+  /** What an evaluation says about the run: over-fitting, collapse, broken weights. */
+  private warnAfterEvaluation(label: number, v: { loss: number; scoreStd: number }, broken: string | undefined): void {
+    const { o, val } = this;
+    const h = this.valHistory.map((r) => r.loss);
     const n = h.length;
     // A rise counts when it is more than 0.1% (not f32 noise on a flat curve).
     const rose = (a: number, b: number) => b > a + 1e-3 * Math.abs(a);
     if (label > 0 && n >= 3 && rose(h[n - 2], h[n - 1]) && rose(h[n - 3], h[n - 2])) {
-      warn('overfitting', `validation loss rose for 2 epochs in a row (${h.slice(-3).map((x) => x.toFixed(4)).join(' → ')}): the model may be over-fitting; the best epoch by ${selectBy} (${best.epoch}) is kept — fewer epochs, a lower learning rate or more data would help`);
+      this.warn('overfitting', `validation loss rose for 2 epochs in a row (${h.slice(-3).map((x) => x.toFixed(4)).join(' → ')}): the model may be over-fitting; the best epoch by ${this.selectBy} (${this.best.epoch}) is kept — fewer epochs, a lower learning rate or more data would help`);
     }
     // A fresh classifier head scores everything alike too: only a spread that training destroyed is a collapse.
-    const baseline = valHistory[0]?.epoch === 0 ? valHistory[0].scoreStd : undefined;
-    if (label > 0 && valBatches.length && v.scoreStd < 1e-4 && !(baseline !== undefined && baseline < 1e-4)) {
-      warn('collapse', `every validation score is the same value (std ${v.scoreStd.toExponential(1)}): the model collapsed — the learning rate (${o.lr}) is probably too high`);
+    const baseline = this.valHistory[0]?.epoch === 0 ? this.valHistory[0].scoreStd : undefined;
+    if (label > 0 && val.batches.length && v.scoreStd < 1e-4 && !(baseline !== undefined && baseline < 1e-4)) {
+      this.warn('collapse', `every validation score is the same value (std ${v.scoreStd.toExponential(1)}): the model collapsed — the learning rate (${o.lr}) is probably too high`);
     }
-    if (broken) warn('other', `validation loss is NaN: the weights are broken after epoch ${label} (${describeNonFinite(broken)}); the learning rate (${o.lr}) is far too high`);
-    else if (valBatches.length && !Number.isFinite(v.loss)) warn('other', `validation loss is ${v.loss}: the model's scores hold NaN/Inf`);
-    return true;
-  };
+    if (broken) this.warn('other', `validation loss is NaN: the weights are broken after epoch ${label} (${broken}); the learning rate (${o.lr}) is far too high`);
+    else if (val.batches.length && !Number.isFinite(v.loss)) this.warn('other', `validation loss is ${v.loss}: the model's scores hold NaN/Inf`);
+  }
 
-  const finish = async (stopped: TrainSummary['stopped']): Promise<TrainResult> => {
+  /** Everything needed to continue exactly (see checkpoint.ts). */
+  private async snapshot(): Promise<Checkpoint> {
+    const { o, gm } = this;
+    return {
+      version: 1,
+      step: this.step,
+      totalSteps: this.plan.totalSteps,
+      epoch: this.epoch,
+      nextBatch: this.nextBatch,
+      adamStep: this.opt!.step,
+      rng: { seed: o.seed, epoch: this.epoch, nextBatch: this.nextBatch },
+      options: o,
+      valHistory: [...this.valHistory],
+      best: { ...this.best },
+      skippedSteps: this.skippedSteps,
+      seconds: this.priorSeconds + this.activeSeconds(),
+      params: await gm.params.read('p'),
+      m: await gm.params.read('m'),
+      v: await gm.params.read('v'),
+      fingerprint: this.fingerprint,
+    };
+  }
+
+  /** Hands a checkpoint to the caller (once per step). */
+  private async checkpoint(): Promise<void> {
+    if (!this.hooks.onCheckpoint || this.lastCheckpointStep === this.step) return;
+    const c = await this.snapshot();
+    await this.hooks.onCheckpoint(c);
+    this.lastCheckpointStep = this.step;
+    this.emit({ type: 'checkpoint', step: this.step, bytes: checkpointBytes(c) });
+  }
+
+  /** The run's report: the summary, and the parameters to keep (the best evaluation's, else the last). */
+  private async finish(stopped: TrainSummary['stopped']): Promise<TrainResult> {
+    const { best, valHistory, selectBy } = this;
     // Stopped before the first fine-tuned epoch was evaluated: only the base model was, and the steps since are
     // unjudged; the user stopped to keep them, so the last weights are kept, as when nothing was evaluated.
     const evaluated = best.params !== undefined && (best.epoch > 0 || valHistory.some((r) => r.epoch > 0));
@@ -316,144 +545,28 @@ export async function train(
     if (keptBase) {
       const tuned = valHistory.filter((r) => r.epoch > 0 && r.figures).map((r) => r.figures!);
       const top = tuned.reduce<EvalFigures | undefined>((a, f) => (!a || beats(selectBy, { value: f.value, loss: f.valLoss }, { value: a.value, loss: a.valLoss }) ? f : a), undefined);
-      warn('other', `no fine-tuned epoch beat the base model on ${formatSelect(selectBy, best.value ?? NaN)} (epoch 0)${top ? `; the best fine-tuned epoch, ${top.epoch}, reached ${formatSelect(selectBy, top.value)}` : ''}: the base model's weights are kept — try a lower learning rate, fewer epochs or more data`);
+      this.warn('other', `no fine-tuned epoch beat the base model on ${formatSelect(selectBy, best.value ?? NaN)} (epoch 0)${top ? `; the best fine-tuned epoch, ${top.epoch}, reached ${formatSelect(selectBy, top.value)}` : ''}: the base model's weights are kept — try a lower learning rate, fewer epochs or more data`);
     }
     return {
       summary: {
-        steps: step,
-        epochs: epoch,
-        bestEpoch: evaluated ? best.epoch : epoch,
+        steps: this.step,
+        epochs: this.epoch,
+        bestEpoch: evaluated ? best.epoch : this.epoch,
         bestValLoss: evaluated ? best.valLoss : NaN,
         stopped,
-        seconds: priorSeconds + activeSeconds(),
-        totalSteps,
-        skippedSteps,
+        seconds: this.priorSeconds + this.activeSeconds(),
+        totalSteps: this.plan.totalSteps,
+        skippedSteps: this.skippedSteps,
         valLosses: valHistory.map((r) => ({ epoch: r.epoch, loss: r.loss })),
         selectBy,
         bestValue: evaluated ? best.value : undefined,
         keptBase,
         evals: valHistory.flatMap((r) => (r.figures ? [r.figures] : [])),
-        validation,
-        options: o,
-        truncation: { ...trainCut },
+        validation: this.val.info,
+        options: this.o,
+        truncation: { ...this.trainCut },
       },
-      best: evaluated ? best.params! : await gm.params.read('p'),
+      best: evaluated ? best.params! : await this.gm.params.read('p'),
     };
-  };
-
-  /**
-   * Records one optimizer step over `groups` (micro-batches add their scaled gradients, then AdamW) without waiting
-   * for the GPU: its loss and update report come as a promise, which the loop reads a step late.
-   */
-  const recordStep = async (groups: Group[]): Promise<{ pairs: number; figures: Promise<{ loss: number; applied: boolean; gradNorm: number }> }> => {
-    const losses: Promise<number>[] = [];
-    let pairs = 0;
-    for (const [k, mb] of microBatches(groups, o.gradAccum).entries()) {
-      const p = pairsOf(mb);
-      const tokens = tokenizer.encodePairs(p.queries, p.docs, { maxLength: o.maxLength, queryMaxLength: o.queryMaxLength });
-      addTruncation(trainCut, tokens);
-      const share = mb.length / groups.length; // the step's loss is the mean over all its groups
-      const r = await gm.recordStep(tokens, {
-        loss: o.loss, labels: p.labels, groupSize: o.groupSize, dropout: o.dropout, attentionDropout: o.attentionDropout,
-        classifierDropout: o.classifierDropout, posWeight: o.posWeight,
-        seed: mixSeed(o.seed, STREAM.dropout, step, k), gradScale: share, readLogits: false,
-      });
-      losses.push(r.loss.then((l) => l * share));
-      pairs += tokens.batch;
-    }
-    const { report } = await opt!.record(lrAt(step, { baseLr: o.lr, warmupSteps, totalSteps }));
-    const figures = Promise.all([Promise.all(losses), report]).then(([ls, rep]) => ({ loss: ls.reduce((a, b) => a + b, 0), ...rep }));
-    figures.catch(() => undefined); // read by the loop a step later; a failure meanwhile is not an unhandled one
-    return { pairs, figures };
-  };
-
-  try {
-    opt = await gm.optimizer({ weightDecay: o.weightDecay, maxGradNorm: o.maxGradNorm });
-    if (resume) {
-      writeOptimizerState(rt, gm.params, 'm', resume.m);
-      writeOptimizerState(rt, gm.params, 'v', resume.v);
-      opt.step = resume.adamStep;
-    }
-    if (!resume && (hooks.evalBeforeTraining ?? true) && !(await evaluate(0))) return await finish('stopped');
-
-    let pairsDone = 0;
-    let stepsDone = 0;
-    let stepSeconds = 0;
-    let lastReported = 0;
-    let stopped = false;
-    // A step's figures are read while the next step is being recorded (the GPU never waits for the CPU); `reported`
-    // settles once every recorded step has been reported, in order. Checkpoints and epoch ends wait for it.
-    let reported: Promise<void> = Promise.resolve();
-    // (epoch, nextBatch) is the position of the next step; nextBatch = steps in the epoch means its evaluation is due.
-    while (epoch < o.epochs) {
-      const plan = epoch === 0 ? firstPlan : epochGroups(data.train, o.groupSize, o.seed, epoch, pool, o.randomNegatives);
-      const steps = stepsOf(plan.groups, o.batchSize);
-      let stepsThisEpoch = 0;
-      let skippedThisEpoch = 0;
-      const report = (at: { step: number; lr: number; s0: number; pairs: number }, r: { loss: number; applied: boolean; gradNorm: number }) => {
-        if (!r.applied) {
-          skippedSteps++;
-          skippedThisEpoch++;
-          emit({ type: 'skipped', step: at.step, reason: `the gradient norm is ${r.gradNorm} (NaN/Inf gradients): the update was skipped, weights and AdamW state are unchanged` });
-        }
-        const now = performance.now();
-        stepSeconds += (now - Math.max(at.s0, lastReported)) / 1000; // steps overlap: count each moment once
-        lastReported = now;
-        stepsDone++;
-        pairsDone += at.pairs;
-        emit({
-          type: 'step', step: at.step, totalSteps, epoch: epoch + 1, loss: r.loss, lr: at.lr,
-          pairsPerSec: pairsDone / Math.max(stepSeconds, 1e-9),
-          etaSeconds: (stepSeconds / stepsDone) * (totalSteps - at.step),
-        });
-      };
-      while (nextBatch < steps.length && !stopped) {
-        if (hooks.waitIfPaused && !hooks.signal?.aborted) {
-          const p0 = performance.now();
-          await hooks.waitIfPaused();
-          pausedMs += performance.now() - p0;
-        }
-        if (hooks.signal?.aborted) {
-          stopped = true;
-          break;
-        }
-        const s0 = performance.now();
-        const lr = lrAt(step, { baseLr: o.lr, warmupSteps, totalSteps });
-        const r = await recordStep(steps[nextBatch]);
-        step++;
-        nextBatch++;
-        stepsThisEpoch++;
-        const at = { step, lr, s0, pairs: r.pairs };
-        const previous = reported;
-        reported = previous.then(() => r.figures).then((f) => report(at, f));
-        reported.catch(() => undefined); // awaited below; this only keeps an early failure from counting as unhandled
-        await previous; // at most one step in flight while this one runs
-        if (hooks.checkpointEverySteps && step % hooks.checkpointEverySteps === 0 && nextBatch < steps.length) {
-          await reported;
-          await checkpoint();
-        }
-      }
-      await reported;
-      if (stopped) break;
-      if (epoch === (resume?.epoch ?? 0) && trainCut.documents) warn('other', truncationMessage('training', trainCut, o.maxLength));
-      if (stepsThisEpoch > 0 && skippedThisEpoch === stepsThisEpoch) {
-        warn('other', `every update of epoch ${epoch + 1} was skipped (NaN/Inf gradients): lower the learning rate, or check the model's weights`);
-      }
-      if (!(await evaluate(epoch + 1))) {
-        stopped = true;
-        break;
-      }
-      epoch++;
-      nextBatch = 0;
-      await checkpoint();
-    }
-    if (stopped) {
-      await checkpoint();
-      return await finish('stopped');
-    }
-    return await finish('finished');
-  } finally {
-    opt?.release();
-    gm.release();
   }
 }

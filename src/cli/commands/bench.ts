@@ -1,25 +1,40 @@
 // `rerank-lab bench`: training throughput with random weights of a named shape, as JSON.
-import { parseArgs } from 'node:util';
 import { GpuRuntime } from '../../gpu/runtime.ts';
 import { PRESETS } from '../../model/presets.ts';
 import { matmulBenchTable } from '../../kernels/matmul-bench.ts';
 import { setMatmulTuning } from '../../kernels/matmul-tune.ts';
 import { runBench } from '../../train/bench.ts';
+import { defineCommand, parseCommand } from '../args.ts';
 
-export const help = `rerank-lab bench --matmul [--quick] [--squares-only] [--tile NAME] [sizes…]
-  Kernel throughput (the table of \`npm run bench\`): square matmuls in the three forms training uses, the twelve
-  matmuls of a bert-base layer at B·L = 16,384 (spot-checked against float64), attention forward and backward at
-  L 128/256/512; TFLOP/s and % of the best square. --quick: small shapes (the default on a software adapter).
-  --tile uses one matmul tile instead of the autotune's picks (as RERANK_LAB_MATMUL_TILE does).
-rerank-lab bench --arch ${Object.keys(PRESETS).join('|')} --batch N (--length N | --lengths MIN-MAX) [--steps N]
-  Random weights of that shape (the shapes of torch_reference.py), BCE on random labels, AdamW, every pair
-  --length tokens. Prints {"arch","batch","length","pairs_per_s","ms_per_step","peak_bytes","peak_gib",…} as JSON.
-  Several --batch values run one after the other: --batch 16 --batch 32.
-  --lengths MIN-MAX draws each step's padded length uniformly from that range (instead of --length) and adds
-  "held_bytes_first", "held_bytes_max", "held_bytes_last" (every byte the GPU buffer pool holds, live and free, after
-  the first step, at most, and at the end) and "rss_peak_bytes" (the process's resident-set high-water mark).
-  --profile times every kernel with timestamp queries (where the adapter offers them) and prints a table of
-  where the time goes per step (profiling adds a pass per dispatch, so pairs/s reads lower).`;
+export const command = defineCommand({
+  name: 'bench',
+  usage: ['--matmul [--quick] [--squares-only] [--tile NAME] [sizes…]', `--arch ${Object.keys(PRESETS).join('|')} --batch N (--length N | --lengths MIN-MAX) [--steps N] [--profile]`],
+  positionals: true,
+  options: {
+    matmul: {
+      kind: 'flag',
+      section: 'Kernel throughput (the table of `npm run bench`):',
+      help: 'square matmuls in the three forms training uses (sizes… replace the default squares), the twelve\nmatmuls of a bert-base layer at B·L = 16,384 (spot-checked against float64), attention forward and\nbackward at L 128/256/512; TFLOP/s and % of the best square',
+    },
+    quick: { kind: 'flag', help: 'small shapes (the default on a software adapter)' },
+    'squares-only': { kind: 'flag', help: 'only the square matmuls' },
+    tile: { value: 'NAME', help: "one matmul tile instead of the autotune's picks (as RERANK_LAB_MATMUL_TILE does)" },
+    arch: {
+      value: 'NAME',
+      default: 'bert-base',
+      section: 'Training throughput with random weights of a named shape (the shapes of torch_reference.py), BCE on random\nlabels, AdamW; prints {"arch","batch","length","pairs_per_s","ms_per_step","peak_bytes","peak_gib",…} as JSON:',
+      help: Object.keys(PRESETS).join('|'),
+    },
+    batch: { kind: 'positive', multiple: true, defaultText: '32', help: 'pairs per step; several run one after the other: --batch 16 --batch 32' },
+    length: { kind: 'positive', default: 512, help: 'tokens of every pair' },
+    lengths: {
+      value: 'MIN-MAX',
+      help: 'instead of --length: each step\'s padded length drawn uniformly from that range; adds\n"held_bytes_first", "held_bytes_max", "held_bytes_last" (every byte the GPU buffer pool holds, live and\nfree, after the first step, at most, and at the end) and "rss_peak_bytes" (the process\'s peak resident set)',
+    },
+    steps: { kind: 'positive', default: 4, help: 'timed steps' },
+    profile: { kind: 'flag', help: 'time every kernel with timestamp queries (where the adapter offers them) and print where the time\ngoes per step (profiling adds a pass per dispatch, so pairs/s reads lower)' },
+  },
+});
 
 function printProfile(rows: { kernel: string; ms: number; dispatches: number }[], steps: number): void {
   const total = rows.reduce((a, r) => a + r.ms, 0);
@@ -30,11 +45,9 @@ function printProfile(rows: { kernel: string; ms: number; dispatches: number }[]
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: { matmul: { type: 'boolean', default: false }, quick: { type: 'boolean' }, 'squares-only': { type: 'boolean', default: false }, tile: { type: 'string' }, profile: { type: 'boolean', default: false }, arch: { type: 'string', default: 'bert-base' }, batch: { type: 'string', multiple: true }, length: { type: 'string', default: '512' }, lengths: { type: 'string' }, steps: { type: 'string', default: '4' } },
-  });
+  const args = parseCommand(command, argv);
+  if (typeof args === 'number') return args;
+  const { values, positionals } = args;
   if (values.matmul) {
     if (values.tile) setMatmulTuning({ force: values.tile });
     const rt = await GpuRuntime.create();
@@ -47,19 +60,15 @@ export async function run(argv: string[]): Promise<number> {
     }
     return 0;
   }
-  const batches = (values.batch ?? ['32']).map(Number);
-  const steps = Number(values.steps);
+  const batches = values.batch.length ? values.batch : [32];
+  const steps = values.steps;
   const range = values.lengths?.match(/^(\d+)-(\d+)$/);
   if (values.lengths !== undefined && (!range || +range[1] < 1 || +range[1] > +range[2])) {
     console.error(`bench: --lengths takes MIN-MAX with 1 ≤ MIN ≤ MAX, e.g. --lengths 8-128 (got '${values.lengths}')`);
     return 2;
   }
   const lengths: [number, number] | undefined = range ? [+range[1], +range[2]] : undefined;
-  const length = lengths ? lengths[1] : Number(values.length);
-  if (![...batches, length, steps].every((n) => Number.isInteger(n) && n > 0)) {
-    console.error(`bench: --batch, --length and --steps take positive integers\n\n${help}`);
-    return 2;
-  }
+  const length = lengths ? lengths[1] : values.length;
   const rt = await GpuRuntime.create();
   if (values.profile && !rt.enableProfiling()) console.error('bench: this adapter has no timestamp-query; --profile ignored');
   try {
@@ -67,7 +76,7 @@ export async function run(argv: string[]): Promise<number> {
       try {
         rt.profiler?.reset();
         // Long runs on a software adapter: a line on stderr every 50 steps shows it is alive and how memory goes.
-        const r = await runBench(rt, values.arch!, b, length, steps, lengths, (s) => {
+        const r = await runBench(rt, values.arch, b, length, steps, lengths, (s) => {
           if (s.step % 50 === 0) console.error(JSON.stringify({ step: s.step, length: s.length, held_bytes: s.heldBytes, rss_peak_bytes: process.resourceUsage().maxRSS * 1024 }));
         });
         // The process's high-water mark (with a software adapter, GPU buffers live in this process's memory).

@@ -1,11 +1,13 @@
-// `rerank-lab eval --base DIR --tuned DIR --data val.jsonl [--html report.html] [--csv report.csv]`: the page's
-// Evaluate step from the command line — both models score each validation example's candidates, then the ranking
-// metrics and the seed's per-case report (scores, gap, labels, conclusions) are printed as a table and written as
-// HTML / CSV, by the same library the page uses (src/eval/compare.ts, report.ts, export.ts).
+// `rerank-lab eval --base DIR --tuned DIR --data val.jsonl [--candidates N] [--html report.html] [--csv report.csv]`:
+// the page's Evaluate step from the command line, on realistic lists — each validation query reranks BM25's top N
+// of the validation corpus plus its positives (src/eval/candidates.ts, as in training's validation) — with BM25's
+// own figures beside as the floor, then the seed's per-case report (positive vs its hardest mined negative: scores,
+// gap, labels, conclusions), printed as a table and written as HTML / CSV by the library the page uses
+// (src/eval/compare.ts, report.ts, export.ts).
 
-import { parseArgs } from 'node:util';
 import { checkExample, type TrainExample } from '../../data/jsonl.ts';
-import { compareModels } from '../../eval/compare.ts';
+import { buildRerankSet, DEFAULT_RERANK_DEPTH } from '../../eval/candidates.ts';
+import { compareModels, rerankPairs } from '../../eval/compare.ts';
 import { reportCsv, reportHtml } from '../../eval/export.ts';
 import { reportText } from '../../eval/report-text.ts';
 import { GpuRuntime } from '../../gpu/runtime.ts';
@@ -13,29 +15,27 @@ import type { HfModel } from '../../model/hf-folder.ts';
 import { GpuModel } from '../../train/gpu-model.ts';
 import { scorePairs } from '../../train/score.ts';
 import { writeFileAtomic } from '../../util/atomic-file.ts';
+import { defineCommand, helpText, parseCommand } from '../args.ts';
 import { loadModel, scoringMaxLength } from '../model-source.ts';
 import { readJsonlFile } from '../read-jsonl.ts';
 import { abortOnSigint, createProgressBar } from '../progress-bar.ts';
 
-export const help = `rerank-lab eval --base DIR --tuned DIR --data val.jsonl [--html report.html] [--csv report.csv]
-  --base DIR|ID      the model before fine-tuning
-  --tuned DIR        the fine-tuned model (leave out to report on the base model alone)
-  --data FILE        validation set, FlagEmbedding JSONL {"query": str, "pos": [str], "neg": [str]}; each example's
-                     positives and negatives are its candidate list
-  --html FILE        also write the report as a self-contained HTML page
-  --csv FILE         also write the per-case report as CSV (UTF-8 with BOM, opens in spreadsheet programs)
-  --max-length N     tokens per pair for both models (default: the fine-tuned folder's model_max_length, i.e. the
-                     trained length; else the base folder's; else the position table's limit)
-  --cases N          cases shown in the terminal table (default 30; the files hold all)
-Prints the ranking metrics (MRR@10, NDCG@10, Hit@1, mean gap), one line per case (positive vs hardest negative:
-scores, gap, label) and the conclusions.`;
-
-function intOpt(v: string | undefined, name: string): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (v === '' || !Number.isInteger(n) || n < 1) throw new RangeError(`--${name} must be a positive integer, got '${v}'`);
-  return n;
-}
+export const command = defineCommand({
+  name: 'eval',
+  usage: '--base DIR --tuned DIR --data val.jsonl [--candidates N] [--html report.html] [--csv report.csv]',
+  options: {
+    base: { value: 'DIR|ID', help: 'the model before fine-tuning' },
+    tuned: { value: 'DIR', help: 'the fine-tuned model (leave out to report on the base model alone)' },
+    data: { value: 'FILE', help: "validation set, FlagEmbedding JSONL {\"query\": str, \"pos\": [str], \"neg\": [str]}, e.g. mine's\n--val-out; its documents (positives and negatives) are the corpus BM25 searches" },
+    candidates: { kind: 'positive', default: DEFAULT_RERANK_DEPTH, help: "BM25 candidates per query: each query reranks BM25's top N of the corpus plus its positives" },
+    html: { value: 'FILE', help: 'also write the report as a self-contained HTML page' },
+    csv: { value: 'FILE', help: 'also write the per-case report as CSV (UTF-8 with BOM, opens in spreadsheet programs)' },
+    'max-length': { kind: 'positive', help: 'tokens per pair for both models', defaultText: "the fine-tuned folder's model_max_length, i.e. the\ntrained length; else the base folder's; else the position table's limit" },
+    cases: { kind: 'positive', default: 30, help: 'cases shown in the terminal table (the files hold all)' },
+  },
+  footer: `Prints the reranking metrics (NDCG@10, MRR@10, Hit@1, Recall@10) of each model beside BM25's own order of the same
+lists (the floor to beat), one line per case (positive vs hardest negative: scores, gap, label) and the conclusions.`,
+});
 
 async function readValidation(file: string): Promise<TrainExample[]> {
   const r = await readJsonlFile(file, checkExample);
@@ -47,26 +47,15 @@ async function readValidation(file: string): Promise<TrainExample[]> {
 
 /** `runtime`: tests pass one shared GPU runtime (its compiled pipelines are reused); otherwise one is made and destroyed. */
 export async function run(argv: string[], deps: { runtime?: GpuRuntime } = {}): Promise<number> {
-  let values: Record<string, string | undefined>;
-  try {
-    values = parseArgs({
-      args: argv,
-      options: { base: { type: 'string' }, tuned: { type: 'string' }, data: { type: 'string' }, html: { type: 'string' }, csv: { type: 'string' }, 'max-length': { type: 'string' }, cases: { type: 'string' } },
-    }).values;
-  } catch (e) {
-    console.error(`${(e as Error).message}\n\n${help}`);
-    return 2;
-  }
+  const args = parseCommand(command, argv);
+  if (typeof args === 'number') return args;
+  const { values } = args;
   if (!values.base || !values.data) {
-    console.error(`eval needs --base and --data (and --tuned to compare).\n\n${help}`);
+    console.error(`eval needs --base and --data (and --tuned to compare).\n\n${helpText(command)}`);
     return 2;
   }
   let val: TrainExample[];
-  let requested: number | undefined;
-  let cases: number;
   try {
-    requested = intOpt(values['max-length'], 'max-length');
-    cases = intOpt(values.cases, 'cases') ?? 30;
     val = await readValidation(values.data);
   } catch (e) {
     if (e instanceof RangeError || (e as Error).name === 'OutputError') {
@@ -77,19 +66,20 @@ export async function run(argv: string[], deps: { runtime?: GpuRuntime } = {}): 
   }
 
   const bar = createProgressBar();
+  // The realistic lists first (BM25 over jieba tokens of the validation documents): no GPU work is wasted on a
+  // set that cannot be built.
+  const lists = await buildRerankSet(val, { depth: values.candidates, onProgress: bar.onProgress });
   const models: { base: HfModel; tuned?: HfModel } = { base: await loadModel(values.base, 'base', bar.onProgress) };
   if (values.tuned) models.tuned = await loadModel(values.tuned, 'fine-tuned', bar.onProgress);
   bar.stop();
   let maxLength: number;
   try {
-    const budget = requested ?? models.tuned?.modelMaxLength ?? models.base.modelMaxLength;
-    // One budget for both models, each within its own position table.
-    maxLength = Math.min(scoringMaxLength(models.base, requested), models.tuned ? scoringMaxLength(models.tuned, requested) : Infinity, budget ?? Infinity);
+    maxLength = evalMaxLength(models, values['max-length']);
   } catch (e) {
     console.error((e as Error).message);
     return 2;
   }
-  console.error(`${val.length} validation example(s), max length ${maxLength}`);
+  console.error(`${val.length} validation example(s): ${lists.lists.length} queries, each reranking BM25's top ${lists.depth} of ${lists.corpus} documents plus its positives (${rerankPairs(val, lists).pairs.length} pairs per model with the cases); max length ${maxLength}`);
 
   const rt = deps.runtime ?? (await GpuRuntime.create());
   const ac = abortOnSigint();
@@ -97,6 +87,7 @@ export async function run(argv: string[], deps: { runtime?: GpuRuntime } = {}): 
   try {
     result = await compareModels(
       val,
+      lists,
       async (pairs, which) => {
         const m = models[which]!;
         const gm = await GpuModel.create(rt, m.config, m.params);
@@ -116,7 +107,7 @@ export async function run(argv: string[], deps: { runtime?: GpuRuntime } = {}): 
     if (!deps.runtime) rt.destroy();
   }
   const { report } = result;
-  console.log(reportText(report, { maxCases: cases }));
+  console.log(reportText(report, { maxCases: values.cases }));
   const meta = { model: values.tuned ? `${values.tuned} (base ${values.base})` : values.base, generatedAt: new Date().toISOString() };
   if (values.html) {
     await writeFileAtomic(values.html, reportHtml(report, meta));
@@ -127,4 +118,10 @@ export async function run(argv: string[], deps: { runtime?: GpuRuntime } = {}): 
     console.error(`wrote ${values.csv}`);
   }
   return 0;
+}
+
+/** One token budget for both models, each within its own position table (see --max-length). */
+function evalMaxLength(models: { base: HfModel; tuned?: HfModel }, requested: number | undefined): number {
+  const budget = requested ?? models.tuned?.modelMaxLength ?? models.base.modelMaxLength;
+  return Math.min(scoringMaxLength(models.base, requested), models.tuned ? scoringMaxLength(models.tuned, requested) : Infinity, budget ?? Infinity);
 }

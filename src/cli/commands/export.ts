@@ -6,7 +6,6 @@
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { checkExample } from '../../data/jsonl.ts';
 import { readJsonlFile } from '../read-jsonl.ts';
 import { EXTERNAL_DATA_THRESHOLD, ONNX_OPSET } from '../../export/onnx.ts';
@@ -19,69 +18,47 @@ import { type HfModel, loadHfFolder } from '../../model/hf-folder.ts';
 import { GpuModel } from '../../train/gpu-model.ts';
 import type { TrainExample, TrainOptions } from '../../train/types.ts';
 import { modelFiles } from '../model-source.ts';
+import { type Values as ParsedValues, defineCommand, helpText, parseCommand } from '../args.ts';
 import { abortOnSigint, createProgressBar } from '../progress-bar.ts';
+import { RECIPE_OPTIONS, TRAIN_DEFAULTS, asOverrides } from '../train-options.ts';
 
-export const help = `rerank-lab export --model DIR --onnx [--out DIR] [options]
-rerank-lab export --recipe DIR --data train.jsonl --model BASE [options]
-
-ONNX for serving (onnxruntime in any language, onnxruntime-web, transformers.js):
-  --model DIR           the fine-tuned model folder (what \`train\` saved)
-  --onnx                write onnx/model.onnx: inputs input_ids, attention_mask (+ token_type_ids for BERT), int64
-                        [batch_size, sequence_length]; output logits [batch_size, num_labels]; opset ${ONNX_OPSET}
-  --out DIR             write a transformers.js folder there (config.json, tokenizer files, onnx/model.onnx);
-                        default: into --model itself, which then serves transformers, sentence-transformers and
-                        transformers.js alike (config.json gains "transformers.js_config", nothing else changes)
-  --external-data       weights in onnx/model.onnx_data (automatic above ${(EXTERNAL_DATA_THRESHOLD / 1024 ** 3).toFixed(1)} GB, protobuf's limit)
-  --verify              score sample pairs with onnxruntime-web and with the engine (needs a WebGPU adapter);
-                        exit 1 when they differ by more than ${ONNX_LOGITS_TOLERANCE}
-  --pairs FILE          the pairs for --verify: JSONL {"query": str, "document": str} (default: built-in samples)
-
-Multi-GPU training recipe (sentence-transformers CrossEncoderTrainer under torchrun):
-  --recipe DIR          the folder to write: README.md, recipe.json, train_reranker.py, run.sh, requirements.txt,
-                        data/train.jsonl (+ data/val.jsonl)
-  --data FILE           training set, FlagEmbedding JSONL {"query": str, "pos": [str], "neg": [str]}
-  --val FILE            validation set (same format), copied to data/val.jsonl
-  --model BASE          the model the recipe fine-tunes: a hub id (e.g. BAAI/bge-reranker-base) or a folder
-  --teacher-scores      score every (query, pos/neg) pair with BASE here (GPU) and write the logits as
-                        pos_scores / neg_scores (FlagEmbedding's teacher scores; the recipe's --loss distill)
-  --from-run DIR        take the settings from a \`train\` run (DIR/rerank_lab_train.json); flags below override
-  --loss bce|listwise --batch N --group-size N --epochs N --lr X --warmup-ratio X --max-length N --seed N
-  --grad-accum N --weight-decay X --max-grad-norm X --dropout X
-                        as for \`train\` (same defaults); --batch is query groups per GPU per micro-batch
-
-  --force               replace an existing onnx/model.onnx, or write into a non-empty recipe folder`;
+export const command = defineCommand({
+  name: 'export',
+  usage: ['--model DIR --onnx [--out DIR] [options]', '--recipe DIR --data train.jsonl --model BASE [options]'],
+  options: {
+    model: { value: 'DIR', help: "--onnx: the fine-tuned model folder (what `train` saved); --recipe: the model the recipe\nfine-tunes, a hub id (e.g. BAAI/bge-reranker-base) or a folder" },
+    force: { kind: 'flag', help: 'replace an existing onnx/model.onnx, or write into a non-empty recipe folder' },
+    onnx: {
+      kind: 'flag',
+      section: 'ONNX for serving (onnxruntime in any language, onnxruntime-web, transformers.js):',
+      help: `write onnx/model.onnx: inputs input_ids, attention_mask (+ token_type_ids for BERT), int64\n[batch_size, sequence_length]; output logits [batch_size, num_labels]; opset ${ONNX_OPSET}`,
+    },
+    out: { value: 'DIR', help: 'write a transformers.js folder there (config.json, tokenizer files, onnx/model.onnx)', defaultText: 'into --model itself, which then serves transformers, sentence-transformers\nand transformers.js alike: config.json gains "transformers.js_config", nothing else changes' },
+    'external-data': { kind: 'flag', help: `weights in onnx/model.onnx_data (automatic above ${(EXTERNAL_DATA_THRESHOLD / 1024 ** 3).toFixed(1)} GB, protobuf's limit)` },
+    verify: { kind: 'flag', help: `score sample pairs with onnxruntime-web and with the engine (needs a WebGPU adapter);\nexit 1 when they differ by more than ${ONNX_LOGITS_TOLERANCE}` },
+    pairs: { value: 'FILE', help: 'the pairs for --verify: JSONL {"query": str, "document": str}', defaultText: 'built-in samples' },
+    recipe: {
+      value: 'DIR',
+      section: 'Multi-GPU training recipe (sentence-transformers CrossEncoderTrainer under torchrun):',
+      help: 'the folder to write: README.md, recipe.json, train_reranker.py, run.sh, requirements.txt,\ndata/train.jsonl (+ data/val.jsonl)',
+    },
+    data: { value: 'FILE', help: 'training set, FlagEmbedding JSONL {"query": str, "pos": [str], "neg": [str]}' },
+    val: { value: 'FILE', help: 'validation set (same format), copied to data/val.jsonl' },
+    'teacher-scores': { kind: 'flag', help: "score every (query, pos/neg) pair with --model here (GPU) and write the logits as\npos_scores / neg_scores (FlagEmbedding's teacher scores; the recipe's --loss distill)" },
+    'from-run': { value: 'DIR', help: 'take the settings from a `train` run (DIR/rerank_lab_train.json); the flags below override' },
+    ...asOverrides(RECIPE_OPTIONS, "--from-run's, else"),
+  },
+  footer: 'The training settings mean what they mean for `train`; --batch is query groups per GPU per micro-batch.',
+});
 
 class UsageError extends Error {}
 
-type Values = Record<string, string | boolean | undefined>;
-
-function numberOpt(values: Values, name: string, kind: 'int' | 'float'): number | undefined {
-  const v = values[name];
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (v === '' || !Number.isFinite(n) || (kind === 'int' && !Number.isInteger(n))) throw new UsageError(`--${name} must be ${kind === 'int' ? 'an integer' : 'a number'}, got '${String(v)}'`);
-  return n;
-}
+type Values = ParsedValues<typeof command.options>;
 
 export async function run(argv: string[]): Promise<number> {
-  let values: Values;
-  try {
-    values = parseArgs({
-      args: argv,
-      options: {
-        model: { type: 'string' }, onnx: { type: 'boolean', default: false }, out: { type: 'string' },
-        'external-data': { type: 'boolean', default: false }, verify: { type: 'boolean', default: false }, pairs: { type: 'string' },
-        recipe: { type: 'string' }, data: { type: 'string' }, val: { type: 'string' }, 'teacher-scores': { type: 'boolean', default: false },
-        'from-run': { type: 'string' }, loss: { type: 'string' }, batch: { type: 'string' }, 'group-size': { type: 'string' },
-        epochs: { type: 'string' }, lr: { type: 'string' }, 'warmup-ratio': { type: 'string' }, 'max-length': { type: 'string' },
-        seed: { type: 'string' }, 'grad-accum': { type: 'string' }, 'weight-decay': { type: 'string' }, 'max-grad-norm': { type: 'string' },
-        dropout: { type: 'string' }, force: { type: 'boolean', default: false },
-      },
-    }).values;
-  } catch (e) {
-    console.error(`${(e as Error).message}\n\n${help}`);
-    return 2;
-  }
+  const args = parseCommand(command, argv);
+  if (typeof args === 'number') return args;
+  const { values } = args;
   try {
     if (values.onnx && values.recipe) throw new UsageError('give --onnx or --recipe, not both: --model means the fine-tuned model for --onnx and the base model for --recipe');
     if (values.onnx) return await exportOnnxCommand(values);
@@ -89,7 +66,7 @@ export async function run(argv: string[]): Promise<number> {
     throw new UsageError('export what? give --onnx (with --model) or --recipe DIR (with --data and --model)');
   } catch (e) {
     if (e instanceof UsageError) {
-      console.error(`${e.message}\n\n${help}`);
+      console.error(`${e.message}\n\n${helpText(command)}`);
       return 2;
     }
     throw e;
@@ -119,11 +96,11 @@ async function readPairs(file: string): Promise<{ query: string; document: strin
 const SERVING_FILES = /^(tokenizer(_config)?\.json|special_tokens_map\.json|added_tokens\.json|vocab\.(txt|json)|merges\.txt|sentencepiece\.bpe\.model|spiece\.model|README\.md)$/;
 
 async function exportOnnxCommand(values: Values): Promise<number> {
-  const spec = values.model as string | undefined;
+  const spec = values.model;
   if (!spec) throw new UsageError('--onnx needs --model DIR (the fine-tuned model folder)');
   const local = existsSync(spec);
   if (!local && !values.out) throw new UsageError(`${spec} is not a folder here; give --out DIR to write the export somewhere`);
-  const out = (values.out as string | undefined) ?? spec;
+  const out = values.out ?? spec;
   if (existsSync(join(out, ONNX_MODEL_PATH)) && !values.force) {
     console.error(`${join(out, ONNX_MODEL_PATH)} exists already; add --force to replace it`);
     return 1;
@@ -144,7 +121,7 @@ async function exportOnnxCommand(values: Values): Promise<number> {
   console.log(`ONNX opset ${ONNX_OPSET}: inputs ${r.inputNames.join(', ')} (int64 [batch_size, sequence_length]) → logits [batch_size, ${c.numLabels}]`);
   console.log(`Serve it: onnxruntime.InferenceSession("${join(out, ONNX_MODEL_PATH)}"), or transformers.js AutoModelForSequenceClassification.from_pretrained on ${out}`);
   if (!values.verify) return 0;
-  return verifyOnnx(model, out, values.pairs ? await readPairs(values.pairs as string) : SAMPLE_PAIRS);
+  return verifyOnnx(model, out, values.pairs ? await readPairs(values.pairs) : SAMPLE_PAIRS);
 }
 
 async function verifyOnnx(model: HfModel, out: string, pairs: { query: string; document: string }[]): Promise<number> {
@@ -172,9 +149,6 @@ async function verifyOnnx(model: HfModel, out: string, pairs: { query: string; d
 // ---------------------------------------------------------------------------------------------------------------
 // --recipe
 
-/** The same defaults as `train`. */
-const TRAIN_DEFAULTS: TrainOptions = { loss: 'listwise', batchSize: 8, groupSize: 8, epochs: 2, lr: 2e-5, warmupRatio: 0.1, maxLength: 256, seed: 42 };
-
 async function readExamples(file: string): Promise<TrainExample[]> {
   const r = await readJsonlFile(file, checkExample);
   if (!r.items.length) throw new UsageError(`${file} has no valid example${r.errors.length ? ` (${r.errors.length} bad line(s))` : ''}: each line must be {"query": str, "pos": [str, …], "neg": [str, …]}`);
@@ -184,7 +158,7 @@ async function readExamples(file: string): Promise<TrainExample[]> {
 async function settingsFrom(values: Values): Promise<{ options: TrainOptions; provenance: string[] }> {
   let options: TrainOptions = { ...TRAIN_DEFAULTS };
   const provenance: string[] = [];
-  const run = values['from-run'] as string | undefined;
+  const run = values['from-run'];
   if (run) {
     const file = join(run, 'rerank_lab_train.json');
     let saved: { options?: Partial<TrainOptions> };
@@ -199,29 +173,28 @@ async function settingsFrom(values: Values): Promise<{ options: TrainOptions; pr
   } else {
     provenance.push("rerank-lab train's defaults, except the flags given to export");
   }
-  const set = <K extends keyof TrainOptions>(k: K, flag: string, kind: 'int' | 'float') => {
-    const v = numberOpt(values, flag, kind);
-    if (v !== undefined) {
+  const set = <K extends keyof TrainOptions>(k: K, flag: keyof typeof RECIPE_OPTIONS) => {
+    const v = values[flag];
+    if (typeof v === 'number') {
       (options[k] as number) = v;
       provenance.push(`--${flag} ${v}`);
     }
   };
   if (values.loss !== undefined) {
-    if (values.loss !== 'bce' && values.loss !== 'listwise') throw new UsageError(`--loss must be bce or listwise, got '${String(values.loss)}'`);
-    options.loss = values.loss;
+    options.loss = values.loss as TrainOptions['loss'];
     provenance.push(`--loss ${values.loss}`);
   }
-  set('batchSize', 'batch', 'int');
-  set('groupSize', 'group-size', 'int');
-  set('epochs', 'epochs', 'int');
-  set('lr', 'lr', 'float');
-  set('warmupRatio', 'warmup-ratio', 'float');
-  set('maxLength', 'max-length', 'int');
-  set('seed', 'seed', 'int');
-  set('gradAccum', 'grad-accum', 'int');
-  set('weightDecay', 'weight-decay', 'float');
-  set('maxGradNorm', 'max-grad-norm', 'float');
-  set('dropout', 'dropout', 'float');
+  set('batchSize', 'batch');
+  set('groupSize', 'group-size');
+  set('epochs', 'epochs');
+  set('lr', 'lr');
+  set('warmupRatio', 'warmup-ratio');
+  set('maxLength', 'max-length');
+  set('seed', 'seed');
+  set('gradAccum', 'grad-accum');
+  set('weightDecay', 'weight-decay');
+  set('maxGradNorm', 'max-grad-norm');
+  set('dropout', 'dropout');
   if (options.batchSize < 1 || options.groupSize < 2 || options.epochs < 1 || options.maxLength < 8) {
     throw new UsageError(`settings out of range: batch ${options.batchSize} (≥ 1), group size ${options.groupSize} (≥ 2), epochs ${options.epochs} (≥ 1), max length ${options.maxLength} (≥ 8)`);
   }
@@ -229,7 +202,7 @@ async function settingsFrom(values: Values): Promise<{ options: TrainOptions; pr
 }
 
 async function exportRecipeCommand(values: Values): Promise<number> {
-  const dir = values.recipe as string;
+  const dir = values.recipe!;
   if (!values.data) throw new UsageError('--recipe needs --data train.jsonl (FlagEmbedding JSONL, as `mine` writes it)');
   if (!values.model) throw new UsageError('--recipe needs --model BASE: the model the recipe fine-tunes (a hub id such as BAAI/bge-reranker-base, or a folder)');
   if (existsSync(dir) && (await readdir(dir)).length > 0 && !values.force) {
@@ -237,9 +210,9 @@ async function exportRecipeCommand(values: Values): Promise<number> {
     return 1;
   }
   const { options, provenance } = await settingsFrom(values);
-  const train = await readExamples(values.data as string);
-  const val = values.val ? await readExamples(values.val as string) : undefined;
-  const spec = values.model as string;
+  const train = await readExamples(values.data);
+  const val = values.val ? await readExamples(values.val) : undefined;
+  const spec = values.model;
   let scored: ScoredExample[] = train;
   let scoredVal: ScoredExample[] | undefined = val;
   if (values['teacher-scores']) [scored, scoredVal] = await teacherScores(spec, [train, val ?? []], options.maxLength);

@@ -1,47 +1,43 @@
 // `rerank-lab ingest <dir> --out chunks.jsonl`: documents in, chunks out, with a per-file report.
 
-import { parseArgs } from 'node:util';
 import { chunkDocuments } from '../../data/chunk.ts';
 import { openExtractThread } from '../../data/extract-pool-node.ts';
 import { ingest } from '../../data/ingest.ts';
 import { walkFolder } from '../../data/source-node.ts';
 import { jsonlPieces, writeFileAtomic } from '../../util/atomic-file.ts';
+import { defineCommand, helpText, parseCommand } from '../args.ts';
 import { abortOnSigint, createProgressBar } from '../progress-bar.ts';
 
-export const help = `rerank-lab ingest <folder> --out chunks.jsonl [options]
-  Reads every .txt .md .html .json .jsonl .csv .docx .pdf under <folder> (GBK/GB18030, UTF-16 and UTF-8 detected),
-  skips binary, empty and duplicate files, unreadable folders, links to folders and FIFOs (each with a reason;
-  .docx/.pdf are extracted in a memory-limited thread, so one bad file fails alone) and writes chunks as JSON Lines:
-  {"id","text","source","start","end"}.
-  --out FILE           chunks file to write (required)
-  --chunk-size N       characters per chunk (default 300)
-  --overlap N          characters repeated between neighbouring chunks, aligned to sentences (default 50)
-  --json-field F       field with the text in .json/.jsonl records, dotted paths allowed (default text)
-  --csv-column C       column with the text in .csv files, header name or 0-based index (default text)
-  --unknown-as-text    read files with other extensions as text when they do not look binary
-  --report FILE        also write the per-file report as JSON`;
+export const command = defineCommand({
+  name: 'ingest',
+  usage: '<folder> --out chunks.jsonl [options]',
+  positionals: true,
+  about: `Reads every .txt .md .html .json .jsonl .csv .docx .pdf under <folder> (GBK/GB18030, UTF-16 and UTF-8 detected),
+skips binary, empty and duplicate files, unreadable folders, links to folders and FIFOs (each with a reason;
+.docx/.pdf are extracted in a memory-limited thread, so one bad file fails alone) and writes chunks as JSON Lines:
+{"id","text","source","start","end"}.`,
+  options: {
+    out: { value: 'FILE', help: 'chunks file to write (required)' },
+    'chunk-size': { kind: 'number', default: 300, help: 'characters per chunk' },
+    overlap: { kind: 'number', default: 50, help: 'characters repeated between neighbouring chunks, aligned to sentences' },
+    'json-field': { value: 'F', default: 'text', help: 'field with the text in .json/.jsonl records, dotted paths allowed' },
+    'csv-column': { value: 'C', defaultText: 'text', help: 'column with the text in .csv files, header name or 0-based index' },
+    'unknown-as-text': { kind: 'flag', help: 'read files with other extensions as text when they do not look binary' },
+    report: { value: 'FILE', help: 'also write the per-file report as JSON' },
+  },
+});
 
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      out: { type: 'string' },
-      'chunk-size': { type: 'string', default: '300' },
-      overlap: { type: 'string', default: '50' },
-      'json-field': { type: 'string' },
-      'csv-column': { type: 'string' },
-      'unknown-as-text': { type: 'boolean', default: false },
-      report: { type: 'string' },
-    },
-  });
+  const args = parseCommand(command, argv);
+  if (typeof args === 'number') return args;
+  const { values, positionals } = args;
   const dir = positionals[0];
   if (!dir || !values.out) {
-    console.error(`ingest needs a folder and --out.\n\n${help}`);
+    console.error(`ingest needs a folder and --out.\n\n${helpText(command)}`);
     return 2;
   }
-  const size = Number(values['chunk-size']);
-  const overlap = Number(values.overlap);
+  const size = values['chunk-size'];
+  const overlap = values.overlap;
   if (!(size > 0) || !(overlap >= 0)) {
     console.error('--chunk-size must be a positive number and --overlap zero or more.');
     return 2;

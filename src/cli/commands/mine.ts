@@ -1,58 +1,49 @@
 // `rerank-lab mine --chunks chunks.jsonl --queries queries.jsonl --out train.jsonl`: BM25 hard negatives with
 // false-negative guards, split by source document, written as FlagEmbedding {"query","pos","neg"} lines.
 
-import { parseArgs } from 'node:util';
 import { checkChunk, checkQuery } from '../../data/jsonl.ts';
 import { mine } from '../../data/mine.ts';
 import { countPairTruncation, truncationMessage } from '../../train/truncation.ts';
 import { jsonlPieces, writeFileAtomic } from '../../util/atomic-file.ts';
 import { loadPairTokenizerNode } from '../tokenizer-source.ts';
 import { readJsonlFile } from '../read-jsonl.ts';
+import { defineCommand, helpText, parseCommand } from '../args.ts';
 import { abortOnSigint, createProgressBar } from '../progress-bar.ts';
 
-export const help = `rerank-lab mine --chunks chunks.jsonl --queries queries.jsonl --out train.jsonl [options]
-  --chunks FILE        chunks (repeatable, e.g. with the .new-chunks.jsonl from an import)
-  --queries FILE       {"query","chunk_id"} lines
-  --out FILE           training set, FlagEmbedding {"query","pos":[..],"neg":[..]}
-  --val-out FILE       validation set (needs --val-ratio); split by source document
-  --val-ratio R        fraction of source documents held out (default 0.1 with --val-out, else 0)
-  --negatives N        negatives per query (default 15)
-  --top-k N            BM25 depth to take negatives from (default 50)
-  --near-dup J         token-set Jaccard at which a candidate counts as a near-duplicate of the positive (default 0.8; 0 off)
-  --seed-compatible    the seed's behaviour: verbatim jieba tokens, no guards
-  --seed N             seed for the split and random negatives (default 42)
-  --model DIR          a model folder (tokenizer.json): count the pairs --max-length will cut in training
-  --max-length N       tokens per pair for that count (default 256, as train)`;
+export const command = defineCommand({
+  name: 'mine',
+  usage: '--chunks chunks.jsonl --queries queries.jsonl --out train.jsonl [options]',
+  options: {
+    chunks: { value: 'FILE', multiple: true, help: 'chunks (repeatable, e.g. with the .new-chunks.jsonl from an import)' },
+    queries: { value: 'FILE', help: '{"query","chunk_id"} lines' },
+    out: { value: 'FILE', help: 'training set, FlagEmbedding {"query","pos":[..],"neg":[..]}' },
+    'val-out': { value: 'FILE', help: 'validation set (needs --val-ratio); split by source document' },
+    'val-ratio': { kind: 'number', value: 'R', defaultText: '0.1 with --val-out, else 0', help: 'fraction of source documents held out' },
+    negatives: { kind: 'int', default: 15, help: 'negatives per query' },
+    'top-k': { kind: 'int', default: 50, help: 'BM25 depth to take negatives from' },
+    'near-dup': { kind: 'number', value: 'J', default: 0.8, help: 'token-set Jaccard at which a candidate counts as a near-duplicate of the positive (0 off)' },
+    'seed-compatible': { kind: 'flag', help: "the seed's behaviour: verbatim jieba tokens, no guards" },
+    seed: { kind: 'int', default: 42, help: 'seed for the split and random negatives' },
+    model: { value: 'DIR', help: 'a model folder (tokenizer.json): count the pairs --max-length will cut in training' },
+    'max-length': { kind: 'int', default: 256, help: 'tokens per pair for that count (as train)' },
+  },
+});
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      chunks: { type: 'string', multiple: true },
-      queries: { type: 'string' },
-      out: { type: 'string' },
-      'val-out': { type: 'string' },
-      'val-ratio': { type: 'string' },
-      negatives: { type: 'string', default: '15' },
-      'top-k': { type: 'string', default: '50' },
-      'near-dup': { type: 'string', default: '0.8' },
-      'seed-compatible': { type: 'boolean', default: false },
-      seed: { type: 'string', default: '42' },
-      model: { type: 'string' },
-      'max-length': { type: 'string', default: '256' },
-    },
-  });
+  const args = parseCommand(command, argv);
+  if (typeof args === 'number') return args;
+  const { values } = args;
   if (!values.chunks?.length || !values.queries || !values.out) {
-    console.error(`mine needs --chunks, --queries and --out.\n\n${help}`);
+    console.error(`mine needs --chunks, --queries and --out.\n\n${helpText(command)}`);
     return 2;
   }
-  const valRatio = Number(values['val-ratio'] ?? (values['val-out'] ? 0.1 : 0));
+  const valRatio = values['val-ratio'] ?? (values['val-out'] ? 0.1 : 0);
   if (valRatio > 0 && !values['val-out']) {
     console.error('--val-ratio needs --val-out (where the validation set goes).');
     return 2;
   }
-  const maxLength = Number(values['max-length']);
-  if (!Number.isInteger(maxLength) || maxLength < 4) {
+  const maxLength = values['max-length'];
+  if (maxLength < 4) {
     console.error(`--max-length must be an integer ≥ 4, got '${values['max-length']}'`);
     return 2;
   }
@@ -64,12 +55,12 @@ export async function run(argv: string[]): Promise<number> {
   const ac = abortOnSigint();
   const bar = createProgressBar();
   const res = await mine(chunks, q.items, {
-    negatives: Number(values.negatives),
-    topK: Number(values['top-k']),
+    negatives: values.negatives,
+    topK: values['top-k'],
     seedCompatible: values['seed-compatible'],
-    guards: { nearDuplicate: Number(values['near-dup']) },
+    guards: { nearDuplicate: values['near-dup'] },
     valRatio,
-    seed: Number(values.seed),
+    seed: values.seed,
     onProgress: bar.onProgress,
     signal: ac.signal,
   });

@@ -4,7 +4,6 @@
 
 import { openAsBlob } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import type { Chunk } from '../../data/chunk.ts';
 import { describeGguf } from '../../data/gguf.ts';
 import { checkChunk, decodeJsonl, type DecodedJsonl, type QueryRecord } from '../../data/jsonl.ts';
@@ -17,25 +16,31 @@ import { loadGgufGenerator } from '../../data/query-gguf.ts';
 import { importPairs } from '../../data/query-import.ts';
 import { generateQueriesInPage, type InPageGenerateOptions } from '../../data/query-inpage.ts';
 import { createNodeWllama } from '../../data/wllama-node.ts';
+import { defineCommand, helpText, parseCommand } from '../args.ts';
 import { abortOnSigint, createProgressBar } from '../progress-bar.ts';
 
-export const help = `rerank-lab queries chunks.jsonl --out queries.jsonl (--endpoint URL --model NAME [--key K] | --model-file M.gguf | --import pairs.jsonl)
-  Writes {"query","chunk_id"} lines: one generated question per chunk, or imported pairs.
-  --endpoint URL       OpenAI-compatible base URL, e.g. http://127.0.0.1:11434/v1 (Ollama), http://127.0.0.1:8000/v1 (vLLM)
-  --model NAME         model name the endpoint serves
-  --key K              API key (or set RERANK_LAB_API_KEY)
-  --model-file FILE    a local GGUF instruct model (e.g. Qwen2.5-0.5B-Instruct-Q4_K_M.gguf) run in this process by
-                       llama.cpp in WebAssembly on the CPU: no server needed (slow: ~1 question per 10-60 s)
-  --prompt-file FILE   prompt template; {chunk} marks where the chunk goes (default: a Chinese one-question prompt)
-  --concurrency N      requests in flight (default 4)
-  --timeout S          seconds per request (default 60)
-  --retries N          retries on 429/5xx/timeouts (default 4)
-  --cache FILE         query cache (default <out>.cache.jsonl); reruns never pay twice
-  --limit N            only the first N chunks (try a prompt cheaply)
-  --import FILE        pairs as JSONL or CSV: query + chunk_id or positive text; unmatched positives are written
-                       to <out>.new-chunks.jsonl (pass it to mine as a second --chunks)
-  --max-chars N        drop longer queries (default 200)
-  --round-trip K       keep a query only if BM25 ranks its chunk in the top K`;
+export const command = defineCommand({
+  name: 'queries',
+  usage: 'chunks.jsonl --out queries.jsonl (--endpoint URL --model NAME [--key K] | --model-file M.gguf | --import pairs.jsonl)',
+  positionals: true,
+  about: 'Writes {"query","chunk_id"} lines: one generated question per chunk, or imported pairs.',
+  options: {
+    out: { value: 'FILE', help: 'queries file to write (required)' },
+    endpoint: { value: 'URL', help: 'OpenAI-compatible base URL, e.g. http://127.0.0.1:11434/v1 (Ollama), http://127.0.0.1:8000/v1 (vLLM)' },
+    model: { value: 'NAME', help: 'model name the endpoint serves' },
+    key: { value: 'K', help: 'API key (or set RERANK_LAB_API_KEY)' },
+    'model-file': { value: 'FILE', help: 'a local GGUF instruct model (e.g. Qwen2.5-0.5B-Instruct-Q4_K_M.gguf) run in this process by\nllama.cpp in WebAssembly on the CPU: no server needed (slow: ~1 question per 10-60 s)' },
+    'prompt-file': { value: 'FILE', help: 'prompt template; {chunk} marks where the chunk goes', defaultText: 'a Chinese one-question prompt' },
+    concurrency: { kind: 'positive', default: 4, help: 'requests in flight' },
+    timeout: { kind: 'number', value: 'S', default: 60, help: 'seconds per request' },
+    retries: { kind: 'int', default: 4, help: 'retries on 429/5xx/timeouts' },
+    cache: { value: 'FILE', defaultText: '<out>.cache.jsonl', help: 'query cache; reruns never pay twice' },
+    limit: { kind: 'positive', help: 'only the first N chunks (try a prompt cheaply)' },
+    import: { value: 'FILE', help: 'pairs as JSONL or CSV: query + chunk_id or positive text; unmatched positives are written\nto <out>.new-chunks.jsonl (pass it to mine as a second --chunks)' },
+    'max-chars': { kind: 'positive', default: 200, help: 'drop longer queries' },
+    'round-trip': { kind: 'positive', value: 'K', help: 'keep a query only if BM25 ranks its chunk in the top K' },
+  },
+});
 
 /** A text input (prompt, pairs to import), its encoding detected like JSON Lines; errors name the file. */
 async function readDecoded(path: string): Promise<DecodedJsonl> {
@@ -53,35 +58,18 @@ async function readText(path: string): Promise<string> {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      out: { type: 'string' },
-      endpoint: { type: 'string' },
-      model: { type: 'string' },
-      key: { type: 'string' },
-      'model-file': { type: 'string' },
-      'prompt-file': { type: 'string' },
-      concurrency: { type: 'string', default: '4' },
-      timeout: { type: 'string', default: '60' },
-      retries: { type: 'string', default: '4' },
-      cache: { type: 'string' },
-      limit: { type: 'string' },
-      import: { type: 'string' },
-      'max-chars': { type: 'string', default: '200' },
-      'round-trip': { type: 'string' },
-    },
-  });
+  const args = parseCommand(command, argv);
+  if (typeof args === 'number') return args;
+  const { values, positionals } = args;
   const chunksPath = positionals[0];
   const out = values.out;
   if (!chunksPath || !out || (!values.import && !values['model-file'] && !(values.endpoint && values.model))) {
-    console.error(`queries needs a chunks file, --out, and one of --endpoint with --model, --model-file or --import.\n\n${help}`);
+    console.error(`queries needs a chunks file, --out, and one of --endpoint with --model, --model-file or --import.\n\n${helpText(command)}`);
     return 2;
   }
   const parsed = await readJsonlFile(chunksPath, checkChunk, { show: 5 });
   let chunks = parsed.items;
-  if (values.limit) chunks = chunks.slice(0, Number(values.limit));
+  if (values.limit) chunks = chunks.slice(0, values.limit);
   if (!chunks.length) {
     console.error(`No chunks in ${chunksPath}; run 'rerank-lab ingest' first.`);
     return 1;
@@ -119,13 +107,13 @@ export async function run(argv: string[]): Promise<number> {
         url: values.endpoint!,
         model: values.model!,
         key: values.key ?? process.env.RERANK_LAB_API_KEY,
-        timeoutMs: Number(values.timeout) * 1000,
-        retries: Number(values.retries),
+        timeoutMs: values.timeout * 1000,
+        retries: values.retries,
       },
       prompt,
-      concurrency: Number(values.concurrency),
+      concurrency: values.concurrency,
       cache,
-      filter: { maxChars: Number(values['max-chars']) },
+      filter: { maxChars: values['max-chars'] },
       onProgress: bar.onProgress,
       signal: ac.signal,
     }).finally(() => cache.close().catch(() => undefined));
@@ -134,11 +122,11 @@ export async function run(argv: string[]): Promise<number> {
     lines.push(`Generated ${s.generated} (${s.rejected} rejected by the filters, not cached), from cache ${s.fromCache}, failed ${s.failed}, retries ${s.retries} in ${s.seconds.toFixed(1)} s (cache: ${cache.path})`);
     for (const f of r.failures.slice(0, 5)) lines.push(`  failed ${f.chunk_id}: ${f.error}`);
   }
-  const f = filterQueries(queries, chunks, { maxChars: Number(values['max-chars']) });
+  const f = filterQueries(queries, chunks, { maxChars: values['max-chars'] });
   queries = f.kept;
   lines.push(`Filters dropped: ${JSON.stringify(f.counts)}`);
   if (values['round-trip']) {
-    const rt = await roundTripFilter(queries, chunks, { k: Number(values['round-trip']), onProgress: bar.onProgress, signal: ac.signal });
+    const rt = await roundTripFilter(queries, chunks, { k: values['round-trip'], onProgress: bar.onProgress, signal: ac.signal });
     queries = rt.kept;
     lines.push(`Round-trip (top ${values['round-trip']}) dropped ${rt.counts.roundTrip}`);
   }

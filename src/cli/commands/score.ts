@@ -3,24 +3,27 @@
 // (sentence-transformers' keys; sigmoid when nothing is declared) — the number CrossEncoder(DIR).predict gives.
 // Pairs are truncated as in training (document side first). Exit 0 only when every pair was scored.
 
-import { parseArgs } from 'node:util';
 import { GpuRuntime } from '../../gpu/runtime.ts';
 import { applyActivation } from '../../model/activation.ts';
 import { GpuModel } from '../../train/gpu-model.ts';
 import { scorePairs } from '../../train/score.ts';
+import { defineCommand, helpText, parseCommand } from '../args.ts';
 import { loadModel, scoringMaxLength } from '../model-source.ts';
 import { readJsonlFile } from '../read-jsonl.ts';
 import { abortOnSigint, createProgressBar } from '../progress-bar.ts';
 
-export const help = `rerank-lab score --model DIR --pairs FILE [--max-length N] [--batch N]
-  --model DIR|ID     a cross-encoder folder (any form the lab loads: tokenizer.json or vocab.txt / sentencepiece,
-                     safetensors or pytorch_model.bin), or a hub id when online
-  --pairs FILE       JSONL, one {"query": str, "document": str} per line
-  --max-length N     tokens per pair, document cut first (default: the folder's tokenizer_config.json
-                     model_max_length, i.e. the trained length of a Rerank Lab export; else the position table's limit)
-  --batch N          pairs per forward pass (default 16)
-Prints one JSON line per pair, in input order: {"query", "document", "logit", "score"}; score is the folder's
-declared activation (config.json sentence_transformers.activation_fn) applied to the logit, sigmoid by default.`;
+export const command = defineCommand({
+  name: 'score',
+  usage: '--model DIR --pairs FILE [--max-length N] [--batch N]',
+  options: {
+    model: { value: 'DIR|ID', help: 'a cross-encoder folder (any form the lab loads: tokenizer.json or vocab.txt / sentencepiece,\nsafetensors or pytorch_model.bin), or a hub id when online' },
+    pairs: { value: 'FILE', help: 'JSONL, one {"query": str, "document": str} per line' },
+    'max-length': { kind: 'positive', help: 'tokens per pair, document cut first', defaultText: "the folder's tokenizer_config.json\nmodel_max_length, i.e. the trained length of a Rerank Lab export; else the position table's limit" },
+    batch: { kind: 'positive', default: 16, help: 'pairs per forward pass' },
+  },
+  footer: `Prints one JSON line per pair, in input order: {"query", "document", "logit", "score"}; score is the folder's
+declared activation (config.json sentence_transformers.activation_fn) applied to the logit, sigmoid by default.`,
+});
 
 export interface PairLine {
   query: string;
@@ -35,32 +38,17 @@ export function checkPair(v: unknown): PairLine | string {
   return { query: o.query, document: o.document };
 }
 
-function intOpt(v: string | undefined, name: string): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (v === '' || !Number.isInteger(n) || n < 1) throw new RangeError(`--${name} must be a positive integer, got '${v}'`);
-  return n;
-}
-
 /** `runtime`: tests pass one shared GPU runtime (its compiled pipelines are reused); otherwise one is made and destroyed. */
 export async function run(argv: string[], deps: { runtime?: GpuRuntime } = {}): Promise<number> {
-  let values: Record<string, string | undefined>;
-  try {
-    values = parseArgs({ args: argv, options: { model: { type: 'string' }, pairs: { type: 'string' }, 'max-length': { type: 'string' }, batch: { type: 'string' } } }).values;
-  } catch (e) {
-    console.error(`${(e as Error).message}\n\n${help}`);
-    return 2;
-  }
+  const args = parseCommand(command, argv);
+  if (typeof args === 'number') return args;
+  const { values } = args;
   if (!values.model || !values.pairs) {
-    console.error(`score needs --model and --pairs.\n\n${help}`);
+    console.error(`score needs --model and --pairs.\n\n${helpText(command)}`);
     return 2;
   }
   let pairs: PairLine[];
-  let requested: number | undefined;
-  let batchSize: number;
   try {
-    requested = intOpt(values['max-length'], 'max-length');
-    batchSize = intOpt(values.batch, 'batch') ?? 16;
     // The command line's one JSON Lines reader (UTF-8, UTF-16 or GBK; bad lines printed with their numbers).
     const r = await readJsonlFile(values.pairs, checkPair, { verb: 'bad line' });
     // Nothing is scored while a line is bad: the output must line up with the input, one line per pair.
@@ -80,7 +68,7 @@ export async function run(argv: string[], deps: { runtime?: GpuRuntime } = {}): 
   bar.stop();
   let maxLength: number;
   try {
-    maxLength = scoringMaxLength(model, requested);
+    maxLength = scoringMaxLength(model, values['max-length']);
   } catch (e) {
     console.error((e as Error).message);
     return 2;
@@ -91,7 +79,7 @@ export async function run(argv: string[], deps: { runtime?: GpuRuntime } = {}): 
   let scored;
   try {
     const gm = await GpuModel.create(rt, model.config, model.params);
-    scored = await scorePairs(gm, model.tokenizer, pairs.map((p) => ({ query: p.query, doc: p.document })), { maxLength, batchSize, onProgress: bar.onProgress, signal: ac.signal });
+    scored = await scorePairs(gm, model.tokenizer, pairs.map((p) => ({ query: p.query, doc: p.document })), { maxLength, batchSize: values.batch, onProgress: bar.onProgress, signal: ac.signal });
     gm.release();
   } finally {
     bar.stop();

@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { run as evalRun } from '../../../src/cli/commands/eval.ts';
 import { run as scoreRun } from '../../../src/cli/commands/score.ts';
-import { candidatesOf, rankingMetrics, splitScores } from '../../../src/eval/metrics.ts';
+import { buildRerankSet } from '../../../src/eval/candidates.ts';
+import { rerankMetrics } from '../../../src/eval/ranking.ts';
 import { gpu } from '../helpers/gpu.ts';
 
 const ROOT = fileURLToPath(new URL('../../fixtures/hf-folders/', import.meta.url));
@@ -86,7 +87,7 @@ describe('rerank-lab score', () => {
 });
 
 describe('rerank-lab eval', () => {
-  it('prints metrics, per-case labels and conclusions, and writes the same report as HTML and CSV', async () => {
+  it('reranks BM25\'s top --candidates of the validation documents, prints BM25 beside, the cases and conclusions, and writes HTML and CSV', async () => {
     const rt = await gpu();
     const e = JSON.parse(await readFile(`${ROOT}bert-vocab/expected.json`, 'utf8'));
     const docs: string[] = e.pairs.map((p: { document: string }) => p.document);
@@ -98,29 +99,42 @@ describe('rerank-lab eval', () => {
     const dir = await mkdtemp(join(tmpdir(), 'rl-eval-'));
     await writeFile(join(dir, 'val.jsonl'), val.map((x) => JSON.stringify(x)).join('\n') + '\n');
     const { out, err } = capture();
-    const code = await evalRun(['--base', ROOT + 'bert-vocab', '--tuned', ROOT + 'bert-f16', '--data', join(dir, 'val.jsonl'), '--html', join(dir, 'r.html'), '--csv', join(dir, 'r.csv'), '--max-length', '40'], { runtime: rt });
+    const code = await evalRun(['--base', ROOT + 'bert-vocab', '--tuned', ROOT + 'bert-f16', '--data', join(dir, 'val.jsonl'), '--candidates', '2', '--html', join(dir, 'r.html'), '--csv', join(dir, 'r.csv'), '--max-length', '40'], { runtime: rt });
     vi.restoreAllMocks();
     expect(code, err.join('\n')).toBe(0);
     const text = out.join('\n');
-    expect(text).toMatch(/Ranking metrics 排序指标 \(3 queries\)/);
-    expect(text).toMatch(/MRR@10 +\d\.\d{3} +\d\.\d{3}/);
+    const set = await buildRerankSet(val, { depth: 2 });
+    expect(set.corpus).toBeGreaterThan(2); // depth 2 is a real cut of the corpus
+    expect(text).toMatch(new RegExp(`Reranking metrics 重排指标 \\(3 queries, each reranking BM25's top 2 of ${set.corpus} documents plus its positives`));
+    const row = (name: string) => text.split('\n').find((l) => l.trim().startsWith(name))!.trim().split(/\s+/).slice(1);
+    // BM25's own figures on the same lists, beside both models
+    expect(row('NDCG@10')[0]).toBe(set.bm25.ndcg10.toFixed(3));
+    expect(row('Recall@10')[0]).toBe(set.bm25.recall10.toFixed(3));
     expect(text).toMatch(/Per case 逐例 .*3 cases/);
     expect(text).toMatch(/(排序错误|危险|尚可) .*(翻车|优秀|改善|持平|变差)/);
     expect(text).toMatch(/Conclusions 结论/);
     const csv = await readFile(join(dir, 'r.csv'), 'utf8');
     expect(csv.trim().split('\r\n')).toHaveLength(4);
-    expect(await readFile(join(dir, 'r.html'), 'utf8')).toMatch(/<h2>排序指标 Ranking metrics \(3 queries\)<\/h2>/);
+    expect(await readFile(join(dir, 'r.html'), 'utf8')).toMatch(/<h2>Reranking metrics 重排指标 \(3 queries, each reranking BM25&#39;s top 2 of \d+ documents/);
 
-    // The base model's MRR equals the metric computed from `score`'s logits on the same candidate lists.
-    const { pairs, spans } = candidatesOf(val);
+    // The base model's figures equal the metrics of `score`'s logits on the same BM25 lists.
     const pf = join(dir, 'pairs.jsonl');
-    await writeFile(pf, pairs.map((p) => JSON.stringify({ query: p.query, document: p.doc })).join('\n') + '\n');
+    const pairs = set.lists.flatMap((l) => l.docs.map((d) => ({ query: l.query, document: d })));
+    await writeFile(pf, pairs.map((p) => JSON.stringify(p)).join('\n') + '\n');
     const c = capture();
     expect(await scoreRun(['--model', ROOT + 'bert-vocab', '--pairs', pf, '--max-length', '40'], { runtime: rt })).toBe(0);
     vi.restoreAllMocks();
     const logits = c.out.join('').trim().split('\n').map((l) => JSON.parse(l).logit as number);
-    const m = rankingMetrics(splitScores(logits, spans));
-    expect(text).toContain(`MRR@10`);
-    expect(text).toMatch(new RegExp(`MRR@10 +${m.mrr.toFixed(3)} `));
+    let at = 0;
+    const m = rerankMetrics(set.lists.map((l) => ({ scores: logits.slice(at, (at += l.docs.length)), relevant: l.relevant })));
+    expect(row('NDCG@10')[1]).toBe(m.ndcg10.toFixed(3));
+    expect(row('MRR@10')[1]).toBe(m.mrr10.toFixed(3));
+    expect(row('Hit@1')[1]).toBe(m.hit1.toFixed(3));
+  });
+
+  it('refuses a bad --candidates, saying what it must be', async () => {
+    const { err } = capture();
+    expect(await evalRun(['--base', 'x', '--data', 'y', '--candidates', '0'])).toBe(2);
+    expect(err.join('\n')).toMatch(/--candidates must be a positive integer, got '0'/);
   });
 });

@@ -1,8 +1,9 @@
 // The model card the command line writes (training's own before/after validation figures, examples only) and the
 // comparison library that `rerank-lab eval` and the page share.
 import { describe, expect, it } from 'vitest';
+import { buildRerankSet } from '../../../src/eval/candidates.ts';
 import { compareModels, casePairs } from '../../../src/eval/compare.ts';
-import { candidatesOf, rankingMetrics, splitScores } from '../../../src/eval/metrics.ts';
+import { rerankMetrics } from '../../../src/eval/ranking.ts';
 import { modelCard } from '../../../src/eval/model-card.ts';
 import { columns, fit, reportText } from '../../../src/eval/report-text.ts';
 
@@ -34,34 +35,51 @@ describe('model card from the command line', () => {
   });
 });
 
-describe('compareModels (the page and `rerank-lab eval`)', () => {
-  it('scores each model once on the candidate lists and builds metrics and the per-case report from them', async () => {
-    const calls: string[] = [];
+describe('compareModels (`rerank-lab eval`): realistic lists, BM25 beside, and the per-case report', () => {
+  it('scores each pair once per model, ranks each BM25 list by the scores and builds the per-case report', async () => {
+    const set = await buildRerankSet(val, { depth: 2 });
+    const calls: { which: string; pairs: number }[] = [];
+    // base prefers the first negative; tuned prefers the positives
+    const scoreOf = (query: string, doc: string, which: 'base' | 'tuned') => (which === 'tuned' ? (val.some((v) => v.query === query && v.pos.includes(doc)) ? 3 : -1) : doc === '高新技术企业认定' ? 2 : 0.5);
     const score = async (pairs: { query: string; doc: string }[], which: 'base' | 'tuned') => {
-      calls.push(which);
-      // base prefers the first negative; tuned prefers the positive
-      return pairs.map((p) => (which === 'tuned' ? (val.some((v) => v.pos.includes(p.doc)) ? 3 : -1) : p.doc === '高新技术企业认定' ? 2 : 0.5));
+      calls.push({ which, pairs: pairs.length });
+      return pairs.map((p) => scoreOf(p.query, p.doc, which));
     };
-    const { report, base, tuned } = await compareModels(val, score);
-    expect(calls).toEqual(['base', 'tuned']);
-    const { spans } = candidatesOf(val);
-    expect(base.metrics).toEqual(rankingMetrics(splitScores(base.scores, spans)));
-    expect(tuned!.metrics.mrr).toBe(1);
+    const { report, base, tuned } = await compareModels(val, set, score);
+    // each model once, every pair once: the lists' candidates and the case pairs, shared where they coincide
+    const unique = new Set([...set.lists.flatMap((l) => l.docs.map((d) => `${l.query}|${d}`)), ...val.filter((v) => v.neg.length).flatMap((v) => [`${v.query}|${v.pos[0]}`, `${v.query}|${v.neg[0]}`])]);
+    expect(calls).toEqual([{ which: 'base', pairs: unique.size }, { which: 'tuned', pairs: unique.size }]);
+    // the metrics are those of each BM25 list (depth 2 plus missed positives) ordered by the model's scores
+    for (const [which, m] of [['base', base], ['tuned', tuned!]] as const) {
+      expect(m.metrics).toEqual(rerankMetrics(set.lists.map((l) => ({ scores: l.docs.map((d) => scoreOf(l.query, d, which)), relevant: l.relevant }))));
+    }
+    expect(set.lists.every((l) => l.docs.length >= 2)).toBe(true);
+    expect(tuned!.metrics.ndcg10).toBe(1);
+    expect(report.ranking).toMatchObject({ depth: 2, corpus: set.corpus, bm25: set.bm25, base: base.metrics, tuned: tuned!.metrics });
     expect(report.rows).toHaveLength(2); // the example without a negative has no case
     expect(report.rows[0].base.label).toBe('排序错误');
     expect(report.rows[0].tuned!.label).toBe('优秀');
-    expect(casePairs(val, base.scores)[0]).toEqual({ pos: 0.5, neg: 2 });
-    await expect(compareModels([], score)).rejects.toThrow(/validation set is empty/);
+    expect(base.cases[0]).toEqual({ pos: 0.5, neg: 2 });
+    expect(report.conclusions.join('\n')).toMatch(/Reranking BM25's top 2: NDCG@10 \d\.\d{3} → 1\.000 \(BM25 \d\.\d{3}\)/);
+    const none = await buildRerankSet([], { depth: 2 });
+    await expect(compareModels([], none, score)).rejects.toThrow(/validation set is empty/);
   });
 
-  it('prints a table that counts Chinese characters as two columns', async () => {
+  it('casePairs reads the page\'s candidate layout (positives, then negatives)', () => {
+    expect(casePairs(val, [0.5, 2, 0.5, 3, 1, 9])[0]).toEqual({ pos: 0.5, neg: 2 });
+    expect(casePairs(val, [0.5, 2, 0.5, 3, 1, 9])[1]).toEqual({ pos: 3, neg: 1 });
+  });
+
+  it('prints a table with BM25 beside each model, counting Chinese characters as two columns', async () => {
     expect(columns('企业ab')).toBe(6);
     expect(fit('企业研发费用加计扣除', 9)).toBe('企业研发…');
     expect(columns(fit('企业研发费用加计扣除', 9))).toBe(9);
-    const { report } = await compareModels(val, async (pairs) => pairs.map((_, i) => i));
+    const set = await buildRerankSet(val, { depth: 30 });
+    const { report } = await compareModels(val, set, async (pairs) => pairs.map((_, i) => i));
     const text = reportText(report);
-    expect(text).toMatch(/Ranking metrics 排序指标 \(3 queries\)/);
-    expect(text).toMatch(/MRR@10/);
+    expect(text).toMatch(/Reranking metrics 重排指标 \(3 queries, each reranking BM25's top 30 of 6 documents plus its positives/);
+    expect(text).toMatch(/NDCG@10 +\d\.\d{3} +\d\.\d{3} +\d\.\d{3}/);
+    expect(text).toMatch(/Recall@10/);
     expect(text.split('\n').filter((l) => /^\s+\d+ /.test(l))).toHaveLength(2);
   });
 });
