@@ -47,46 +47,94 @@ const TDO = (DMAX + TX - 1u) / TX;  // head dims per thread in output phases
 const MASKED = -1e30;            // a padded key's score (HF: finfo.min)
 const NEG_BIG = -1e38;           // running max before any key was seen
 
-struct Params {
-  L: u32,      // sequence length
-  H: u32,      // heads
-  D: u32,      // head size, at most DMAX
-  scale: u32,  // f32 bits of 1/sqrt(D)
-  gridX: u32,  // delta only: invocations per grid row
-  total: u32,  // delta only: B*H*L
-  dropThreshold: u32,  // forward/backward: drop a probability when its 24 hash bits are below this (0 = no dropout)
-  dropScale: u32,      // f32 bits of 1/(1-p)
+// forward and backward (the launcher writes the fields in this order)
+struct AttentionParams {
+  L: u32,              // sequence length
+  H: u32,              // heads
+  D: u32,              // head size, at most DMAX
+  scale: f32,          // 1/sqrt(D)
+  dropThreshold: u32,  // drop a probability when its 24 hash bits are below this (0 = no dropout)
+  dropScale: f32,      // 1/(1-p)
   dropSeed: u32,
 }
 
-// ---- bindings (aliased per entry point; each entry point uses exactly its own, in launcher order) ----------
+struct DeltaParams {
+  L: u32,
+  H: u32,
+  D: u32,
+  gridX: u32,  // invocations per grid row
+  total: u32,  // rows of delta: B*H*L
+}
+
+// ---- bindings -------------------------------------------------------------------------------------------------
+// The entry points reuse binding numbers (launch.ts binds storage buffers 0..n-1 in the launcher's order, then the
+// uniform), so the variable at a binding depends on the entry point. Bindings per entry point, from 0:
+//   forward   qkv, mask, ctxOut, lseOut, forwardParams
+//   delta     deltaCtx, deltaDCtx, deltaOut, deltaParams
+//   backward  qkv, mask, lseIn, deltaIn, dCtx, dqkv, backwardParams
+// tests/unit/kernels/bindings.test.ts checks this table against the declarations below, against the
+// variables each entry point really uses (what layout: 'auto' binds), and against ATTENTION_BINDINGS, through which
+// src/kernels/attention.ts binds.
 @group(0) @binding(0) var<storage, read> qkv: array<f32>;
 @group(0) @binding(1) var<storage, read> mask: array<u32>;
-// forward
 @group(0) @binding(2) var<storage, read_write> ctxOut: array<f32>;
 @group(0) @binding(3) var<storage, read_write> lseOut: array<f32>;
-@group(0) @binding(4) var<uniform> pf: Params;
-// delta
-@group(0) @binding(0) var<storage, read> ctxIn: array<f32>;
-@group(0) @binding(1) var<storage, read> dCtxD: array<f32>;
+@group(0) @binding(4) var<uniform> forwardParams: AttentionParams;
+
+@group(0) @binding(0) var<storage, read> deltaCtx: array<f32>;
+@group(0) @binding(1) var<storage, read> deltaDCtx: array<f32>;
 @group(0) @binding(2) var<storage, read_write> deltaOut: array<f32>;
-@group(0) @binding(3) var<uniform> pd: Params;
-// backward (dkv and dq)
+@group(0) @binding(3) var<uniform> deltaParams: DeltaParams;
+
 @group(0) @binding(2) var<storage, read> lseIn: array<f32>;
 @group(0) @binding(3) var<storage, read> deltaIn: array<f32>;
 @group(0) @binding(4) var<storage, read> dCtx: array<f32>;
 @group(0) @binding(5) var<storage, read_write> dqkv: array<f32>;
-@group(0) @binding(6) var<uniform> pb: Params;
+@group(0) @binding(6) var<uniform> backwardParams: AttentionParams;
+
+// ---- shared by forward and backward ---------------------------------------------------------------------------
+
+// What one workgroup works on: head h of sequence b, with the sizes every phase needs. (Uniform across the
+// workgroup, so loops bounded by its sizes may contain barriers.)
+struct Slice {
+  b: u32,
+  h: u32,
+  L: u32,
+  H: u32,
+  D: u32,
+  Hd: u32,  // H*D: columns of ctx and of each part of qkv
+  scale: f32,
+}
+
+// The workgroup's slice: head wid.y of sequence wid.z.
+fn sliceOf(p: AttentionParams, wid: vec3u) -> Slice {
+  return Slice(wid.z, wid.y, p.L, p.H, p.D, p.H * p.D, p.scale);
+}
 
 var<workgroup> wgAnyReal: atomic<u32>;
 
-// True when sequence b has at least one real token. Call from uniform control flow (it has a barrier).
-fn anyRealToken(b: u32, L: u32, tid: u32) -> bool {
+// True when the slice's sequence has at least one real token (if not, every key scores 0: uniform weights, as HF).
+// Call from uniform control flow (it has a barrier).
+fn anyRealToken(s: Slice, tid: u32) -> bool {
   var any = 0u;
-  for (var t = tid; t < L; t += NT) { any |= mask[b * L + t]; }
+  for (var t = tid; t < s.L; t += NT) { any |= mask[s.b * s.L + t]; }
   if (any != 0u) { atomicOr(&wgAnyReal, 1u); }
   workgroupBarrier();
   return atomicLoad(&wgAnyReal) != 0u;
+}
+
+// Where (token t, head dim d) of the slice's head is in part `part` of qkv (0 = Q, 1 = K, 2 = V) and in a
+// [B*L, Hd] tensor (ctx, dCtx); row (b, h, t) of a [B, H, L] tensor (lse, delta).
+fn qkvIndex(s: Slice, part: u32, t: u32, d: u32) -> u32 { return (s.b * s.L + t) * (3u * s.Hd) + part * s.Hd + s.h * s.D + d; }
+fn ctxIndex(s: Slice, t: u32, d: u32) -> u32 { return (s.b * s.L + t) * s.Hd + s.h * s.D + d; }
+fn rowIndex(s: Slice, t: u32) -> u32 { return (s.b * s.H + s.h) * s.L + t; }
+
+// What every tile load reads: element (t, d) of part `part` of qkv, 0 past the sequence end (padding rows of the
+// last tile). The loops themselves stay in the entry points: the tiles are workgroup arrays of different sizes,
+// hence different types, which one WGSL function cannot take.
+fn qkvAt(s: Slice, part: u32, t: u32, d: u32) -> f32 {
+  if (t >= s.L) { return 0.0; }
+  return qkv[qkvIndex(s, part, t, d)];
 }
 
 // Counter-based dropout mask, bit for bit elementwise.wgsl's dropout_keep (and dropoutKeep() on the CPU).
@@ -97,17 +145,17 @@ fn pcg(v: u32) -> u32 {
 }
 
 // The factor a probability P[b,h,query,key] is multiplied by: 0 (dropped) or 1/(1-p).
-fn dropFactor(p: Params, b: u32, h: u32, query: u32, key: u32) -> f32 {
-  let i = ((b * p.H + h) * p.L + query) * p.L + key;
+fn dropFactor(p: AttentionParams, s: Slice, query: u32, key: u32) -> f32 {
+  let i = rowIndex(s, query) * s.L + key;
   let k = pcg(p.dropSeed);
   let bits = pcg(pcg(i ^ k) + k);
-  return select(0.0, bitcast<f32>(p.dropScale), (bits >> 8u) >= p.dropThreshold);
+  return select(0.0, p.dropScale, (bits >> 8u) >= p.dropThreshold);
 }
 
 // The score as softmax sees it: scaled, padded keys MASKED, or 0 for all keys of an all-padding sequence.
-fn maskedScore(dot: f32, scale: f32, key: u32, b: u32, L: u32, anyReal: bool) -> f32 {
+fn maskedScore(s: Slice, anyReal: bool, dot: f32, key: u32) -> f32 {
   if (!anyReal) { return 0.0; }
-  return select(MASKED, dot * scale, mask[b * L + key] != 0u);
+  return select(MASKED, dot * s.scale, mask[s.b * s.L + key] != 0u);
 }
 
 // ---- forward ------------------------------------------------------------------------------------------------
@@ -122,26 +170,19 @@ var<workgroup> fRow: array<f32, FBQ>;      // per query: rescale factor of the r
 
 @compute @workgroup_size(NT)
 fn forward(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: vec3u) {
-  let L = pf.L;
-  let H = pf.H;
-  let D = pf.D;
-  let scale = bitcast<f32>(pf.scale);
+  let p = forwardParams;
+  let s = sliceOf(p, wid);
+  let anyReal = anyRealToken(s, tid);
+  let L = s.L;
+  let D = s.D;
   let q0 = wid.x * FBQ;
-  let h = wid.y;
-  let b = wid.z;
-  let Hd = H * D;
-  let S3 = 3u * Hd;
   let tx = tid % TX;
   let ty = tid / TX;
-  let anyReal = anyRealToken(b, L, tid);
 
-  for (var i = tid; i < FBQ * D; i += NT) {
+  for (var i = tid; i < FBQ * D; i += NT) {  // tiles hold rows of D floats, DS apart; i = (row, d)
     let r = i / D;
     let d = i % D;
-    let t = q0 + r;
-    var v = 0.0;
-    if (t < L) { v = qkv[(b * L + t) * S3 + h * D + d]; }
-    fQ[r * DS + d] = v;
+    fQ[r * DS + d] = qkvAt(s, 0u, q0 + r, d);
   }
 
   // Running max m and sum l of row `tid` (threads tid < FBQ own one query row each for the softmax).
@@ -156,28 +197,25 @@ fn forward(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid
     for (var i = tid; i < FBK * D; i += NT) {
       let r = i / D;
       let d = i % D;
-      let t = k0 + r;
-      var v = 0.0;
-      if (t < L) { v = qkv[(b * L + t) * S3 + Hd + h * D + d]; }
-      fKV[r * DS + d] = v;
+      fKV[r * DS + d] = qkvAt(s, 1u, k0 + r, d);
     }
     workgroupBarrier();
 
     // Scores S = Q·Kᵀ for this thread's FTQ x FTK block.
-    var s: array<f32, FTQ * FTK>;
-    for (var i = 0u; i < FTQ * FTK; i++) { s[i] = 0.0; }  // explicit: some compilers hoist loop-local vars
+    var sc: array<f32, FTQ * FTK>;
+    for (var i = 0u; i < FTQ * FTK; i++) { sc[i] = 0.0; }  // explicit: some compilers hoist loop-local vars
     for (var d = 0u; d < D; d++) {
       for (var i = 0u; i < FTQ; i++) { qa[i] = fQ[(ty + TY * i) * DS + d]; }
       for (var j = 0u; j < FTK; j++) { kb[j] = fKV[(tx + TX * j) * DS + d]; }
       for (var i = 0u; i < FTQ; i++) {
-        for (var j = 0u; j < FTK; j++) { s[i * FTK + j] = fma(qa[i], kb[j], s[i * FTK + j]); }
+        for (var j = 0u; j < FTK; j++) { sc[i * FTK + j] = fma(qa[i], kb[j], sc[i * FTK + j]); }
       }
     }
     for (var j = 0u; j < FTK; j++) {
       let c = tx + TX * j;
       let key = min(k0 + c, L - 1u);  // keys past L are dropped in the softmax below
       for (var i = 0u; i < FTQ; i++) {
-        fP[(ty + TY * i) * FPS + c] = maskedScore(s[i * FTK + j], scale, key, b, L, anyReal);
+        fP[(ty + TY * i) * FPS + c] = maskedScore(s, anyReal, sc[i * FTK + j], key);
       }
     }
     workgroupBarrier();
@@ -193,7 +231,7 @@ fn forward(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid
         var e = 0.0;
         if (c < nk) { e = exp(fP[tid * FPS + c] - mt); }
         sum += e;
-        if (pf.dropThreshold != 0u && c < nk) { e *= dropFactor(pf, b, h, q0 + tid, k0 + c); }
+        if (p.dropThreshold != 0u && c < nk) { e *= dropFactor(p, s, q0 + tid, k0 + c); }
         fP[tid * FPS + c] = e;
       }
       let alpha = exp(m - mt);
@@ -204,10 +242,7 @@ fn forward(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid
     for (var i = tid; i < FBK * D; i += NT) {
       let r = i / D;
       let d = i % D;
-      let t = k0 + r;
-      var v = 0.0;
-      if (t < L) { v = qkv[(b * L + t) * S3 + 2u * Hd + h * D + d]; }
-      fKV[r * DS + d] = v;
+      fKV[r * DS + d] = qkvAt(s, 2u, k0 + r, d);
     }
     workgroupBarrier();
 
@@ -229,7 +264,7 @@ fn forward(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid
   if (tid < FBQ) {
     fRow[tid] = 1.0 / l;
     let t = q0 + tid;
-    if (t < L) { lseOut[(b * H + h) * L + t] = m + log(l); }
+    if (t < L) { lseOut[rowIndex(s, t)] = m + log(l); }
   }
   workgroupBarrier();
   for (var i = 0u; i < FTQ; i++) {
@@ -239,7 +274,7 @@ fn forward(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid
     let inv = fRow[r];
     for (var j = 0u; j < TDO; j++) {
       let d = tx + TX * j;
-      if (d < D) { ctxOut[(b * L + t) * Hd + h * D + d] = acc[i * TDO + j] * inv; }
+      if (d < D) { ctxOut[ctxIndex(s, t, d)] = acc[i * TDO + j] * inv; }
     }
   }
 }
@@ -247,19 +282,17 @@ fn forward(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid
 // ---- delta = rowsum(dCtx ∘ ctx) per (b, h, query) -----------------------------------------------------------
 @compute @workgroup_size(NT)
 fn delta(@builtin(global_invocation_id) gid: vec3u) {
-  let L = pd.L;
-  let H = pd.H;
-  let D = pd.D;
-  let idx = gid.y * pd.gridX + gid.x;  // (b*H + h)*L + t
-  if (idx >= pd.total) { return; }
-  let t = idx % L;
-  let bh = idx / L;
-  let h = bh % H;
-  let b = bh / H;
-  let base = (b * L + t) * (H * D) + h * D;
-  var s = 0.0;
-  for (var d = 0u; d < D; d++) { s = fma(dCtxD[base + d], ctxIn[base + d], s); }
-  deltaOut[idx] = s;
+  let p = deltaParams;
+  let idx = gid.y * p.gridX + gid.x;  // (b*H + h)*L + t
+  if (idx >= p.total) { return; }
+  let t = idx % p.L;
+  let bh = idx / p.L;
+  let h = bh % p.H;
+  let b = bh / p.H;
+  let base = (b * p.L + t) * (p.H * p.D) + h * p.D;
+  var sum = 0.0;
+  for (var d = 0u; d < p.D; d++) { sum = fma(deltaDCtx[base + d], deltaCtx[base + d], sum); }
+  deltaOut[idx] = sum;
 }
 
 // ---- backward: dK, dV (DKV = true) and dQ (DKV = false) -------------------------------------------------------
@@ -277,60 +310,34 @@ var<workgroup> bS: array<f32, ROWS * BPS>;  // [own][streamed] dS = P∘(dP − 
 var<workgroup> bLse: array<f32, COLS>;      // dkv: lse and delta of the streamed queries
 var<workgroup> bDelta: array<f32, COLS>;
 
-// Loads `n` rows starting at token t0 of part `part` (0 = Q, 1 = K, 2 = V, 3 = dO) into a tile; zero past L.
-fn loadRows(dst: ptr<workgroup, array<f32, ROWS * DS>>, t0: u32, part: u32, b: u32, h: u32, L: u32, H: u32, tid: u32) {
-  let D = pb.D;
-  let Hd = H * D;
-  for (var i = tid; i < ROWS * D; i += NT) {
-    let r = i / D;
-    let d = i % D;
-    let t = t0 + r;
-    var v = 0.0;
-    if (t < L) {
-      if (part == 3u) { v = dCtx[(b * L + t) * Hd + h * D + d]; } else { v = qkv[(b * L + t) * 3u * Hd + part * Hd + h * D + d]; }
-    }
-    (*dst)[r * DS + d] = v;
-  }
-}
-
-fn loadCols(dst: ptr<workgroup, array<f32, COLS * DS>>, t0: u32, part: u32, b: u32, h: u32, L: u32, H: u32, tid: u32) {
-  let D = pb.D;
-  let Hd = H * D;
-  for (var i = tid; i < COLS * D; i += NT) {
-    let r = i / D;
-    let d = i % D;
-    let t = t0 + r;
-    var v = 0.0;
-    if (t < L) {
-      if (part == 3u) { v = dCtx[(b * L + t) * Hd + h * D + d]; } else { v = qkv[(b * L + t) * 3u * Hd + part * Hd + h * D + d]; }
-    }
-    (*dst)[r * DS + d] = v;
-  }
+// Backward's operands by part: 0 = Q, 1 = K, 2 = V (qkvAt), 3 = dO (dCtx); 0 past the sequence end.
+fn operandAt(s: Slice, part: u32, t: u32, d: u32) -> f32 {
+  if (part < 3u) { return qkvAt(s, part, t, d); }
+  if (t >= s.L) { return 0.0; }
+  return dCtx[ctxIndex(s, t, d)];
 }
 
 // One workgroup: own rows [r0, r0+ROWS) of (b, h); DKV picks which gradient (see the header).
 @compute @workgroup_size(NT)
 fn backward(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: vec3u) {
   let isDkv = DKV;
-  let L = pb.L;
-  let H = pb.H;
-  let D = pb.D;
-  let scale = bitcast<f32>(pb.scale);
+  let p = backwardParams;
+  let s = sliceOf(p, wid);
+  let anyReal = anyRealToken(s, tid);
+  let L = s.L;
+  let D = s.D;
   let r0 = wid.x * ROWS;
-  let h = wid.y;
-  let b = wid.z;
-  let Hd = H * D;
-  let S3 = 3u * Hd;
   let tx = tid % TX;
   let ty = tid / TX;
-  let anyReal = anyRealToken(b, L, tid);
+  // The parts of the own rows (A1, A2) and the streamed rows (B1, B2): S = A1·B1ᵀ = Q·Kᵀ, dP = A2·B2ᵀ = dO·Vᵀ.
+  let ownParts = select(vec2u(0u, 3u), vec2u(1u, 2u), isDkv);       // dq: Q, dO; dkv: K, V
+  let streamedParts = select(vec2u(1u, 2u), vec2u(0u, 3u), isDkv);  // dq: K, V; dkv: Q, dO
 
-  if (isDkv) {
-    loadRows(&bA1, r0, 1u, b, h, L, H, tid);
-    loadRows(&bA2, r0, 2u, b, h, L, H, tid);
-  } else {
-    loadRows(&bA1, r0, 0u, b, h, L, H, tid);
-    loadRows(&bA2, r0, 3u, b, h, L, H, tid);
+  for (var i = tid; i < ROWS * D; i += NT) {
+    let r = i / D;
+    let d = i % D;
+    bA1[r * DS + d] = operandAt(s, ownParts.x, r0 + r, d);
+    bA2[r * DS + d] = operandAt(s, ownParts.y, r0 + r, d);
   }
   // dq: lse and delta of this thread's own query rows.
   var ownLse: array<f32, BTR>;
@@ -338,8 +345,8 @@ fn backward(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wi
   if (!isDkv) {
     for (var i = 0u; i < BTR; i++) {
       let t = min(r0 + ty + TY * i, L - 1u);
-      ownLse[i] = lseIn[(b * H + h) * L + t];
-      ownDelta[i] = deltaIn[(b * H + h) * L + t];
+      ownLse[i] = lseIn[rowIndex(s, t)];
+      ownDelta[i] = deltaIn[rowIndex(s, t)];
     }
   }
 
@@ -353,25 +360,26 @@ fn backward(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wi
   var w2: array<f32, TDO>;
 
   for (var c0 = 0u; c0 < L; c0 += COLS) {
+    for (var i = tid; i < COLS * D; i += NT) {
+      let r = i / D;
+      let d = i % D;
+      bB1[r * DS + d] = operandAt(s, streamedParts.x, c0 + r, d);
+      bB2[r * DS + d] = operandAt(s, streamedParts.y, c0 + r, d);
+    }
     if (isDkv) {
-      loadCols(&bB1, c0, 0u, b, h, L, H, tid);
-      loadCols(&bB2, c0, 3u, b, h, L, H, tid);
       for (var c = tid; c < COLS; c += NT) {
         let t = min(c0 + c, L - 1u);
-        bLse[c] = lseIn[(b * H + h) * L + t];
-        bDelta[c] = deltaIn[(b * H + h) * L + t];
+        bLse[c] = lseIn[rowIndex(s, t)];
+        bDelta[c] = deltaIn[rowIndex(s, t)];
       }
-    } else {
-      loadCols(&bB1, c0, 1u, b, h, L, H, tid);
-      loadCols(&bB2, c0, 2u, b, h, L, H, tid);
     }
     workgroupBarrier();
 
     // Phase 1: s = A1·B1ᵀ (Q·K), dp = A2·B2ᵀ (dO·V) for this thread's BTR x BTC block, then P and dS.
-    var s: array<f32, BTR * BTC>;
+    var sc: array<f32, BTR * BTC>;
     var dp: array<f32, BTR * BTC>;
     for (var i = 0u; i < BTR * BTC; i++) {  // explicit: some compilers hoist loop-local vars
-      s[i] = 0.0;
+      sc[i] = 0.0;
       dp[i] = 0.0;
     }
     for (var d = 0u; d < D; d++) {
@@ -385,7 +393,7 @@ fn backward(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wi
       }
       for (var i = 0u; i < BTR; i++) {
         for (var j = 0u; j < BTC; j++) {
-          s[i * BTC + j] = fma(a1[i], c1[j], s[i * BTC + j]);
+          sc[i * BTC + j] = fma(a1[i], c1[j], sc[i * BTC + j]);
           dp[i * BTC + j] = fma(a2[i], c2[j], dp[i * BTC + j]);
         }
       }
@@ -408,13 +416,13 @@ fn backward(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wi
           dl = ownDelta[i];
         }
         var pr = 0.0;
-        if (inRange) { pr = exp(maskedScore(s[i * BTC + j], scale, key, b, L, anyReal) - lse); }
+        if (inRange) { pr = exp(maskedScore(s, anyReal, sc[i * BTC + j], key) - lse); }
         var dpv = dp[i * BTC + j];
         var prv = pr;  // what multiplied V in forward: the dropped probability
-        if (pb.dropThreshold != 0u && inRange) {
+        if (p.dropThreshold != 0u && inRange) {
           var query = c0 + c;  // dkv: own rows are keys, streamed rows queries
           if (!isDkv) { query = r0 + r; }
-          let f = dropFactor(pb, b, h, query, key);
+          let f = dropFactor(p, s, query, key);
           prv = pr * f;
           dpv = dpv * f;
         }
@@ -450,12 +458,11 @@ fn backward(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wi
     for (var j = 0u; j < TDO; j++) {
       let d = tx + TX * j;
       if (d >= D) { continue; }
-      let o = (b * L + t) * S3 + h * D + d;
       if (isDkv) {
-        dqkv[o + Hd] = g1[i * TDO + j] * scale;
-        dqkv[o + 2u * Hd] = g2[i * TDO + j];
+        dqkv[qkvIndex(s, 1u, t, d)] = g1[i * TDO + j] * s.scale;
+        dqkv[qkvIndex(s, 2u, t, d)] = g2[i * TDO + j];
       } else {
-        dqkv[o] = g1[i * TDO + j] * scale;
+        dqkv[qkvIndex(s, 0u, t, d)] = g1[i * TDO + j] * s.scale;
       }
     }
   }

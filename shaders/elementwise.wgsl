@@ -2,25 +2,43 @@
 // Every tensor is flat f32 of `n` elements unless said; one invocation per element, 256 per workgroup, workgroups
 // laid out over x and y (grid() in src/gpu/launch.ts) so n may exceed 65535·256.
 //
-//   copy         y = x                              scale        y = alpha·x
-//   axpy         y += alpha·x                       fill         y = value
-//   scale_inplace y *= alpha                        add          c = a + b
+//   copy         y = x                              fill         y[offset + i] = value
+//   add          c = a + b
 //   gelu_fwd     y = x·Φ(x)          (exact erf, as torch.nn.GELU())
 //   gelu_bwd     c = dy·(Φ(x) + x·φ(x))            a = x, b = dy
 //   tanh_fwd     y = tanh(x)
 //   tanh_bwd     c = dy·(1 − y²)                    a = y (the forward output), b = dy
+//   erf          y = erf(x)          (GELU's erf, for its own test)
 //   dropout      y = keep(seed, i) ? x·scale : 0    forward and backward alike (the mask is recomputed from the seed)
-//   gather_rows  out[i, :] = x[idx[i], :]          out [n, cols], x [rowsIn, cols]
-//   scatter_rows dx[idx[i], :] (+)= dOut[i, :]     dOut [n, cols], dx [rowsIn, cols]; idx distinct
+//   gather_rows  out[i, :] = x[idx[i], :]          out [rows, cols], x [rowsIn, cols]
+//   scatter_rows dx[idx[i], :] (+)= dOut[i, :]     dOut [rows, cols], dx [rowsIn, cols]; idx distinct
 //
 // Entry points with different signatures reuse binding numbers (launch.ts convention: storage buffers 0..k-1, then
 // the uniform at k); WGSL allows that as long as one entry point does not use two variables at the same binding.
+// Each entry point reads its own uniform struct, so a field means one thing: the launcher writes its fields in order.
 
-struct Params {
-  n: u32,     // elements (rows for gather/scatter)
-  a: u32,     // alpha / value / dropout threshold / cols
-  b: u32,     // dropout scale (f32 bits) / rowsIn / fill's first element
-  c: u32,     // dropout seed / accumulate flag
+struct Size {
+  n: u32,  // elements
+}
+
+struct DropoutParams {
+  n: u32,
+  threshold: u32,  // drop when the 24 hash bits are below this: round(p·2²⁴)
+  scale: f32,      // 1/(1 − p)
+  seed: u32,
+}
+
+struct FillParams {
+  n: u32,
+  value: f32,
+  offset: u32,  // first element written
+}
+
+struct RowParams {
+  rows: u32,        // rows gathered / scattered (the length of idx)
+  cols: u32,
+  rows_in: u32,     // rows of the full tensor (x for gather, dx for scatter); larger indices are out of range
+  accumulate: u32,  // scatter only: 1 adds into dx, 0 overwrites
 }
 
 const WG = 256u;
@@ -32,30 +50,19 @@ fn flat(wid: vec3u, nwg: vec3u, li: u32) -> u32 {
 // ---- signature (x: read, y: read_write, params) -------------------------------------------------------------
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read_write> y: array<f32>;
-@group(0) @binding(2) var<uniform> pu: Params;
+@group(0) @binding(2) var<uniform> unary: Size;                    // copy, gelu_fwd, tanh_fwd, erf
+@group(0) @binding(2) var<uniform> dropout_params: DropoutParams;  // dropout
 
 @compute @workgroup_size(WG)
 fn copy(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
   let i = flat(wid, nwg, li);
-  if (i < pu.n) { y[i] = x[i]; }
-}
-
-@compute @workgroup_size(WG)
-fn scale(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
-  let i = flat(wid, nwg, li);
-  if (i < pu.n) { y[i] = bitcast<f32>(pu.a) * x[i]; }
-}
-
-@compute @workgroup_size(WG)
-fn axpy(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
-  let i = flat(wid, nwg, li);
-  if (i < pu.n) { y[i] = fma(bitcast<f32>(pu.a), x[i], y[i]); }
+  if (i < unary.n) { y[i] = x[i]; }
 }
 
 @compute @workgroup_size(WG)
 fn gelu_fwd(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
   let i = flat(wid, nwg, li);
-  if (i < pu.n) {
+  if (i < unary.n) {
     let v = x[i];
     y[i] = v * norm_cdf(v);
   }
@@ -64,51 +71,52 @@ fn gelu_fwd(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec
 @compute @workgroup_size(WG)
 fn tanh_fwd(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
   let i = flat(wid, nwg, li);
-  if (i < pu.n) { y[i] = tanh_f32(x[i]); }
+  if (i < unary.n) { y[i] = tanh_f32(x[i]); }
+}
+
+@compute @workgroup_size(WG)
+fn erf(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
+  let i = flat(wid, nwg, li);
+  if (i < unary.n) { y[i] = erf_f32(x[i]); }
 }
 
 @compute @workgroup_size(WG)
 fn dropout(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
   let i = flat(wid, nwg, li);
-  if (i < pu.n) {
+  let p = dropout_params;
+  if (i < p.n) {
     var v = 0.0;
-    if (dropout_keep(pu.c, i, pu.a)) { v = x[i] * bitcast<f32>(pu.b); }
+    if (dropout_keep(p.seed, i, p.threshold)) { v = x[i] * p.scale; }
     y[i] = v;
   }
 }
 
-// ---- signature (y: read_write, params) ----------------------------------------------------------------------
-@group(0) @binding(0) var<storage, read_write> yo: array<f32>;
-@group(0) @binding(1) var<uniform> po: Params;
+// ---- signature (filled: read_write, params) -----------------------------------------------------------------
+@group(0) @binding(0) var<storage, read_write> filled: array<f32>;
+@group(0) @binding(1) var<uniform> fill_params: FillParams;
 
 @compute @workgroup_size(WG)
 fn fill(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
   let i = flat(wid, nwg, li);
-  if (i < po.n) { yo[po.b + i] = bitcast<f32>(po.a); }  // b: first element
-}
-
-@compute @workgroup_size(WG)
-fn scale_inplace(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
-  let i = flat(wid, nwg, li);
-  if (i < po.n) { yo[i] = bitcast<f32>(po.a) * yo[i]; }
+  if (i < fill_params.n) { filled[fill_params.offset + i] = fill_params.value; }
 }
 
 // ---- signature (a: read, b: read, c: read_write, params) ----------------------------------------------------
 @group(0) @binding(0) var<storage, read> a: array<f32>;
 @group(0) @binding(1) var<storage, read> b: array<f32>;
 @group(0) @binding(2) var<storage, read_write> c: array<f32>;
-@group(0) @binding(3) var<uniform> pb: Params;
+@group(0) @binding(3) var<uniform> binary: Size;  // add, gelu_bwd, tanh_bwd
 
 @compute @workgroup_size(WG)
 fn add(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
   let i = flat(wid, nwg, li);
-  if (i < pb.n) { c[i] = a[i] + b[i]; }
+  if (i < binary.n) { c[i] = a[i] + b[i]; }
 }
 
 @compute @workgroup_size(WG)
 fn gelu_bwd(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
   let i = flat(wid, nwg, li);
-  if (i < pb.n) {
+  if (i < binary.n) {
     let v = a[i];
     // d/dx x·Φ(x) = Φ(x) + x·φ(x), φ(x) = exp(−x²/2)/√(2π)  (as PyTorch's GeluBackward)
     let pdf = exp(-0.5 * v * v) * 0.3989422804014327;
@@ -119,29 +127,29 @@ fn gelu_bwd(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec
 @compute @workgroup_size(WG)
 fn tanh_bwd(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
   let i = flat(wid, nwg, li);
-  if (i < pb.n) {
+  if (i < binary.n) {
     let t = a[i];
     c[i] = b[i] * (1.0 - t * t);
   }
 }
 
-// ---- signature (src: read, idx: read u32, dst: read_write, params {n, cols, rowsIn, accumulate}) -------------
+// ---- signature (src: read, idx: read u32, dst: read_write, params) ------------------------------------------
 @group(0) @binding(0) var<storage, read> src: array<f32>;
 @group(0) @binding(1) var<storage, read> idx: array<u32>;
 @group(0) @binding(2) var<storage, read_write> dst: array<f32>;
-@group(0) @binding(3) var<uniform> pg: Params;
+@group(0) @binding(3) var<uniform> row_params: RowParams;  // gather_rows, scatter_rows
 
 @compute @workgroup_size(WG)
 fn gather_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
   let i = flat(wid, nwg, li);
-  let cols = pg.a;
-  if (i < pg.n * cols) {
-    let row = i / cols;
-    let col = i - row * cols;
+  let p = row_params;
+  if (i < p.rows * p.cols) {
+    let row = i / p.cols;
+    let col = i - row * p.cols;
     let r = idx[row];
     // An index outside x would read another tensor's memory: make it loud (NaN) instead.
     var bits = 0x7fc00000u;  // quiet NaN (a var: constant evaluation refuses NaN)
-    if (r < pg.b) { bits = bitcast<u32>(src[r * cols + col]); }
+    if (r < p.rows_in) { bits = bitcast<u32>(src[r * p.cols + col]); }
     let v = bitcast<f32>(bits);
     dst[i] = v;
   }
@@ -150,15 +158,15 @@ fn gather_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
 @compute @workgroup_size(WG)
 fn scatter_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
   let i = flat(wid, nwg, li);
-  let cols = pg.a;
-  if (i < pg.n * cols) {
-    let row = i / cols;
-    let col = i - row * cols;
+  let p = row_params;
+  if (i < p.rows * p.cols) {
+    let row = i / p.cols;
+    let col = i - row * p.cols;
     let r = idx[row];
-    if (r < pg.b) {
-      let o = r * cols + col;
+    if (r < p.rows_in) {
+      let o = r * p.cols + col;
       var v = src[i];
-      if (pg.c != 0u) { v += dst[o]; }
+      if (p.accumulate != 0u) { v += dst[o]; }
       dst[o] = v;
     }
   }
@@ -180,7 +188,7 @@ fn norm_cdf(v: f32) -> f32 {
   return 0.5 + 0.5 * erf_small(u);
 }
 
-// erf(u) itself (same method), exported for its own test through the `erf` entry point below.
+// erf(u) itself (same method), exported for its own test through the `erf` entry point.
 fn erf_f32(u: f32) -> f32 {
   let t = abs(u);
   if (t > 0.927734375) {
@@ -212,12 +220,6 @@ fn erf_small(u: f32) -> f32 {
   r = fma(r, s, -3.76125336e-1);
   r = fma(r, s, 1.28379166e-1);
   return fma(r, u, u);
-}
-
-@compute @workgroup_size(WG)
-fn erf(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
-  let i = flat(wid, nwg, li);
-  if (i < pu.n) { y[i] = erf_f32(x[i]); }
 }
 
 // tanh without the builtin (whose accuracy and overflow behaviour vary by driver): Taylor series through x¹⁹ below

@@ -11,11 +11,22 @@
 
 override ACCUMULATE: bool = false;
 
-struct Params {
+struct ForwardParams {
   rows: u32,
   cols: u32,
-  a: u32,  // forward: eps (f32 bits); backward: rows per group
-  b: u32,  // backward, param_grads: number of groups
+  eps: f32,
+}
+
+struct BackwardParams {
+  rows: u32,
+  cols: u32,
+  rows_per_group: u32,  // rows summed by one workgroup into its row of `partial`
+  groups: u32,          // workgroups, = ceil(rows / rows_per_group)
+}
+
+struct ParamGradsParams {
+  cols: u32,
+  groups: u32,  // rows of each half of `partial`
 }
 
 // ---- forward (x, gamma, beta: read; y, mean, rstd: read_write) -----------------------------------------------
@@ -25,7 +36,7 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> fy: array<f32>;
 @group(0) @binding(4) var<storage, read_write> fmean: array<f32>;
 @group(0) @binding(5) var<storage, read_write> frstd: array<f32>;
-@group(0) @binding(6) var<uniform> pf: Params;
+@group(0) @binding(6) var<uniform> pf: ForwardParams;
 
 var<workgroup> red: array<vec2f, WG>;
 
@@ -66,7 +77,7 @@ fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
     }
   }
   let variance = reduce2(vec2f(q, 0.0), li).x / f32(H);
-  let rstd = 1.0 / sqrt(variance + bitcast<f32>(pf.a));
+  let rstd = 1.0 / sqrt(variance + pf.eps);
   for (var k = 0u; k < K; k++) {
     let c = li + k * WG;
     if (c < H) { fy[base + c] = (v[k] - mean) * rstd * fgamma[c] + fbeta[c]; }
@@ -85,16 +96,16 @@ fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
 @group(0) @binding(4) var<storage, read> brstd: array<f32>;
 @group(0) @binding(5) var<storage, read_write> bdx: array<f32>;
 @group(0) @binding(6) var<storage, read_write> bpartial: array<f32>;  // [2, groups, cols]
-@group(0) @binding(7) var<uniform> pb: Params;
+@group(0) @binding(7) var<uniform> pb: BackwardParams;
 
 @compute @workgroup_size(WG)
 fn backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
   let g = wid.y * nwg.x + wid.x;
-  let groups = pb.b;
+  let groups = pb.groups;
   if (g >= groups) { return; }  // workgroup-uniform
   let H = pb.cols;
-  let r0 = g * pb.a;
-  let r1 = min(r0 + pb.a, pb.rows);
+  let r0 = g * pb.rows_per_group;
+  let r1 = min(r0 + pb.rows_per_group, pb.rows);
   let invH = 1.0 / f32(H);
   var gam: array<f32, K>;
   var dgam: array<f32, K>;  // this group's Σ dy·x̂ for my columns
@@ -151,14 +162,14 @@ fn backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec
 @group(0) @binding(0) var<storage, read> ppartial: array<f32>;
 @group(0) @binding(1) var<storage, read_write> pdgamma: array<f32>;
 @group(0) @binding(2) var<storage, read_write> pdbeta: array<f32>;
-@group(0) @binding(3) var<uniform> pp: Params;
+@group(0) @binding(3) var<uniform> pp: ParamGradsParams;
 
 var<workgroup> lanes: array<f32, 256>;
 
 @compute @workgroup_size(32, 8)
 fn param_grads(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let H = pp.cols;
-  let groups = pp.b;
+  let groups = pp.groups;
   let c = wid.x * 32u + lid.x;
   let which = wid.y;
   var s = 0.0;

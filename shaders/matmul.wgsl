@@ -50,73 +50,76 @@ const SA = BM + 4u;                  // padded row (floats) of As [k][m]
 const SB = BN + 4u;
 const A_STAGE = BK * SA / 4u;        // vec4 per stage
 const B_STAGE = BK * SB / 4u;
-const LOADS_A = BM * BK / 1024u;     // vec4-shaped global loads per thread per tile
-const LOADS_B = BN * BK / 1024u;
+const LOADS = BM * BK / 1024u;       // vec4-shaped global loads per thread per tile, the same for A and B
+const_assert BM == BN;
 var<workgroup> As: array<vec4<f32>, STAGES * A_STAGE>;
 var<workgroup> Bs: array<vec4<f32>, STAGES * B_STAGE>;
 
-// Four elements of op(A)'s tile, group g of the BM x BK tile at k offset kt: m-contiguous when stored [K,M].
+// Group g of a BK x `outer` tile (outer = BM for A, BN for B) is four floats adjacent in the stored matrix; where it
+// starts in the tile: (outer offset, k offset). Stored k-contiguous (A as [M,K], B as [N,K]) the four run along k,
+// otherwise along the outer dimension.
+fn group_at(g: u32, outer: u32, k_contiguous: bool) -> vec2u {
+  if (k_contiguous) { return vec2u(g / (BK / 4u), (g % (BK / 4u)) * 4u); }
+  return vec2u((g % (outer / 4u)) * 4u, g / (outer / 4u));
+}
+
+// Group g of op(A)'s tile at rows row0.., k offset kt; zero outside [0, M) x [kt, kEnd).
 fn load_a(g: u32, base: u32, row0: u32, kt: u32, kEnd: u32) -> vec4<f32> {
+  let at = group_at(g, BM, !TRANS_A);
+  let m = row0 + at.x;
+  let k = kt + at.y;
   var v = vec4<f32>(0.0);
   if (TRANS_A) {
-    let m = row0 + (g % (BM / 4u)) * 4u;
-    let k = kt + g / (BM / 4u);
     if (k < kEnd) {
       for (var j = 0u; j < 4u; j++) { if (m + j < p.M) { v[j] = A[base + k * p.M + m + j]; } }
     }
-  } else {
-    let m = row0 + g / (BK / 4u);
-    let k = kt + (g % (BK / 4u)) * 4u;
-    if (m < p.M) {
-      for (var j = 0u; j < 4u; j++) { if (k + j < kEnd) { v[j] = A[base + m * p.K + k + j]; } }
-    }
+  } else if (m < p.M) {
+    for (var j = 0u; j < 4u; j++) { if (k + j < kEnd) { v[j] = A[base + m * p.K + k + j]; } }
   }
   return v;
 }
 
+// Group g of op(B)'s tile at columns col0.., k offset kt; zero outside [kt, kEnd) x [0, N).
 fn load_b(g: u32, base: u32, col0: u32, kt: u32, kEnd: u32) -> vec4<f32> {
+  let at = group_at(g, BN, TRANS_B);
+  let n = col0 + at.x;
+  let k = kt + at.y;
   var v = vec4<f32>(0.0);
   if (TRANS_B) {
-    let n = col0 + g / (BK / 4u);
-    let k = kt + (g % (BK / 4u)) * 4u;
     if (n < p.N) {
       for (var j = 0u; j < 4u; j++) { if (k + j < kEnd) { v[j] = B[base + n * p.K + k + j]; } }
     }
-  } else {
-    let n = col0 + (g % (BN / 4u)) * 4u;
-    let k = kt + g / (BN / 4u);
-    if (k < kEnd) {
-      for (var j = 0u; j < 4u; j++) { if (n + j < p.N) { v[j] = B[base + k * p.N + n + j]; } }
-    }
+  } else if (k < kEnd) {
+    for (var j = 0u; j < 4u; j++) { if (n + j < p.N) { v[j] = B[base + k * p.N + n + j]; } }
   }
   return v;
 }
 
+// Stores group g into stage `stage` of As ([k][m]): one vec4 when its floats run along m, else four scalars.
 fn store_a(stage: u32, g: u32, v: vec4<f32>) {
   let s0 = stage * A_STAGE;
+  let at = group_at(g, BM, !TRANS_A);
   if (TRANS_A) {
-    As[s0 + (g / (BM / 4u)) * (SA / 4u) + g % (BM / 4u)] = v;
+    As[s0 + at.y * (SA / 4u) + at.x / 4u] = v;
   } else {
-    let m = g / (BK / 4u);
-    let k = (g % (BK / 4u)) * 4u;
     for (var j = 0u; j < 4u; j++) {
-      let e = (k + j) * SA + m;
+      let e = (at.y + j) * SA + at.x;
       As[s0 + e / 4u][e % 4u] = v[j];
     }
   }
 }
 
+// The same for Bs ([k][n]).
 fn store_b(stage: u32, g: u32, v: vec4<f32>) {
   let s0 = stage * B_STAGE;
+  let at = group_at(g, BN, TRANS_B);
   if (TRANS_B) {
-    let n = g / (BK / 4u);
-    let k = (g % (BK / 4u)) * 4u;
     for (var j = 0u; j < 4u; j++) {
-      let e = (k + j) * SB + n;
+      let e = (at.y + j) * SB + at.x;
       Bs[s0 + e / 4u][e % 4u] = v[j];
     }
   } else {
-    Bs[s0 + (g / (BN / 4u)) * (SB / 4u) + g % (BN / 4u)] = v;
+    Bs[s0 + at.y * (SB / 4u) + at.x / 4u] = v;
   }
 }
 
@@ -135,14 +138,17 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   let rowSums = BIAS_GRAD && wid.x == 0u && tid < BM;
 
   var acc: array<vec4<f32>, 4u * R * R>;  // [(r·4 + i)·R + c]: rows ty·4 + 64r + i, columns tx·4 + 64c ..+3
-  var ra: array<vec4<f32>, LOADS_A>;
-  var rb: array<vec4<f32>, LOADS_B>;
+  var ra: array<vec4<f32>, LOADS>;  // the next tile, on its way from global to workgroup memory
+  var rb: array<vec4<f32>, LOADS>;
   var rowSum = 0.0;
   var lanes = vec4<f32>(0.0);
 
   var kt = kBegin;
-  for (var l = 0u; l < LOADS_A; l++) { store_a(0u, tid + 256u * l, load_a(tid + 256u * l, aBase, row0, kt, kEnd)); }
-  for (var l = 0u; l < LOADS_B; l++) { store_b(0u, tid + 256u * l, load_b(tid + 256u * l, bBase, col0, kt, kEnd)); }
+  for (var l = 0u; l < LOADS; l++) {
+    let g = tid + 256u * l;
+    store_a(0u, g, load_a(g, aBase, row0, kt, kEnd));
+    store_b(0u, g, load_b(g, bBase, col0, kt, kEnd));
+  }
   workgroupBarrier();
   var stage = 0u;
   loop {
@@ -150,8 +156,10 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
     let next = kt + BK;
     let more = next < kEnd;
     if (more) {
-      for (var l = 0u; l < LOADS_A; l++) { ra[l] = load_a(tid + 256u * l, aBase, row0, next, kEnd); }
-      for (var l = 0u; l < LOADS_B; l++) { rb[l] = load_b(tid + 256u * l, bBase, col0, next, kEnd); }
+      for (var l = 0u; l < LOADS; l++) {
+        ra[l] = load_a(tid + 256u * l, aBase, row0, next, kEnd);
+        rb[l] = load_b(tid + 256u * l, bBase, col0, next, kEnd);
+      }
     }
     let a0 = stage * A_STAGE;
     let b0 = stage * B_STAGE;
@@ -186,8 +194,10 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
     if (STAGES == 1u) { workgroupBarrier(); }
     if (more) {
       let s = (stage + 1u) % STAGES;
-      for (var l = 0u; l < LOADS_A; l++) { store_a(s, tid + 256u * l, ra[l]); }
-      for (var l = 0u; l < LOADS_B; l++) { store_b(s, tid + 256u * l, rb[l]); }
+      for (var l = 0u; l < LOADS; l++) {
+        store_a(s, tid + 256u * l, ra[l]);
+        store_b(s, tid + 256u * l, rb[l]);
+      }
       stage = s;
     }
     workgroupBarrier();

@@ -110,6 +110,25 @@ export function attentionTiles(headDim: number, workgroupBytes: number): Attenti
   return { DMAX, FBQ: f[0], FBK: f[1], ROWS: b[0], COLS: b[1] };
 }
 
+/**
+ * The storage buffers of each entry point in binding order, by their variable names in shaders/attention.wgsl (the
+ * uniform follows). The launchers bind through this table; tests/unit/kernels/bindings.test.ts checks it
+ * against the shader's declarations and its binding table.
+ */
+export const ATTENTION_BINDINGS = {
+  forward: ['qkv', 'mask', 'ctxOut', 'lseOut'],
+  delta: ['deltaCtx', 'deltaDCtx', 'deltaOut'],
+  backward: ['qkv', 'mask', 'lseIn', 'deltaIn', 'dCtx', 'dqkv'],
+} as const;
+
+type AttentionEntry = keyof typeof ATTENTION_BINDINGS;
+
+/** An entry point's tensors, named as its shader variables, in binding order. */
+function bindingsOf<E extends AttentionEntry>(entry: E, tensors: Record<(typeof ATTENTION_BINDINGS)[E][number], Tensor>): Tensor[] {
+  const byName: Record<string, Tensor> = tensors;
+  return ATTENTION_BINDINGS[entry].map((name) => byName[name]);
+}
+
 function prelude(t: AttentionTiles): string {
   return `const DMAX = ${t.DMAX}u; const FBQ = ${t.FBQ}u; const FBK = ${t.FBK}u; const ROWS = ${t.ROWS}u; const COLS = ${t.COLS}u;`;
 }
@@ -124,11 +143,13 @@ function checkShape(kernel: string, s: AttentionShape): void {
   if (d && !(Number.isInteger(d.seed) && d.seed >= 0 && d.seed <= 0xffffffff)) throw new KernelShapeError(kernel, `dropout seed must be an integer in 0..2^32-1 (got ${d.seed})`);
 }
 
-/** The three dropout words of the shader's params: threshold (0 = off), f32 bits of 1/(1-p), seed. */
-function dropoutParams(d: AttentionDropout | undefined): [number, number, number] {
-  if (!d || d.p === 0) return [0, 0, 0];
+/** The shader's AttentionParams (forward and backward): L, H, D, scale, then dropout's threshold (0 = off), scale, seed. */
+function attentionParams(s: AttentionShape): number[] {
+  const { seqLen: L, heads: H, headDim: D, dropout: d } = s;
+  const sizes = [L, H, D, f32bits(1 / Math.sqrt(D))];
+  if (!d || d.p === 0) return [...sizes, 0, 0, 0];
   const { threshold, scale } = dropoutConstants(d.p);
-  return [threshold, f32bits(scale), d.seed >>> 0];
+  return [...sizes, threshold, f32bits(scale), d.seed >>> 0];
 }
 
 function need(kernel: string, t: Tensor, name: string, elements: number, s: AttentionShape, dtype: 'f32' | 'u32' = 'f32'): void {
@@ -165,8 +186,8 @@ export async function attentionForward(rt: GpuRuntime, x: AttentionForwardArgs):
     shader: 'attention',
     entry: 'forward',
     prelude: prelude(t),
-    bindings: [x.qkv, x.mask, x.ctx, x.lse],
-    params: [L, H, D, f32bits(1 / Math.sqrt(D)), 0, 0, ...dropoutParams(x.dropout)],
+    bindings: bindingsOf('forward', { qkv: x.qkv, mask: x.mask, ctxOut: x.ctx, lseOut: x.lse }),
+    params: attentionParams(x),
     volatile: !!x.dropout, // a new dropout seed every step: keep it out of the per-shape uniform cache
     workgroups: [Math.ceil(L / t.FBQ), H, B],
   });
@@ -187,7 +208,6 @@ export async function attentionBackward(rt: GpuRuntime, x: AttentionBackwardArgs
   distinct(kernel, x.dqkv, 'dqkv', { qkv: x.qkv, mask: x.mask, ctx: x.ctx, lse: x.lse, dCtx: x.dCtx });
   const t = attentionTiles(D, rt.info.limits.maxComputeWorkgroupStorageSize);
   const pre = prelude(t);
-  const scale = f32bits(1 / Math.sqrt(D));
   const delta = x.delta ?? (await rt.pool.tensor([B, H, L], 'attention.delta'));
   try {
     const rows = B * H * L;
@@ -197,8 +217,8 @@ export async function attentionBackward(rt: GpuRuntime, x: AttentionBackwardArgs
       shader: 'attention',
       entry: 'delta',
       prelude: pre,
-      bindings: [x.ctx, x.dCtx, delta],
-      params: [L, H, D, scale, gx * THREADS_X * THREADS_Y, rows, 0, 0, 0],
+      bindings: bindingsOf('delta', { deltaCtx: x.ctx, deltaDCtx: x.dCtx, deltaOut: delta }),
+      params: [L, H, D, gx * THREADS_X * THREADS_Y, rows],
       workgroups: [gx, gy],
     });
     for (const dkv of [true, false]) {
@@ -208,8 +228,8 @@ export async function attentionBackward(rt: GpuRuntime, x: AttentionBackwardArgs
         entry: 'backward',
         prelude: pre,
         constants: { DKV: dkv ? 1 : 0 },
-        bindings: [x.qkv, x.mask, x.lse, delta, x.dCtx, x.dqkv],
-        params: [L, H, D, scale, 0, 0, ...dropoutParams(x.dropout)],
+        bindings: bindingsOf('backward', { qkv: x.qkv, mask: x.mask, lseIn: x.lse, deltaIn: delta, dCtx: x.dCtx, dqkv: x.dqkv }),
+        params: attentionParams(x),
         volatile: !!x.dropout,
         workgroups: [Math.ceil(L / t.ROWS), H, B],
       });

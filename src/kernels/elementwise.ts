@@ -1,11 +1,12 @@
 // Launchers for shaders/elementwise.wgsl (float64 reference in src/model/reference/).
-//   copy, scale, axpy, fill, scaleInPlace, add        plain arithmetic on flat f32 tensors of n elements
+//   copy, fill, add                                   plain arithmetic on flat f32 tensors of n elements
 //   geluForward / geluBackward                        exact-erf GELU (torch.nn.GELU(), HF "gelu")
 //   tanhForward / tanhBackward                        the pooler's / classification head's tanh
+//   erf                                               GELU's f32 erf on its own, for its test
 //   dropout                                           seeded, counter-based; the same call is its own backward
 //   gatherRows / scatterRows                          pick the [CLS]/<s> row of every sequence and route its gradient
 // Every launcher checks sizes and aliasing and throws KernelShapeError('elementwise', …); it records into the open
-// compute pass and does not flush.
+// compute pass and does not flush. Params are the fields of the entry point's uniform struct, in order.
 
 import { needElements } from './checks.ts';
 import { type Tensor, overlaps } from '../gpu/buffers.ts';
@@ -27,7 +28,7 @@ function checkHas(t: Tensor, n: number, name: string, what: string): void {
 function checkDistinct(what: string, out: Tensor, ...ins: Tensor[]): void {
   for (const t of ins) {
     if (overlaps(t, out)) {
-      throw new KernelShapeError(KERNEL, `${what}: output '${out.label}' may not be the same buffer as input '${t.label}' (use the in-place form)`);
+      throw new KernelShapeError(KERNEL, `${what}: output '${out.label}' may not be the same buffer as input '${t.label}'`);
     }
   }
 }
@@ -45,25 +46,44 @@ function run(rt: GpuRuntime, entry: string, bindings: Tensor[], params: number[]
   });
 }
 
-// ---- plain arithmetic -----------------------------------------------------------------------------------------
+/** Every tensor holds n elements, and the output (the last one) is not one of the inputs. */
+function checkMap(what: string, n: number, named: [string, Tensor][]): void {
+  checkCount(n, what);
+  for (const [name, t] of named) checkHas(t, n, name, what);
+  checkDistinct(what, named[named.length - 1][1], ...named.slice(0, -1).map(([, t]) => t));
+}
+
+/** The launcher of a map over n elements: tensors `names` in binding order (inputs, then the output), params {n}. */
+function elementMap<const Names extends readonly string[]>(what: string, entry: string, names: Names) {
+  return async (rt: GpuRuntime, a: Record<Names[number], Tensor> & { n: number }): Promise<void> => {
+    const named = names.map((name: Names[number]): [string, Tensor] => [name, a[name]]);
+    checkMap(what, a.n, named);
+    return run(rt, entry, named.map(([, t]) => t), [a.n], a.n);
+  };
+}
+
+// ---- plain arithmetic and activations -------------------------------------------------------------------------
 
 /** y[0:n] = x[0:n]. */
-export async function copy(rt: GpuRuntime, a: { x: Tensor; y: Tensor; n: number }): Promise<void> {
-  unaryChecks('copy', a.x, a.y, a.n);
-  return run(rt, 'copy', [a.x, a.y], [a.n, 0, 0, 0], a.n);
-}
+export const copy = elementMap('copy', 'copy', ['x', 'y']);
 
-/** y = alpha·x (y and x distinct; see scaleInPlace). */
-export async function scale(rt: GpuRuntime, a: { x: Tensor; y: Tensor; n: number; alpha: number }): Promise<void> {
-  unaryChecks('scale', a.x, a.y, a.n);
-  return run(rt, 'scale', [a.x, a.y], [a.n, f32bits(a.alpha), 0, 0], a.n);
-}
+/** c = a + b (the residual connection). c may not alias a or b. */
+export const add = elementMap('add', 'add', ['a', 'b', 'c']);
 
-/** y += alpha·x (gradient accumulation; alpha defaults to 1). */
-export async function axpy(rt: GpuRuntime, a: { x: Tensor; y: Tensor; n: number; alpha?: number }): Promise<void> {
-  unaryChecks('axpy', a.x, a.y, a.n);
-  return run(rt, 'axpy', [a.x, a.y], [a.n, f32bits(a.alpha ?? 1), 0, 0], a.n);
-}
+/** y = gelu(x) = x·½(1 + erf(x/√2)). */
+export const geluForward = elementMap('geluForward', 'gelu_fwd', ['x', 'y']);
+
+/** dx = dy·gelu'(x); x is the forward input (recomputed or kept). */
+export const geluBackward = elementMap('geluBackward', 'gelu_bwd', ['x', 'dy', 'dx']);
+
+/** y = tanh(x). */
+export const tanhForward = elementMap('tanhForward', 'tanh_fwd', ['x', 'y']);
+
+/** dx = dy·(1 − y²); y is the forward OUTPUT. */
+export const tanhBackward = elementMap('tanhBackward', 'tanh_bwd', ['y', 'dy', 'dx']);
+
+/** y = erf(x) elementwise: the f32 erf that GELU uses, exposed so it can be tested on its own. */
+export const erf = elementMap('erf', 'erf', ['x', 'y']);
 
 /** y[offset : offset+n] = value (offset 0 by default). */
 export async function fill(rt: GpuRuntime, a: { y: Tensor; n: number; value: number; offset?: number }): Promise<void> {
@@ -71,52 +91,7 @@ export async function fill(rt: GpuRuntime, a: { y: Tensor; n: number; value: num
   checkCount(a.n, 'fill');
   checkCount(offset, 'fill offset');
   checkHas(a.y, offset + a.n, 'y', 'fill');
-  return run(rt, 'fill', [a.y], [a.n, f32bits(a.value), offset, 0], a.n);
-}
-
-/** y *= alpha. */
-export async function scaleInPlace(rt: GpuRuntime, a: { y: Tensor; n: number; alpha: number }): Promise<void> {
-  checkCount(a.n, 'scaleInPlace');
-  checkHas(a.y, a.n, 'y', 'scaleInPlace');
-  return run(rt, 'scale_inplace', [a.y], [a.n, f32bits(a.alpha), 0, 0], a.n);
-}
-
-/** c = a + b (the residual connection). c may not alias a or b; use axpy to add into a buffer. */
-export async function add(rt: GpuRuntime, a: { a: Tensor; b: Tensor; c: Tensor; n: number }): Promise<void> {
-  binaryChecks('add', a.a, a.b, a.c, a.n);
-  return run(rt, 'add', [a.a, a.b, a.c], [a.n, 0, 0, 0], a.n);
-}
-
-// ---- activations ----------------------------------------------------------------------------------------------
-
-/** y = gelu(x) = x·½(1 + erf(x/√2)). */
-export async function geluForward(rt: GpuRuntime, a: { x: Tensor; y: Tensor; n: number }): Promise<void> {
-  unaryChecks('geluForward', a.x, a.y, a.n);
-  return run(rt, 'gelu_fwd', [a.x, a.y], [a.n, 0, 0, 0], a.n);
-}
-
-/** dx = dy·gelu'(x); x is the forward input (recomputed or kept). */
-export async function geluBackward(rt: GpuRuntime, a: { x: Tensor; dy: Tensor; dx: Tensor; n: number }): Promise<void> {
-  binaryChecks('geluBackward', a.x, a.dy, a.dx, a.n);
-  return run(rt, 'gelu_bwd', [a.x, a.dy, a.dx], [a.n, 0, 0, 0], a.n);
-}
-
-/** y = tanh(x). */
-export async function tanhForward(rt: GpuRuntime, a: { x: Tensor; y: Tensor; n: number }): Promise<void> {
-  unaryChecks('tanhForward', a.x, a.y, a.n);
-  return run(rt, 'tanh_fwd', [a.x, a.y], [a.n, 0, 0, 0], a.n);
-}
-
-/** dx = dy·(1 − y²); y is the forward OUTPUT. */
-export async function tanhBackward(rt: GpuRuntime, a: { y: Tensor; dy: Tensor; dx: Tensor; n: number }): Promise<void> {
-  binaryChecks('tanhBackward', a.y, a.dy, a.dx, a.n);
-  return run(rt, 'tanh_bwd', [a.y, a.dy, a.dx], [a.n, 0, 0, 0], a.n);
-}
-
-/** y = erf(x) elementwise: the f32 erf that GELU uses, exposed so it can be tested on its own. */
-export async function erf(rt: GpuRuntime, a: { x: Tensor; y: Tensor; n: number }): Promise<void> {
-  unaryChecks('erf', a.x, a.y, a.n);
-  return run(rt, 'erf', [a.x, a.y], [a.n, 0, 0, 0], a.n);
+  return run(rt, 'fill', [a.y], [a.n, f32bits(a.value), offset], a.n);
 }
 
 // ---- dropout --------------------------------------------------------------------------------------------------
@@ -136,7 +111,7 @@ export interface DropoutArgs {
  * on (seed, element index), so nothing is stored. p = 0 is an exact copy; p = 1 zeroes everything (as torch).
  */
 export async function dropout(rt: GpuRuntime, a: DropoutArgs): Promise<void> {
-  unaryChecks('dropout', a.x, a.y, a.n);
+  checkMap('dropout', a.n, [['x', a.x], ['y', a.y]]);
   if (!(a.p >= 0 && a.p <= 1)) throw new KernelShapeError(KERNEL, `dropout: p must be in [0, 1] (got ${a.p})`);
   if (!Number.isInteger(a.seed) || a.seed < 0 || a.seed > 0xffffffff) {
     throw new KernelShapeError(KERNEL, `dropout: seed must be an integer in 0..2^32-1 (got ${a.seed})`);
@@ -201,21 +176,6 @@ export function firstTokenRows(batch: number, seqLen: number): Uint32Array {
 }
 
 // ---- checks ---------------------------------------------------------------------------------------------------
-
-function unaryChecks(what: string, x: Tensor, y: Tensor, n: number): void {
-  checkCount(n, what);
-  checkHas(x, n, 'x', what);
-  checkHas(y, n, 'y', what);
-  checkDistinct(what, y, x);
-}
-
-function binaryChecks(what: string, a: Tensor, b: Tensor, c: Tensor, n: number): void {
-  checkCount(n, what);
-  checkHas(a, n, 'first input', what);
-  checkHas(b, n, 'second input', what);
-  checkHas(c, n, 'output', what);
-  checkDistinct(what, c, a, b);
-}
 
 function rowChecks(
   what: string,

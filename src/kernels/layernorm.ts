@@ -121,7 +121,7 @@ export async function layerNormForward(rt: GpuRuntime, a: LayerNormForwardArgs):
     entry: 'forward',
     prelude: `const WG = ${s.WG}u; const K = ${s.K}u;`,
     bindings: [a.x, a.gamma, a.beta, a.y, a.mean, a.rstd],
-    params: [a.rows, a.cols, f32bits(a.eps), 0],
+    params: [a.rows, a.cols, f32bits(a.eps)],
     workgroups: grid(rt, a.rows),
   });
 }
@@ -179,7 +179,7 @@ export async function layerNormBackward(rt: GpuRuntime, a: LayerNormBackwardArgs
       entry: 'param_grads',
       prelude,
       bindings: [scratch, a.dgamma, a.dbeta],
-      params: [a.rows, a.cols, rpg, groups],
+      params: [a.cols, groups],
       workgroups: [Math.ceil(a.cols / 32), 2],
     });
   } finally {

@@ -1,7 +1,8 @@
 // Launcher for shaders/matmul.wgsl (float64 reference: src/model/reference/matmul.ts).
 //   matmul(rt, {a, b, c, M, N, K, transA, transB, bias, accumulate, alpha, batch, biasGrad, splitK, tile})
 // Shapes (per batch entry): logical A [M,K] (stored [K,M] if transA), logical B [K,N] (stored [N,K] if transB),
-// C [M,N]. The named helpers below are the three forms training uses.
+// C [M,N]. Training uses three forms: Y = X·Wᵀ + b (transB, bias), dX = dY·W, dW += dYᵀ·X (transA, accumulate,
+// biasGrad = db).
 //
 // Two choices are made per call:
 //   split-K  a pure function of the shape (splitCount): when the M x N tiles alone cannot fill a large GPU (the
@@ -21,16 +22,20 @@ import { type MatmulTile, matmulTileFor } from './matmul-tune.ts';
 
 export type { MatmulTile } from './matmul-tune.ts';
 
-export interface MatmulArgs {
-  a: Tensor;
-  b: Tensor;
-  c: Tensor;
+/**
+ * One product C = alpha·op(A)·op(B) (+ bias) (+ C): its shape and options, with the operands of type T. The launcher
+ * takes them as GPU tensors (MatmulArgs), the float64 reference as arrays (MatmulRef).
+ */
+export interface MatmulProduct<T> {
+  a: T;
+  b: T;
   M: number;
   N: number;
   K: number;
   transA?: boolean;
   transB?: boolean;
-  bias?: Tensor;
+  bias?: T;
+  /** C += product instead of C = product. */
   accumulate?: boolean;
   /** Scales op(A)·op(B) (not the bias, not what C held). */
   alpha?: number;
@@ -39,6 +44,10 @@ export interface MatmulArgs {
   strideA?: number;
   strideB?: number;
   strideC?: number;
+}
+
+export interface MatmulArgs extends MatmulProduct<Tensor> {
+  c: Tensor;
   /**
    * [M]: receives the row sums of op(A), Σ_k op(A)[m,k] (added when `accumulate`): a Linear layer's bias gradient
    * db = Σ_rows dY, fused into the weight-gradient pass dW = dYᵀ·X. Batch 1 only.
@@ -169,24 +178,6 @@ export async function recordMatmul(rt: GpuRuntime, x: MatmulArgs, plan: ReturnTy
     rt.pool.release(partial);
     if (partialRows) rt.pool.release(partialRows);
   }
-}
-
-/** Y[M,N] = X[M,K] · W[N,K]ᵀ + b[N] (a Linear layer's forward). */
-export function linearForward(rt: GpuRuntime, X: Tensor, W: Tensor, b: Tensor | undefined, Y: Tensor, M: number): Promise<void> {
-  const [N, K] = W.shape;
-  return matmul(rt, { a: X, b: W, c: Y, M, N, K, transB: true, bias: b });
-}
-
-/** dX[M,K] = dY[M,N] · W[N,K] (+= dX when accumulate). */
-export function linearBackwardInput(rt: GpuRuntime, dY: Tensor, W: Tensor, dX: Tensor, M: number, accumulate = false): Promise<void> {
-  const [N, K] = W.shape;
-  return matmul(rt, { a: dY, b: W, c: dX, M, N: K, K: N, accumulate });
-}
-
-/** dW[N,K] += dY[M,N]ᵀ · X[M,K] and, with db, db[N] += Σ_rows dY (gradients accumulate across micro-batches). */
-export function linearBackwardWeight(rt: GpuRuntime, dY: Tensor, X: Tensor, dW: Tensor, M: number, db?: Tensor, accumulate = true): Promise<void> {
-  const [N, K] = dW.shape;
-  return matmul(rt, { a: dY, b: X, c: dW, M: N, N: K, K: M, transA: true, accumulate, biasGrad: db });
 }
 
 const dummies = new WeakMap<GPUDevice, { ro: GPUBuffer; rw: GPUBuffer }>();

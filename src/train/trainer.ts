@@ -136,7 +136,8 @@ export function stepCounts(groups: number, o: Pick<TrainOptions, 'batchSize' | '
   return { perEpoch, total: perEpoch * o.epochs };
 }
 
-function sameOptions(a: ResolvedTrainOptions, b: ResolvedTrainOptions): string[] {
+/** The options that differ between this run (a) and a checkpoint (b), one line each; empty when they agree. */
+function optionDifferences(a: ResolvedTrainOptions, b: ResolvedTrainOptions): string[] {
   // an option the checkpoint does not record is one its version did not have: nothing to compare
   const keys = (Object.keys(a) as (keyof ResolvedTrainOptions)[]).filter((k) => k in b);
   return keys.filter((k) => a[k] !== b[k]).map((k) => `${k}: checkpoint ${String(b[k])}, now ${String(a[k])}`);
@@ -158,7 +159,7 @@ export async function train(
   const o = resolveTrainOptions(model.config, options);
   const resume = hooks.resumeFrom;
   if (resume) {
-    const diff = sameOptions(o, resume.options);
+    const diff = optionDifferences(o, resume.options);
     if (diff.length) throw new TrainOptionsError(`cannot resume: the options differ from the checkpoint's (${diff.join('; ')}); resume with the same options or start a new run`);
   }
   // What this run is made of, recorded in every checkpoint and compared on resume (fingerprint.ts).

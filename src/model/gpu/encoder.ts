@@ -82,7 +82,9 @@ interface Workspace {
   outIn: Tensor; // [B,H] the classifier's input: pooled after dropout
   logits: Tensor; // [B,1]
   // backward scratch
-  dA: Tensor; dB: Tensor; // [T,H] ping-pong
+  // [T,H] gradients, used in turn: dHidden of the hidden state between layers (in: d(layer output), out: d(layer
+  // input)); dInner of a [T,H] tensor inside a layer (d(h2p), d(h1), d(ctx)) and, last, d(e) for the embeddings.
+  dHidden: Tensor; dInner: Tensor;
   dG: Tensor; dF: Tensor; // [T,I]
   g: Tensor; // [T,I] recomputed GELU output
   dqkv: Tensor; // [T,3H]
@@ -99,7 +101,7 @@ function workspaceShapes(cfg: ModelConfig, B: number, L: number) {
     layer: { qkv: [T, 3 * H], ctx: [T, H], lse: [B, nh, L], h1p: [T, H], h1: [T, H], mean1: [T], rstd1: [T], f: [T, I], h2p: [T, H], mean2: [T], rstd2: [T], out: [T, H] },
     f32: {
       e: [T, H], meanE: [T], rstdE: [T], x0: [T, H], cls: [B, H], clsIn: [B, H], pre: [B, H], pooled: [B, H], outIn: [B, H], logits: [B, 1],
-      dA: [T, H], dB: [T, H], dG: [T, I], dF: [T, I], g: [T, I], dqkv: [T, 3 * H], delta: [B, nh, L], tmpH: [T, H],
+      dHidden: [T, H], dInner: [T, H], dG: [T, I], dF: [T, I], g: [T, I], dqkv: [T, 3 * H], delta: [B, nh, L], tmpH: [T, H],
       dCls: [B, H], dPooled: [B, H], dPre: [B, H],
     },
     u32: { mask: [B, L], rows: [B] },
@@ -384,21 +386,21 @@ export class GpuCrossEncoder {
       dCls = ws.dPooled;
     }
     // cls = out[rows]: the gradient of the last layer's output is zero except at the first token of each pair
-    await fill(rt, { y: ws.dA, n: T * H, value: 0 });
-    await scatterRows(rt, { dOut: dCls, idx: ws.rows, dx: ws.dA, n: B, cols: H, rowsIn: T, accumulate: false });
-    // dA holds d(out of layer i); each layer leaves d(its input) in dA again.
+    await fill(rt, { y: ws.dHidden, n: T * H, value: 0 });
+    await scatterRows(rt, { dOut: dCls, idx: ws.rows, dx: ws.dHidden, n: B, cols: H, rowsIn: T, accumulate: false });
+    // dHidden holds d(out of layer i); each layer leaves d(its input) in dHidden again.
     for (let i = cfg.layers - 1; i >= 0; i--) {
       const x = i > 0 ? ws.layers[i - 1].out : ws.x0;
       await this.layerBackward(i, x, ws);
     }
     // x0 = dropout(LN(e))
-    await this.dropoutInPlace(ws.dA, T * H, DROPOUT_SITE.embeddings);
+    await this.dropoutInPlace(ws.dHidden, T * H, DROPOUT_SITE.embeddings);
     await layerNormBackward(rt, {
-      dy: ws.dA, x: ws.e, gamma: P.emb.lnW.p, mean: ws.meanE, rstd: ws.rstdE,
-      dx: ws.dB, dgamma: P.emb.lnW.g!, dbeta: P.emb.lnB.g!, rows: T, cols: H,
+      dy: ws.dHidden, x: ws.e, gamma: P.emb.lnW.p, mean: ws.meanE, rstd: ws.rstdE,
+      dx: ws.dInner, dgamma: P.emb.lnW.g!, dbeta: P.emb.lnB.g!, rows: T, cols: H,
     });
     await embeddingBackward(rt, {
-      dOut: ws.dB,
+      dOut: ws.dInner,
       cols: H,
       tables: [
         { dTable: P.emb.word.g!, plan: this.emb.plans.word },
@@ -408,7 +410,7 @@ export class GpuCrossEncoder {
     });
   }
 
-  /** In: ws.dA = d(layer output). Out: ws.dA = d(layer input x). */
+  /** In: ws.dHidden = d(layer output). Out: ws.dHidden = d(layer input x). */
   private async layerBackward(i: number, x: Tensor, ws: Workspace): Promise<void> {
     const { rt, cfg } = this;
     const { T, B, L } = ws;
@@ -416,34 +418,34 @@ export class GpuCrossEncoder {
     const I = cfg.intermediate;
     const w: LayerSlots = this.params.layers[i];
     const a = ws.layers[i];
-    // out = LN2(h2p): dB = d(h2p)
-    await layerNormBackward(rt, { dy: ws.dA, x: a.h2p, gamma: w.ln2W.p, mean: a.mean2, rstd: a.rstd2, dx: ws.dB, dgamma: w.ln2W.g!, dbeta: w.ln2B.g!, rows: T, cols: H });
-    // h2p = dropout(g·Wfoᵀ + bfo) + h1: d(pre-dropout) = dropout(dB) (same mask), residual passes dB to h1
-    const dLin2 = await this.dropoutGrad(ws.dB, T * H, DROPOUT_SITE.ffnOutput(i));
+    // out = LN2(h2p): dInner = d(h2p)
+    await layerNormBackward(rt, { dy: ws.dHidden, x: a.h2p, gamma: w.ln2W.p, mean: a.mean2, rstd: a.rstd2, dx: ws.dInner, dgamma: w.ln2W.g!, dbeta: w.ln2B.g!, rows: T, cols: H });
+    // h2p = dropout(g·Wfoᵀ + bfo) + h1: d(pre-dropout) = dropout(dInner) (same mask), residual passes dInner to h1
+    const dLin2 = await this.dropoutGrad(ws.dInner, T * H, DROPOUT_SITE.ffnOutput(i));
     await geluForward(rt, { x: a.f, y: ws.g, n: T * I }); // recompute g
     await matmul(rt, { a: dLin2, b: ws.g, c: w.foW.g!, M: H, N: I, K: T, transA: true, accumulate: true, biasGrad: w.foB.g! });
     await matmul(rt, { a: dLin2, b: w.foW.p, c: ws.dG, M: T, N: I, K: H });
     // g = gelu(f)
     await geluBackward(rt, { x: a.f, dy: ws.dG, dx: ws.dF, n: T * I });
-    // f = h1·Wiᵀ + bi; d(h1) = dB (residual) + dF·Wi, accumulated into dB
+    // f = h1·Wiᵀ + bi; d(h1) = dInner (residual) + dF·Wi, accumulated into dInner
     await matmul(rt, { a: ws.dF, b: a.h1, c: w.fiW.g!, M: I, N: H, K: T, transA: true, accumulate: true, biasGrad: w.fiB.g! });
-    await matmul(rt, { a: ws.dF, b: w.fiW.p, c: ws.dB, M: T, N: H, K: I, accumulate: true });
-    // h1 = LN1(h1p): dA = d(h1p)
-    await layerNormBackward(rt, { dy: ws.dB, x: a.h1p, gamma: w.ln1W.p, mean: a.mean1, rstd: a.rstd1, dx: ws.dA, dgamma: w.ln1W.g!, dbeta: w.ln1B.g!, rows: T, cols: H });
+    await matmul(rt, { a: ws.dF, b: w.fiW.p, c: ws.dInner, M: T, N: H, K: I, accumulate: true });
+    // h1 = LN1(h1p): dHidden = d(h1p)
+    await layerNormBackward(rt, { dy: ws.dInner, x: a.h1p, gamma: w.ln1W.p, mean: a.mean1, rstd: a.rstd1, dx: ws.dHidden, dgamma: w.ln1W.g!, dbeta: w.ln1B.g!, rows: T, cols: H });
     // h1p = dropout(ctx·Woᵀ + bo) + x
-    const dLin1 = await this.dropoutGrad(ws.dA, T * H, DROPOUT_SITE.attentionOutput(i));
+    const dLin1 = await this.dropoutGrad(ws.dHidden, T * H, DROPOUT_SITE.attentionOutput(i));
     await matmul(rt, { a: dLin1, b: a.ctx, c: w.aoW.g!, M: H, N: H, K: T, transA: true, accumulate: true, biasGrad: w.aoB.g! });
-    await matmul(rt, { a: dLin1, b: w.aoW.p, c: ws.dB, M: T, N: H, K: H }); // dB = d(ctx)
+    await matmul(rt, { a: dLin1, b: w.aoW.p, c: ws.dInner, M: T, N: H, K: H }); // dInner = d(ctx)
     await attentionBackward(rt, {
-      qkv: a.qkv, mask: ws.mask, ctx: a.ctx, lse: a.lse, dCtx: ws.dB, dqkv: ws.dqkv, delta: ws.delta,
+      qkv: a.qkv, mask: ws.mask, ctx: a.ctx, lse: a.lse, dCtx: ws.dInner, dqkv: ws.dqkv, delta: ws.delta,
       batch: B, seqLen: L, heads: cfg.heads, headDim: cfg.headDim, dropout: this.attentionDropout(i),
     });
-    // qkv = x·Wqkvᵀ + b; d(x) = dA (residual) + dqkv·Wqkv
+    // qkv = x·Wqkvᵀ + b; d(x) = dHidden (residual) + dqkv·Wqkv
     await matmul(rt, { a: ws.dqkv, b: x, c: w.qkvW.g!, M: 3 * H, N: H, K: T, transA: true, accumulate: true, biasGrad: w.qkvB.g! });
     // The key bias adds q_i·b_k to every score of query i: a shift shared by the whole softmax row, which softmax
     // ignores. Its gradient is exactly zero; write that instead of f32 rounding noise (AdamW would amplify it).
     await fill(rt, { y: w.qkvB.g!, n: H, value: 0, offset: H });
-    await matmul(rt, { a: ws.dqkv, b: w.qkvW.p, c: ws.dA, M: T, N: H, K: 3 * H, accumulate: true });
+    await matmul(rt, { a: ws.dqkv, b: w.qkvW.p, c: ws.dHidden, M: T, N: H, K: 3 * H, accumulate: true });
   }
 
   /** The gradient through dropout: the same mask applied to dy (into tmpH), or dy itself without dropout. */

@@ -2,22 +2,12 @@
 // transposes, alpha, bias, accumulation, and the bias gradient's row sums. The model's linear layers
 // (./layers.ts linearForward / linearBackward) are this product specialised to Y = X·Wᵀ + b.
 
-export interface MatmulRef {
-  a: ArrayLike<number>;
-  b: ArrayLike<number>;
+import type { MatmulProduct } from '../../kernels/matmul.ts';
+
+/** The kernel's MatmulArgs with arrays for operands (one field list: MatmulProduct). */
+export interface MatmulRef extends MatmulProduct<ArrayLike<number>> {
+  /** What C held (read when accumulate). */
   c?: ArrayLike<number>;
-  M: number;
-  N: number;
-  K: number;
-  transA?: boolean;
-  transB?: boolean;
-  bias?: ArrayLike<number>;
-  accumulate?: boolean;
-  alpha?: number;
-  batch?: number;
-  strideA?: number;
-  strideB?: number;
-  strideC?: number;
 }
 
 export function matmulRef(x: MatmulRef): Float64Array {

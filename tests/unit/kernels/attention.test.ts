@@ -128,6 +128,27 @@ describe('attention', () => {
     for (const x of Object.values(t)) rt.pool.release(x);
   });
 
+  it('keeps each sequence to itself: tile rows past a sequence end are zeros, not the next sequence', async () => {
+    // L = 5 is shorter than every tile, so every tile has rows past the end of sequence 0, where sequence 1 begins in
+    // memory. Sequence 1 is all infinities: a tile that took them in would give sequence 0 NaN (0·∞ in P·V, dS).
+    const rt = await gpu();
+    const c = { batch: 2, heads: 1, seqLen: 5, headDim: 8, lengths: [5, 3] };
+    const { qkv, dCtx, mask, t } = await run(rt, c, 8);
+    const S3 = 3 * c.headDim;
+    const L = c.seqLen;
+    rt.write(t.qkv.buffer, Float32Array.from(qkv).fill(Infinity, L * S3));
+    rt.write(t.dCtx.buffer, Float32Array.from(dCtx).fill(Infinity, L * c.headDim));
+    await attentionForward(rt, { ...c, ...t });
+    await attentionBackward(rt, { ...c, ...t });
+    const first = { ...c, batch: 1, qkv: qkv.subarray(0, L * S3), mask: mask.subarray(0, L) };
+    const fwd = forwardRef(first);
+    const bwd = backwardRef({ ...first, dCtx: dCtx.subarray(0, L * c.headDim) });
+    expect(maxRelErr((await rt.readF32(t.ctx.buffer)).subarray(0, L * c.headDim), fwd.ctx)).toBeLessThan(TOL.f32Reduction);
+    expect(maxRelErr((await rt.readF32(t.lse.buffer)).subarray(0, L), fwd.lse)).toBeLessThan(TOL.f32Reduction);
+    expect(maxRelErr((await rt.readF32(t.dqkv.buffer)).subarray(0, L * S3), bwd.dqkv)).toBeLessThan(TOL.f32Reduction);
+    for (const x of Object.values(t)) rt.pool.release(x);
+  });
+
   it('has a float64 backward reference that matches finite differences of its forward, with and without dropout', () => {
     // loss = Σ ctx ∘ dCtx; central differences on every element of qkv (sequences with real tokens: in an
     // all-padding sequence HF's scores are finfo.min + s rounded, whose true derivative is 0 but autograd's is not).
