@@ -1,13 +1,11 @@
 // Base vs fine-tuned on a validation set, for `rerank-lab eval` and the page's Evaluate step.
 //
-//   compareModels   the realistic lists (candidates.ts buildRerankSet: each query's BM25 top N of the validation
-//                   corpus plus its positives): both models score every list's candidates and every case pair once,
-//                   then NDCG@10 / MRR@10 / Hit@1 / Recall@10 (ranking.ts) beside BM25's own order of the same lists,
-//                   and the seed's per-case report (report.ts: positive vs its hardest mined negative)
-//   scoreModel      the page's older view: each example's own positives and mined negatives (metrics.ts candidatesOf)
+// compareModels takes the realistic lists (candidates.ts buildRerankSet: each query's BM25 top N of the validation
+// corpus plus its positives): both models score every list's candidates and every case pair once, then NDCG@10 /
+// MRR@10 / Hit@1 / Recall@10 (ranking.ts) beside BM25's own order of the same lists, and the seed's per-case report
+// (report.ts: positive vs its hardest mined negative).
 
 import type { RerankSet } from './candidates.ts';
-import { candidatesOf, rankingMetrics, splitScores, type RankingMetrics } from './metrics.ts';
 import { type RerankMetrics, rerankMetrics } from './ranking.ts';
 import { buildReport, casesOf, type Activation, type EvalReport, type PairScores, type RerankComparison } from './report.ts';
 
@@ -17,47 +15,22 @@ export interface Example {
   neg: readonly string[];
 }
 
-/** The pairs to score and where each example's candidates are among them. */
-export type CandidateLists = ReturnType<typeof candidatesOf>;
+/** A query–document pair to score. */
+export interface Pair {
+  query: string;
+  doc: string;
+}
 
 /** Scores a list of pairs with one model (raw logits, input order). */
-export type ScorePairs = (pairs: CandidateLists['pairs'], which: 'base' | 'tuned') => Promise<number[]>;
-
-export interface ModelScores {
-  scores: number[];
-  metrics: RankingMetrics;
-}
-
-/** One model's scores on the candidate lists and its ranking metrics. */
-export async function scoreModel(val: readonly Example[], which: 'base' | 'tuned', score: ScorePairs, candidates = candidatesOf): Promise<ModelScores> {
-  const { pairs, spans } = candidates(val);
-  const scores = await score(pairs, which);
-  return { scores, metrics: rankingMetrics(splitScores(scores, spans)) };
-}
-
-/** The per-case pair scores (first positive, first negative) of each example with a negative. */
-export function casePairs(val: readonly Example[], scores: readonly number[]): PairScores[] {
-  const { spans } = candidatesOf(val);
-  const out: PairScores[] = [];
-  val.forEach((ex, i) => {
-    if (!ex.pos.length || !ex.neg.length) return;
-    out.push({ pos: scores[spans[i].start], neg: scores[spans[i].start + ex.pos.length] });
-  });
-  return out;
-}
-
-/** The per-case report; `activation` is the model's (what CrossEncoder.predict applies), the report's default scale. */
-export function reportOf(val: readonly Example[], base: readonly number[], baseM: RankingMetrics, tuned: readonly number[] | undefined, tunedM: RankingMetrics | undefined, activation: Activation): EvalReport {
-  return buildReport(casesOf(val), casePairs(val, base), tuned ? casePairs(val, tuned) : undefined, { base: baseM, tuned: tunedM }, { activation });
-}
+export type ScorePairs = (pairs: Pair[], which: 'base' | 'tuned') => Promise<number[]>;
 
 /**
  * The pairs to score for a comparison on realistic lists, each once: every list's candidates and every case's
  * (positive, hardest negative), with where each list's and each case's scores are among them.
  */
-export function rerankPairs(val: readonly Example[], set: RerankSet): { pairs: CandidateLists['pairs']; lists: number[][]; cases: { pos: number; neg: number }[] } {
+export function rerankPairs(val: readonly Example[], set: RerankSet): { pairs: Pair[]; lists: number[][]; cases: { pos: number; neg: number }[] } {
   const index = new Map<string, number>();
-  const pairs: CandidateLists['pairs'] = [];
+  const pairs: Pair[] = [];
   const at = (query: string, doc: string) => {
     const key = `${query}\u0000${doc}`;
     let i = index.get(key);

@@ -71,6 +71,18 @@ export function rerankHeading(r: RerankComparison): string {
   return `Reranking metrics 重排指标 (${r.base.queries} queries, each reranking BM25's top ${r.depth} of ${r.corpus} documents plus its positives${found})`;
 }
 
+/**
+ * The realistic-list metrics as CSV (UTF-8 with BOM): one row per metric, full precision, with the lists' shape
+ * (queries, depth, corpus, share of positives BM25 retrieved) repeated on each row so a row stands on its own.
+ */
+export function rerankCsv(r: RerankComparison): string {
+  const header = ['metric', 'bm25', 'base', 'tuned', 'queries', 'depth', 'corpus', 'positives_retrieved'];
+  const keys: [string, keyof RerankMetrics][] = [['ndcg@10', 'ndcg10'], ['mrr@10', 'mrr10'], ['hit@1', 'hit1'], ['recall@10', 'recall10']];
+  const lines = [header.join(',')];
+  for (const [name, k] of keys) lines.push([name, r.bm25[k], r.base[k], r.tuned?.[k], r.base.queries, r.depth, r.corpus, r.positivesRetrieved].map(csvCell).join(','));
+  return '\uFEFF' + lines.join('\r\n') + '\r\n';
+}
+
 export interface ReportMeta {
   title?: string;
   model?: string;

@@ -1,5 +1,6 @@
-// Ranking metrics over each query's candidate list (its positives and its hard negatives), computed from scores the
-// reranker gave them: MRR@k, NDCG@k, Hit@1 and the mean gap (best positive score − best negative score).
+// Per-list ranking measures from the scores a reranker gave a query's candidates: the rank order, reciprocal rank,
+// NDCG@k and the gap (best positive score − best negative score). ranking.ts averages them over realistic lists;
+// training's validation loss (src/train/evaluate-loss.ts) reads the gap.
 // Ties are broken pessimistically (a negative that ties a positive ranks above it), so a model whose scores collapse
 // to one value earns poor metrics instead of a perfect ranking by luck of input order.
 
@@ -10,6 +11,10 @@ export interface ScoredCandidates {
   relevant: readonly boolean[];
 }
 
+/**
+ * The older metrics over 1 positive + the mined negatives of each query (no longer computed): reports and base
+ * scores saved by the page before the realistic lists hold them, and the page and export still show those.
+ */
 export interface RankingMetrics {
   /** Queries counted (those with at least one positive). */
   queries: number;
@@ -58,51 +63,4 @@ export function gapOf(c: ScoredCandidates): number | undefined {
     else neg = Math.max(neg, s);
   });
   return pos === -Infinity || neg === -Infinity ? undefined : pos - neg;
-}
-
-export function rankingMetrics(cases: readonly ScoredCandidates[], k = 10): RankingMetrics {
-  let n = 0;
-  let mrr = 0;
-  let ndcg = 0;
-  let hit1 = 0;
-  let gapSum = 0;
-  let gapN = 0;
-  for (const c of cases) {
-    if (!c.relevant.some(Boolean)) continue;
-    n++;
-    const rr = reciprocalRank(c, k);
-    mrr += rr;
-    ndcg += ndcgAt(c, k);
-    if (rr === 1) hit1++;
-    const g = gapOf(c);
-    if (g !== undefined) {
-      gapSum += g;
-      gapN++;
-    }
-  }
-  const mean = (x: number, d: number) => (d === 0 ? 0 : x / d);
-  return { queries: n, mrr: mean(mrr, n), ndcg: mean(ndcg, n), hit1: mean(hit1, n), meanGap: mean(gapSum, gapN), k };
-}
-
-/** Builds the candidate lists of FlagEmbedding examples: positives first, then negatives. */
-export function candidatesOf(examples: readonly { query: string; pos: readonly string[]; neg: readonly string[] }[]): {
-  pairs: { query: string; doc: string }[];
-  /** Per example: where its candidates start in `pairs`, how many there are, and which are positive. */
-  spans: { start: number; relevant: boolean[] }[];
-} {
-  const pairs: { query: string; doc: string }[] = [];
-  const spans: { start: number; relevant: boolean[] }[] = [];
-  for (const ex of examples) {
-    spans.push({ start: pairs.length, relevant: [...ex.pos.map(() => true), ...ex.neg.map(() => false)] });
-    for (const d of ex.pos) pairs.push({ query: ex.query, doc: d });
-    for (const d of ex.neg) pairs.push({ query: ex.query, doc: d });
-  }
-  return { pairs, spans };
-}
-
-/** Cuts a flat score list (one per pair from candidatesOf) back into per-example candidate lists. */
-export function splitScores(scores: readonly number[], spans: readonly { start: number; relevant: boolean[] }[]): ScoredCandidates[] {
-  const need = spans.length ? spans[spans.length - 1].start + spans[spans.length - 1].relevant.length : 0;
-  if (scores.length !== need) throw new Error(`expected ${need} scores (one per candidate pair), got ${scores.length}`);
-  return spans.map((s) => ({ scores: scores.slice(s.start, s.start + s.relevant.length), relevant: s.relevant }));
 }

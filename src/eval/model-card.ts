@@ -3,7 +3,7 @@
 
 import type { ResolvedTrainOptions } from '../train/checkpoint.ts';
 import { CARD_FRONT_MATTER, CARD_USAGE } from '../model/card-parts.ts';
-import { metricsRows } from './export.ts';
+import { metricsRows, rerankHeading, rerankRows } from './export.ts';
 import type { EvalReport } from './report.ts';
 
 /** Validation figures of one evaluation during training (the trainer's 'eval' event). */
@@ -67,7 +67,10 @@ export function modelCard(c: ModelCardInput): string {
     lines.push(`| MRR | ${cell(v.before, (p) => p.mrr, 3)} | ${cell(v.after, (p) => p.mrr, 3)} |`);
     lines.push(`| mean gap (positive − best negative logit) | ${cell(v.before, (p) => p.meanGap, 2)} | ${cell(v.after, (p) => p.meanGap, 2)} |`);
   }
-  if (c.report?.metrics) {
+  if (c.report?.ranking) {
+    lines.push('', '## Validation metrics 验证集指标', '', `${rerankHeading(c.report.ranking)}.`, '', '| metric | BM25 (floor) | base | fine-tuned |', '|---|---|---|---|');
+    for (const m of rerankRows(c.report.ranking)) lines.push(`| ${m.name} | ${m.bm25} | ${m.base} | ${m.tuned} |`);
+  } else if (c.report?.metrics) {
     lines.push('', '## Validation metrics 验证集指标', '', '| metric | base | fine-tuned |', '|---|---|---|');
     for (const m of metricsRows(c.report.metrics, { gap: false })) lines.push(`| ${m.name} | ${m.base} | ${m.tuned} |`);
   }

@@ -59,6 +59,7 @@ function csvRecords(text: string): Record<string, string>[] {
 }
 
 test('the lab: documents → queries → negatives → model → probe → train (with reload) → evaluate → export', async ({ page }, info) => {
+  let trainBm25Ndcg = '';
   test.setTimeout(900_000);
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
@@ -215,6 +216,8 @@ test('the lab: documents → queries → negatives → model → probe → train
     const starred = parseFloat((await evalRows.filter({ hasText: '★' }).locator('td:nth-child(3)').textContent())!);
     expect(starred).toBe(Math.max(...ndcg));
     const bestEpoch = parseInt((await evalRows.filter({ hasText: '★' }).locator('td:nth-child(1)').textContent())!, 10);
+    // BM25's own NDCG@10 on the validation lists (in brackets): the Evaluate step's floor must be the same figure
+    trainBm25Ndcg = (await evalRows.first().locator('td:nth-child(3) small').textContent())!.replace(/[()\s]/g, '');
     await expect(page.getByTestId('train-summary')).toContainText(bestEpoch === 0 ? /No fine-tuned epoch beat the base model on ndcg@10/ : new RegExp(`Best epoch ${bestEpoch} by ndcg@10`));
     // the loss chart: the training-loss line, and a validation-loss line with one point per evaluation
     const lossChart = page.getByTestId('loss-chart');
@@ -225,8 +228,10 @@ test('the lab: documents → queries → negatives → model → probe → train
   });
 
   let tunedMetrics: string[] = [];
-  await test.step('7 evaluate: report, chart, metrics, exports, try it', async () => {
+  await test.step('7 evaluate: report, chart, ranking metrics beside BM25, exports, try it', async () => {
     await page.getByTestId('step-7').click();
+    // candidates per query default to training's validation lists (BM25 top 30)
+    await expect(page.getByTestId('eval-depth')).toHaveValue('30');
     await page.getByTestId('evaluate').click();
     await expect(page.getByTestId('eval-report').or(page.getByTestId('eval-error'))).toBeVisible({ timeout: 300_000 });
     await expect(page.getByTestId('eval-error')).toHaveCount(0);
@@ -253,7 +258,24 @@ test('the lab: documents → queries → negatives → model → probe → train
     const narrowed = rows.filter((r) => num(r, 'tuned_gap') < num(r, 'base_gap') - NOISE).length;
     await expect(page.getByTestId('conclusions')).toContainText(`Gap widened: ${widened}/${n} cases, narrowed ${narrowed}/${n}, unchanged ${n - widened - narrowed}/${n}`);
     await expect(page.getByTestId('score-chart').locator('rect[fill="#2f6fde"]').first()).toBeVisible();
-    tunedMetrics = await page.getByTestId('metrics-table').locator('tbody tr td:nth-child(3)').allTextContents();
+    // The ranking table on realistic lists: each query reranks BM25's top 30 of the validation documents plus its
+    // positives; BM25's own order is the floor, and it is the figure training's table showed for the same lists.
+    await expect(page.getByTestId('ranking-info')).toContainText(/\(\d+ queries, each reranking BM25's top 30 of \d+ documents plus its positives; BM25 put \d+% of the positives in its top 30\)/);
+    const ranking = page.getByTestId('ranking-table');
+    await expect(ranking.locator('thead th').nth(1)).toContainText('BM25');
+    const rowOf = async (name: string) => (await ranking.locator('tbody tr', { hasText: name }).locator('td').allTextContents()).map((t) => t.trim());
+    const ndcgRow = await rowOf('NDCG@10');
+    expect(ndcgRow[0]).toBe('NDCG@10');
+    for (const cell of ndcgRow.slice(1)) expect(cell).toMatch(/^[01]\.\d{3}$/);
+    expect(ndcgRow[1]).toBe(trainBm25Ndcg);
+    expect((await ranking.locator('tbody tr td:nth-child(1)').allTextContents()).map((t) => t.trim())).toEqual(['NDCG@10', 'MRR@10', 'Hit@1', 'Recall@10']);
+    await expect(page.getByTestId('metrics-table')).toHaveCount(0); // the older 1-positive + negatives table is gone
+    // the ranking CSV holds the same figures at full precision
+    const rankingCsv = csvRecords((await downloadText(page, () => page.getByTestId('export-ranking-csv').click())).bytes.toString('utf8'));
+    const csvNdcg = rankingCsv.find((r) => r.metric === 'ndcg@10')!;
+    expect([csvNdcg.bm25, csvNdcg.base, csvNdcg.tuned].map((x) => Number(x).toFixed(3))).toEqual(ndcgRow.slice(1));
+    expect(csvNdcg.depth).toBe('30');
+    tunedMetrics = (await ranking.locator('tbody tr td:nth-child(4)').allTextContents()).map((t) => t.trim());
     const html = await downloadText(page, () => page.getByTestId('export-html').click());
     expect(html.bytes.toString('utf8')).toContain('<svg');
     await expect(page.getByTestId('try-ranked').locator('li').first()).toBeVisible({ timeout: 60_000 });
@@ -267,7 +289,8 @@ test('the lab: documents → queries → negatives → model → probe → train
     for (const f of ['model/model.safetensors', 'model/config.json', 'model/tokenizer.json', 'model/README.md', 'model/onnx/model.onnx', 'data/train.jsonl', 'data/val.jsonl', 'report/report.html', 'report/report.csv', 'recipe/train_reranker.py', 'recipe/recipe.json', 'recipe/data/train.jsonl']) {
       expect(Object.keys(files), f).toContain(f);
     }
-    expect(strFromU8(files['model/README.md'])).toContain('MRR@10');
+    expect(strFromU8(files['model/README.md'])).toMatch(/\| NDCG@10 \| \d\.\d{3} \| \d\.\d{3} \| \d\.\d{3} \|/);
+    expect(Object.keys(files)).toContain('report/ranking.csv');
     await expect(page.getByTestId('export-done')).toBeVisible();
     await shot(page, info, '8-export');
     // reload the exported folder as the base model: its validation metrics must equal the fine-tuned ones
@@ -283,8 +306,9 @@ test('the lab: documents → queries → negatives → model → probe → train
     await expect(page.getByTestId('model-name')).toContainText('exported-model', { timeout: 120_000 });
     await page.getByTestId('score-base').click();
     await expect(page.getByTestId('base-metrics')).toBeVisible({ timeout: 120_000 });
-    const reloaded = await page.getByTestId('base-metrics').locator('tbody tr td:nth-child(2)').allTextContents();
-    expect(reloaded.slice(0, tunedMetrics.length)).toEqual(tunedMetrics);
+    // the same lists (BM25 top 30) scored by the exported model: its column equals the fine-tuned one of step 7
+    const reloaded = (await page.getByTestId('base-metrics').locator('tbody tr td:nth-child(3)').allTextContents()).map((t) => t.trim());
+    expect(reloaded).toEqual(tunedMetrics);
     // the model switched: the probe and the training run made with the first model are out of date
     await expect(page.getByTestId('model-switched')).toBeVisible();
     await page.getByTestId('step-5').click();

@@ -10,7 +10,7 @@ import type { Chunk } from '../../data/chunk.ts';
 import type { IngestedDoc, IngestReport } from '../../data/ingest.ts';
 import type { QueryRecord, TrainExample } from '../../data/jsonl.ts';
 import type { MineStats } from '../../data/mine.ts';
-import type { EvalReport, ScoreScale } from '../../eval/report.ts';
+import type { EvalReport, RerankComparison, ScoreScale } from '../../eval/report.ts';
 import type { RankingMetrics } from '../../eval/metrics.ts';
 import type { LoadedModel, MemoryEstimate, ProbeResult, TrainEvent, TrainOptions } from '../../workers/train/protocol.ts';
 import type { ExampleScores } from '../../workers/data/api.ts';
@@ -113,7 +113,12 @@ class Lab {
   modelSummary = $state.raw<LoadedModel | undefined>();
   modelSettings = $state<ModelSettings>({ maxLength: 256, batchSize: 4, groupSize: 8 });
   memory = $state.raw<MemoryEstimate | undefined>();
-  baseMetrics = $state.raw<RankingMetrics | undefined>();
+  /**
+   * The base model's figures on the realistic validation lists beside BM25's (step 4); a state saved before those
+   * lists holds the older RankingMetrics (1 positive + mined negatives), which the page still shows.
+   */
+  baseMetrics = $state.raw<RerankComparison | RankingMetrics | undefined>();
+  /** Scores of the older base scoring (kept so such a saved state loads; the list scoring does not keep its scores). */
   baseScores = $state.raw<number[] | undefined>();
 
   probe = $state.raw<(ProbeResult & { maxLength?: number; groupSize?: number }) | undefined>();
@@ -125,6 +130,7 @@ class Lab {
   history = $state.raw<TrainHistory>(emptyHistory());
 
   report = $state.raw<EvalReport | undefined>();
+  /** Scores of the older evaluation (kept so such a saved state loads; the report holds what the page shows). */
   tunedScores = $state.raw<number[] | undefined>();
   /** Scores shown on the model's activation (sigmoid for one label, as sentence-transformers) or as raw logits. */
   scoreScale = $state<ScoreScale>('activation');

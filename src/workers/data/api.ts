@@ -21,6 +21,7 @@ import { createTokenizer, type TokenMode } from '../../data/tokenize.ts';
 import type { InPageGenerator, InPageModelOptions } from '../../data/query-inpage.ts';
 import type { GgufInfo } from '../../data/gguf.ts';
 import type { OnProgress } from '../../util/progress.ts';
+import { buildRerankSet, type RerankSet } from '../../eval/candidates.ts';
 import { createExampleScorer, type ExampleScores, type ScoredExample } from './example-scores.ts';
 
 export type { ExampleScores, ScoredExample } from './example-scores.ts';
@@ -119,6 +120,12 @@ export interface DataWorkerApi {
     onProgress?: OnProgress,
   ): Promise<Result<FilterResult>>;
   mine(jobId: string, chunks: Chunk[], queries: QueryRecord[], opts: MineJobOptions, onProgress?: OnProgress): Promise<Result<{ train: TrainExample[]; val: TrainExample[]; stats: MineStats }>>;
+  /**
+   * The realistic validation lists (src/eval/candidates.ts): each example's query reranks BM25's top `depth` of the
+   * validation documents (jieba tokens, the miner's default mode) plus its positives. Stage 'validation candidates
+   * (BM25)'; cancel(jobId) between texts.
+   */
+  rerankSet(jobId: string, val: TrainExample[], depth: number, onProgress?: OnProgress): Promise<Result<RerankSet>>;
   /** Cancels a running job; its call resolves with { ok: false, error: { name: 'AbortError' } }. */
   cancel(jobId: string): Promise<boolean>;
 }
@@ -297,6 +304,8 @@ export function createDataApi(options: { cache?: () => Promise<QueryCache> } = {
         const tokenizer = await createTokenizer(opts.seedCompatible ? 'seed' : (opts.tokenMode ?? 'default'));
         return mine(chunks, queries, { ...opts, tokenizer, onProgress: safe(onProgress), signal });
       }),
+    rerankSet: (jobId, val, depth, onProgress) =>
+      job(jobId, async (signal) => buildRerankSet(val, { depth, tokenizer: await createTokenizer('default'), onProgress: safe(onProgress), signal })),
     cancel: async (jobId) => {
       const ac = jobs.get(jobId);
       ac?.abort(new DOMException('Cancelled', 'AbortError'));

@@ -144,6 +144,34 @@ describe('data worker API over comlink', () => {
     if (!r.ok) expect(r.error.name).toBe('AbortError');
   });
 
+  it('builds the realistic validation lists (BM25 top N of the validation documents plus the positives) as data', async () => {
+    const val = [
+      { query: '燃气设施改动要报批吗', pos: ['改动燃气设施应当报主管部门批准。'], neg: ['城市道路占用需要许可。', '图书馆周一闭馆。'] },
+      { query: '图书馆哪天闭馆', pos: ['图书馆周一闭馆。'], neg: ['公积金提取需要身份证。'] },
+    ];
+    const events: Progress[] = [];
+    const r = await api.rerankSet('lists', val, 2, Comlink.proxy((p: Progress) => void events.push(p)));
+    if (!r.ok) throw new Error(r.error.message);
+    expect(r.value).toMatchObject({ depth: 2, corpus: 4, positivesRetrieved: 1 });
+    expect(r.value.lists.map((l) => l.query)).toEqual(val.map((v) => v.query));
+    expect(r.value.lists[0].docs[0]).toBe(val[0].pos[0]); // BM25 ranks the positive first
+    expect(r.value.lists[0].docs).toHaveLength(2);
+    await new Promise((res) => setTimeout(res, 20));
+    expect(events.map((e) => e.stage)).toContain('validation candidates (BM25)');
+    const bad = await api.rerankSet('lists-bad', val, 0);
+    expect(bad).toEqual({ ok: false, error: { name: 'Error', message: expect.stringMatching(/integer ≥ 1/) } });
+  });
+
+  it('cancels building the validation lists by id', async () => {
+    const val = Array.from({ length: 3000 }, (_, i) => ({ query: `第${i}段燃气设施改动`, pos: [`第${i}段：燃气设施改动应当报批，城市道路占用需要许可。`], neg: [`第${i}条：图书馆周一闭馆，公积金提取需要身份证。`] }));
+    const p = api.rerankSet('slow-lists', val, 30);
+    await new Promise((r) => setTimeout(r, 30));
+    expect(await api.cancel('slow-lists')).toBe(true);
+    const r = await p;
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.error.name).toBe('AbortError');
+  });
+
   it('zips the export, storing the named files uncompressed', async () => {
     const weights = new Uint8Array(4096).map((_, i) => (i * 7) % 256);
     const card = new TextEncoder().encode('# model\n'.repeat(200));

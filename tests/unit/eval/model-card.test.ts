@@ -2,9 +2,10 @@
 // comparison library that `rerank-lab eval` and the page share.
 import { describe, expect, it } from 'vitest';
 import { buildRerankSet } from '../../../src/eval/candidates.ts';
-import { compareModels, casePairs } from '../../../src/eval/compare.ts';
+import { compareModels } from '../../../src/eval/compare.ts';
 import { rerankMetrics } from '../../../src/eval/ranking.ts';
 import { modelCard } from '../../../src/eval/model-card.ts';
+import { rerankCsv } from '../../../src/eval/export.ts';
 import { columns, fit, reportText } from '../../../src/eval/report-text.ts';
 
 const val = [
@@ -65,11 +66,6 @@ describe('compareModels (`rerank-lab eval`): realistic lists, BM25 beside, and t
     await expect(compareModels([], none, score)).rejects.toThrow(/validation set is empty/);
   });
 
-  it('casePairs reads the page\'s candidate layout (positives, then negatives)', () => {
-    expect(casePairs(val, [0.5, 2, 0.5, 3, 1, 9])[0]).toEqual({ pos: 0.5, neg: 2 });
-    expect(casePairs(val, [0.5, 2, 0.5, 3, 1, 9])[1]).toEqual({ pos: 3, neg: 1 });
-  });
-
   it('prints a table with BM25 beside each model, counting Chinese characters as two columns', async () => {
     expect(columns('企业ab')).toBe(6);
     expect(fit('企业研发费用加计扣除', 9)).toBe('企业研发…');
@@ -81,5 +77,14 @@ describe('compareModels (`rerank-lab eval`): realistic lists, BM25 beside, and t
     expect(text).toMatch(/NDCG@10 +\d\.\d{3} +\d\.\d{3} +\d\.\d{3}/);
     expect(text).toMatch(/Recall@10/);
     expect(text.split('\n').filter((l) => /^\s+\d+ /.test(l))).toHaveLength(2);
+    // the model card and the ranking CSV carry the same table: BM25 (the floor), base, fine-tuned
+    const card = modelCard({ baseModel: 'tiny', arch: 'bert', paramCount: 1, data: { trainExamples: 1, valExamples: 3 }, settings: {}, report, createdAt: '2025-01-01' });
+    const r = report.ranking!;
+    expect(card).toContain(`| NDCG@10 | ${r.bm25.ndcg10.toFixed(3)} | ${r.base.ndcg10.toFixed(3)} | ${r.tuned!.ndcg10.toFixed(3)} |`);
+    expect(card).toContain("each reranking BM25's top 30 of 6 documents");
+    const csv = rerankCsv(r).replace(/^\uFEFF/, '').trim().split('\r\n');
+    expect(csv[0]).toBe('metric,bm25,base,tuned,queries,depth,corpus,positives_retrieved');
+    expect(csv.map((l) => l.split(',')[0]).slice(1)).toEqual(['ndcg@10', 'mrr@10', 'hit@1', 'recall@10']);
+    expect(csv[1].split(',').slice(1).map(Number)).toEqual([r.bm25.ndcg10, r.base.ndcg10, r.tuned!.ndcg10, 3, 30, 6, r.positivesRetrieved].map((x) => Number(x.toFixed(6))));
   });
 });

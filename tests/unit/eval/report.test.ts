@@ -1,10 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { scoreChartData, scoreChartSvg, lineChartSvg } from '../../../src/eval/chart.ts';
 import { csvCell, metricsRows, reportCsv, reportHtml } from '../../../src/eval/export.ts';
-import { rankingMetrics } from '../../../src/eval/metrics.ts';
+import type { RankingMetrics } from '../../../src/eval/metrics.ts';
 import { modelCard } from '../../../src/eval/model-card.ts';
 import { axisLabels } from '../../../src/eval/chart.ts';
 import { activationOf, baseLabel, buildReport, casesOf, conclusionsOf, formatScore, onScale, tunedLabel } from '../../../src/eval/report.ts';
+
+// Metrics in the older format (1 positive + mined negatives), as reports saved by the page before the realistic lists
+// hold them: a positive ranked 2nd (0.2 vs 0.9), then 1st (2.5 vs −1).
+const OLD_BASE: RankingMetrics = { queries: 1, mrr: 0.5, ndcg: 1 / Math.log2(3), hit1: 0, meanGap: -0.7, k: 10 };
+const OLD_TUNED: RankingMetrics = { queries: 1, mrr: 1, ndcg: 1, hit1: 1, meanGap: 3.5, k: 10 };
 
 describe('labels (the seed rules)', () => {
   it('base: 排序错误 when the negative outscores the positive, 危险 under a 1.0 gap, 尚可 otherwise', () => {
@@ -109,7 +114,7 @@ describe('report', () => {
   });
 
   it('one mean gap: the metrics table leaves its own gap out where the report states one', () => {
-    const m = { base: rankingMetrics([{ scores: [0.2, 0.9], relevant: [true, false] }]) };
+    const m = { base: OLD_BASE };
     expect(metricsRows(m).map((x) => x.name).join()).toMatch(/Mean gap/);
     expect(metricsRows(m, { gap: false }).map((x) => x.name).join()).not.toMatch(/gap/i);
     const html = reportHtml({ ...report, metrics: { base: m.base, tuned: m.base } });
@@ -137,7 +142,7 @@ describe('report', () => {
   });
 
   it('HTML: escaped text, both labels, chart and metrics', () => {
-    const m = { base: rankingMetrics([{ scores: [0.2, 0.9], relevant: [true, false] }]), tuned: rankingMetrics([{ scores: [2.5, -1], relevant: [true, false] }]) };
+    const m = { base: OLD_BASE, tuned: OLD_TUNED };
     const html = reportHtml(buildReport([{ query: '<script>x</script>', positive: 'a&b', negative: 'n' }], [base[0]], [tuned[0]], m));
     expect(html).not.toContain('<script>x');
     expect(html).toContain('&lt;script&gt;x&lt;/script&gt;');
@@ -172,7 +177,7 @@ describe('report', () => {
   });
 
   it('model card lists data, settings and before/after metrics', () => {
-    const m = { base: rankingMetrics([{ scores: [0.2, 0.9], relevant: [true, false] }]), tuned: rankingMetrics([{ scores: [2.5, -1], relevant: [true, false] }]) };
+    const m = { base: OLD_BASE, tuned: OLD_TUNED };
     const card = modelCard({
       baseModel: 'bert-tiny',
       arch: 'bert',
