@@ -95,10 +95,15 @@ export function headSizeClass(headDim: number): number {
  * The largest tiles that fit the adapter's workgroup memory (SwiftShader and the WebGPU default: 16-32 KiB) for
  * head size `headDim` (sized for its class, see headSizeClass).
  */
-export function attentionTiles(headDim: number, workgroupBytes: number): AttentionTiles {
+export function attentionTiles(headDim: number, workgroupBytes: number, seqLen = Infinity): AttentionTiles {
   const DMAX = headSizeClass(headDim);
-  const f = FORWARD_TILES.find(([q, k]) => forwardTileBytes(DMAX, q, k) <= workgroupBytes);
-  const b = BACKWARD_TILES.find(([r, c]) => backwardTileBytes(DMAX, r, c) <= workgroupBytes);
+  // Short sequences take smaller tiles: a 64-query tile over 8 real queries does 8× the work for nothing (one
+  // workgroup per (block, head, sequence)). Rows and columns are capped at the length rounded up to a power of two
+  // (at least the smallest tile, 8 × 16); the tile list is in falling size, so the largest tile that fits wins.
+  const cap = Math.max(8, 2 ** Math.ceil(Math.log2(Math.max(1, seqLen))));
+  const short = ([q, k]: [number, number]) => q <= cap && k <= Math.max(16, cap);
+  const f = FORWARD_TILES.find((t) => short(t) && forwardTileBytes(DMAX, t[0], t[1]) <= workgroupBytes);
+  const b = BACKWARD_TILES.find((t) => short(t) && backwardTileBytes(DMAX, t[0], t[1]) <= workgroupBytes);
   if (!f || !b) {
     const need = Math.max(forwardTileBytes(DMAX, 8, 16), backwardTileBytes(DMAX, 8, 16));
     throw new KernelShapeError(
@@ -180,7 +185,7 @@ export async function attentionForward(rt: GpuRuntime, x: AttentionForwardArgs):
   const { batch: B, seqLen: L, heads: H, headDim: D } = x;
   distinct(kernel, x.ctx, 'ctx', { qkv: x.qkv, mask: x.mask, lse: x.lse });
   distinct(kernel, x.lse, 'lse', { qkv: x.qkv, mask: x.mask });
-  const t = attentionTiles(D, rt.info.limits.maxComputeWorkgroupStorageSize);
+  const t = attentionTiles(D, rt.info.limits.maxComputeWorkgroupStorageSize, L);
   await launch(rt, {
     kernel,
     shader: 'attention',
@@ -206,7 +211,7 @@ export async function attentionBackward(rt: GpuRuntime, x: AttentionBackwardArgs
     distinct(kernel, x.delta, 'delta', { qkv: x.qkv, mask: x.mask, ctx: x.ctx, lse: x.lse, dCtx: x.dCtx, dqkv: x.dqkv });
   }
   distinct(kernel, x.dqkv, 'dqkv', { qkv: x.qkv, mask: x.mask, ctx: x.ctx, lse: x.lse, dCtx: x.dCtx });
-  const t = attentionTiles(D, rt.info.limits.maxComputeWorkgroupStorageSize);
+  const t = attentionTiles(D, rt.info.limits.maxComputeWorkgroupStorageSize, L);
   const pre = prelude(t);
   const delta = x.delta ?? (await rt.pool.tensor([B, H, L], 'attention.delta'));
   try {

@@ -223,6 +223,16 @@ describe('attention', () => {
     expect(() => attentionTiles(256, 16384)).toThrow(/\[attention\] head size 256 needs \d+ bytes of workgroup memory/);
   });
 
+  it('takes smaller tiles for short sequences (no 64-query tile over 8 queries), the largest for long ones', () => {
+    const long = attentionTiles(16, 32768);
+    expect(attentionTiles(16, 32768, 512)).toEqual(long);
+    expect(attentionTiles(16, 32768, 64)).toEqual(long);
+    expect(attentionTiles(16, 32768, 8)).toMatchObject({ FBQ: 8, FBK: 16, ROWS: 8, COLS: 16 });
+    expect(attentionTiles(16, 32768, 20)).toMatchObject({ FBQ: 32, FBK: 32, ROWS: 32, COLS: 32 });
+    expect(attentionTiles(16, 32768, 1)).toMatchObject({ FBQ: 8, FBK: 16 });
+    expect(long.FBQ).toBeGreaterThan(8);
+  });
+
   it('rejects shapes that do not fit, naming the kernel', async () => {
     const rt = await gpu();
     const s = { batch: 2, seqLen: 5, heads: 2, headDim: 8 };
