@@ -28,3 +28,15 @@ export async function readJsonlFile<T>(path: string, check: (v: unknown) => T | 
   if (r.errors.length && r.items.length) console.error(`${path}: ${r.items.length} line(s) read, ${r.errors.length} skipped`);
   return { ...r, encoding: decoded.encoding };
 }
+
+/**
+ * What a command does with an error while reading its input: a problem the user can fix (a RangeError from the
+ * checks, or a file that cannot be read) is printed and the command exits 2; anything else is a bug and is rethrown.
+ */
+export function inputErrorExit(e: unknown): 2 {
+  if (e instanceof RangeError || (e as Error).name === 'OutputError') {
+    console.error((e as Error).message);
+    return 2;
+  }
+  throw e;
+}

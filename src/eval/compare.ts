@@ -48,9 +48,12 @@ export interface ListScores {
   cases: PairScores[];
 }
 
+/** The pairs of a comparison and where each list's and case's scores are among them (rerankPairs). */
+export type RerankPlan = ReturnType<typeof rerankPairs>;
+
 /** One model's scores on the realistic lists: its ranking metrics and its per-case pair scores. */
-export async function scoreOnLists(val: readonly Example[], set: RerankSet, which: 'base' | 'tuned', score: ScorePairs): Promise<ListScores> {
-  const { pairs, lists, cases } = rerankPairs(val, set);
+export async function scoreOnLists(set: RerankSet, plan: RerankPlan, which: 'base' | 'tuned', score: ScorePairs): Promise<ListScores> {
+  const { pairs, lists, cases } = plan;
   const scores = await score(pairs, which);
   if (scores.length !== pairs.length) throw new Error(`expected ${pairs.length} scores (one per pair), got ${scores.length}`);
   const metrics = rerankMetrics(set.lists.map((l, i) => ({ scores: lists[i].map((j) => scores[j]), relevant: l.relevant })));
@@ -65,11 +68,13 @@ export async function compareModels(
   val: readonly Example[],
   set: RerankSet,
   score: ScorePairs,
-  opts: { tuned?: boolean; activation?: Activation } = {},
+  opts: { tuned?: boolean; activation?: Activation; plan?: RerankPlan } = {},
 ): Promise<{ report: EvalReport; base: ListScores; tuned?: ListScores }> {
   if (!val.length || !set.lists.length) throw new Error('the validation set is empty: no example has a positive');
-  const base = await scoreOnLists(val, set, 'base', score);
-  const tuned = opts.tuned === false ? undefined : await scoreOnLists(val, set, 'tuned', score);
+  // The same pairs for both models: planned once (the caller may have planned them already, to report their count).
+  const plan = opts.plan ?? rerankPairs(val, set);
+  const base = await scoreOnLists(set, plan, 'base', score);
+  const tuned = opts.tuned === false ? undefined : await scoreOnLists(set, plan, 'tuned', score);
   const ranking: RerankComparison = {
     depth: set.depth, corpus: set.corpus, positivesRetrieved: set.positivesRetrieved, bm25: set.bm25, base: base.metrics, tuned: tuned?.metrics,
   };

@@ -17,7 +17,7 @@ import { scorePairs } from '../../train/score.ts';
 import { writeFileAtomic } from '../../util/atomic-file.ts';
 import { defineCommand, helpText, parseCommand } from '../args.ts';
 import { loadModel, scoringMaxLength } from '../model-source.ts';
-import { readJsonlFile } from '../read-jsonl.ts';
+import { inputErrorExit, readJsonlFile } from '../read-jsonl.ts';
 import { abortOnSigint, createProgressBar } from '../progress-bar.ts';
 
 export const command = defineCommand({
@@ -58,11 +58,7 @@ export async function run(argv: string[], deps: { runtime?: GpuRuntime } = {}): 
   try {
     val = await readValidation(values.data);
   } catch (e) {
-    if (e instanceof RangeError || (e as Error).name === 'OutputError') {
-      console.error((e as Error).message);
-      return 2;
-    }
-    throw e;
+    return inputErrorExit(e);
   }
 
   const bar = createProgressBar();
@@ -79,7 +75,8 @@ export async function run(argv: string[], deps: { runtime?: GpuRuntime } = {}): 
     console.error((e as Error).message);
     return 2;
   }
-  console.error(`${val.length} validation example(s): ${lists.lists.length} queries, each reranking BM25's top ${lists.depth} of ${lists.corpus} documents plus its positives (${rerankPairs(val, lists).pairs.length} pairs per model with the cases); max length ${maxLength}`);
+  const plan = rerankPairs(val, lists);
+  console.error(`${val.length} validation example(s): ${lists.lists.length} queries, each reranking BM25's top ${lists.depth} of ${lists.corpus} documents plus its positives (${plan.pairs.length} pairs per model with the cases); max length ${maxLength}`);
 
   const rt = deps.runtime ?? (await GpuRuntime.create());
   const ac = abortOnSigint();
@@ -100,7 +97,7 @@ export async function run(argv: string[], deps: { runtime?: GpuRuntime } = {}): 
         }
       },
       // The report's scale: the activation CrossEncoder applies to the model being judged (tanh is shown raw).
-      { tuned: !!models.tuned, activation: (models.tuned ?? models.base).activation === 'sigmoid' ? 'sigmoid' : 'identity' },
+      { tuned: !!models.tuned, activation: (models.tuned ?? models.base).activation === 'sigmoid' ? 'sigmoid' : 'identity', plan },
     );
   } finally {
     bar.stop();

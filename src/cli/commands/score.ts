@@ -9,7 +9,7 @@ import { GpuModel } from '../../train/gpu-model.ts';
 import { scorePairs } from '../../train/score.ts';
 import { defineCommand, helpText, parseCommand } from '../args.ts';
 import { loadModel, scoringMaxLength } from '../model-source.ts';
-import { readJsonlFile } from '../read-jsonl.ts';
+import { inputErrorExit, readJsonlFile } from '../read-jsonl.ts';
 import { abortOnSigint, createProgressBar } from '../progress-bar.ts';
 
 export const command = defineCommand({
@@ -56,11 +56,7 @@ export async function run(argv: string[], deps: { runtime?: GpuRuntime } = {}): 
     if (!r.items.length) throw new RangeError(`${values.pairs} has no pairs`);
     pairs = r.items;
   } catch (e) {
-    if (e instanceof RangeError || (e as Error).name === 'OutputError') {
-      console.error((e as Error).message);
-      return 2;
-    }
-    throw e;
+    return inputErrorExit(e);
   }
 
   const bar = createProgressBar();

@@ -82,28 +82,35 @@ async function run(rt: GpuRuntime, c: Case, seed: number) {
   return { qkv, dCtx, mask, t, got };
 }
 
+type Run = Awaited<ReturnType<typeof run>>;
+
+/** max rel err of every GPU output against the float64 reference (forward, lse, delta, dQ, dK, dV). */
+function errorsAgainstReference(c: Case, x: Pick<Run, 'qkv' | 'dCtx' | 'mask'>, got: Run['got']) {
+  const fwd = forwardRef({ ...c, ...x });
+  const bwd = backwardRef({ ...c, ...x });
+  const rows = c.batch * c.seqLen;
+  const Hd = c.heads * c.headDim;
+  return {
+    ctx: maxRelErr(got.ctx, fwd.ctx),
+    lse: maxRelErr(got.lse, fwd.lse),
+    delta: maxRelErr(got.delta, bwd.delta),
+    dQ: maxRelErr(part(got.dqkv, rows, Hd, 0), part(bwd.dqkv, rows, Hd, 0)),
+    dK: maxRelErr(part(got.dqkv, rows, Hd, 1), part(bwd.dqkv, rows, Hd, 1)),
+    dV: maxRelErr(part(got.dqkv, rows, Hd, 2), part(bwd.dqkv, rows, Hd, 2)),
+  };
+}
+
 describe('attention', () => {
   for (const [n, c] of cases.entries()) {
     it(`forward and backward B=${c.batch} H=${c.heads} L=${c.seqLen} D=${c.headDim} lengths=${c.lengths}`, async () => {
       const rt = await gpu();
       const { qkv, dCtx, mask, t, got } = await run(rt, c, 1000 + n);
-      const fwd = forwardRef({ ...c, qkv, mask });
-      const bwd = backwardRef({ ...c, qkv, mask, dCtx });
-      const rows = c.batch * c.seqLen;
-      const Hd = c.heads * c.headDim;
-      const err = {
-        ctx: maxRelErr(got.ctx, fwd.ctx),
-        lse: maxRelErr(got.lse, fwd.lse),
-        delta: maxRelErr(got.delta, bwd.delta),
-        dQ: maxRelErr(part(got.dqkv, rows, Hd, 0), part(bwd.dqkv, rows, Hd, 0)),
-        dK: maxRelErr(part(got.dqkv, rows, Hd, 1), part(bwd.dqkv, rows, Hd, 1)),
-        dV: maxRelErr(part(got.dqkv, rows, Hd, 2), part(bwd.dqkv, rows, Hd, 2)),
-      };
+      const err = errorsAgainstReference(c, { qkv, dCtx, mask }, got);
       console.log(`[attention] B=${c.batch} H=${c.heads} L=${c.seqLen} D=${c.headDim} max rel err ` + Object.entries(err).map(([k, v]) => `${k} ${v.toExponential(2)}`).join(', '));
       for (const v of Object.values(err)) expect(v).toBeLessThan(TOL.f32Reduction);
 
       // Backward again, with delta from the pool this time: bitwise the same (no atomics, fixed summation order).
-      const again = await rt.pool.tensor([rows, 3 * Hd], 'dqkv2');
+      const again = await rt.pool.tensor([c.batch * c.seqLen, 3 * c.heads * c.headDim], 'dqkv2');
       await attentionBackward(rt, { ...c, ...t, dqkv: again, delta: undefined });
       expect(Buffer.from((await rt.readF32(again.buffer)).buffer).equals(Buffer.from(got.dqkv.buffer))).toBe(true);
       for (const x of [...Object.values(t), again]) rt.pool.release(x);
@@ -183,18 +190,7 @@ describe('attention', () => {
       const rt = await gpu();
       const dc = { ...c, dropout: { p: 0.25, seed: 0x9e3779b9 + n } };
       const { qkv, dCtx, mask, t, got } = await run(rt, dc, 2000 + n);
-      const fwd = forwardRef({ ...dc, qkv, mask });
-      const bwd = backwardRef({ ...dc, qkv, mask, dCtx });
-      const rows = c.batch * c.seqLen;
-      const Hd = c.heads * c.headDim;
-      const err = {
-        ctx: maxRelErr(got.ctx, fwd.ctx),
-        lse: maxRelErr(got.lse, fwd.lse),
-        delta: maxRelErr(got.delta, bwd.delta),
-        dQ: maxRelErr(part(got.dqkv, rows, Hd, 0), part(bwd.dqkv, rows, Hd, 0)),
-        dK: maxRelErr(part(got.dqkv, rows, Hd, 1), part(bwd.dqkv, rows, Hd, 1)),
-        dV: maxRelErr(part(got.dqkv, rows, Hd, 2), part(bwd.dqkv, rows, Hd, 2)),
-      };
+      const err = errorsAgainstReference(dc, { qkv, dCtx, mask }, got);
       console.log(`[attention dropout] B=${c.batch} H=${c.heads} L=${c.seqLen} D=${c.headDim} max rel err ` + Object.entries(err).map(([k, v]) => `${k} ${v.toExponential(2)}`).join(', '));
       for (const v of Object.values(err)) expect(v).toBeLessThan(TOL.f32Reduction);
       // the mask matters: without it the output is far off
